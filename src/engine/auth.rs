@@ -1,0 +1,513 @@
+//! Where bearer tokens come from, and how long they are kept.
+//!
+//! `azure_identity` does the Entra work (Azure CLI, Azure Developer CLI, managed and workload
+//! identity); it neither caches nor times out CLI calls, so this module does both. A token lives
+//! only in memory, inside a [`Secret`].
+
+use crate::engine::redact::{Secret, scrub};
+use crate::engine::target::FOUNDRY_SCOPE;
+use azure_core::credentials::TokenCredential;
+use std::ffi::OsStr;
+use std::io;
+use std::process::Output;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+use thiserror::Error;
+use tokio::sync::Mutex;
+
+/// Refetch a token this long before it expires.
+pub const REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
+/// How long a token with no known expiry (environment, command) is reused.
+pub const UNKNOWN_EXPIRY_REUSE: Duration = Duration::from_secs(5 * 60);
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum AuthSource {
+    /// No Authorization header.
+    #[default]
+    None,
+    /// Workload identity or managed identity when the environment says they apply, then the
+    /// Azure CLI, then the Azure Developer CLI (`--auth auto` on a Foundry target).
+    DeveloperTools,
+    AzureCli,
+    AzureDeveloperCli,
+    ManagedIdentity,
+    WorkloadIdentity,
+    /// The token is the value of this environment variable.
+    Env(String),
+    /// The token is what this shell command prints.
+    Command(String),
+}
+
+impl AuthSource {
+    /// Parse `--auth`: `auto|az|azd|mi|workload|env:VAR|cmd:COMMAND|none`. `auto` depends on
+    /// the target: the developer tools chain for Foundry, nothing otherwise.
+    pub fn parse(s: &str, foundry: bool) -> Result<Self, AuthError> {
+        let s = s.trim();
+        Ok(match s {
+            "auto" if foundry => AuthSource::DeveloperTools,
+            "auto" | "none" => AuthSource::None,
+            "az" => AuthSource::AzureCli,
+            "azd" => AuthSource::AzureDeveloperCli,
+            "mi" | "managed-identity" => AuthSource::ManagedIdentity,
+            "workload" | "workload-identity" => AuthSource::WorkloadIdentity,
+            "chain" | "dev" => AuthSource::DeveloperTools,
+            _ => {
+                if let Some(var) = s.strip_prefix("env:") {
+                    if var.is_empty() {
+                        return Err(AuthError::BadSpec(s.to_string()));
+                    }
+                    AuthSource::Env(var.to_string())
+                } else if let Some(cmd) = s.strip_prefix("cmd:") {
+                    if cmd.trim().is_empty() {
+                        return Err(AuthError::BadSpec(s.to_string()));
+                    }
+                    AuthSource::Command(cmd.to_string())
+                } else {
+                    return Err(AuthError::BadSpec(s.to_string()));
+                }
+            }
+        })
+    }
+
+    /// The `--auth` spelling, for config files and display.
+    pub fn spec(&self) -> String {
+        match self {
+            AuthSource::None => "none".into(),
+            AuthSource::DeveloperTools => "auto".into(),
+            AuthSource::AzureCli => "az".into(),
+            AuthSource::AzureDeveloperCli => "azd".into(),
+            AuthSource::ManagedIdentity => "mi".into(),
+            AuthSource::WorkloadIdentity => "workload".into(),
+            AuthSource::Env(v) => format!("env:{v}"),
+            AuthSource::Command(c) => format!("cmd:{c}"),
+        }
+    }
+}
+
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum AuthError {
+    #[error("bad --auth {0:?} (one of: auto, az, azd, mi, workload, env:VAR, cmd:COMMAND, none)")]
+    BadSpec(String),
+    #[error("{tool} is not installed (not found on PATH)")]
+    ToolMissing { tool: &'static str },
+    #[error("{tool} is not signed in: {message}")]
+    NotSignedIn { tool: &'static str, message: String },
+    #[error("{tool} gave no token within {}s", after.as_secs())]
+    Timeout {
+        tool: &'static str,
+        after: Duration,
+    },
+    #[error("environment variable {var} is not set or empty")]
+    EnvMissing { var: String },
+    #[error("token command failed ({status}): {stderr}")]
+    CommandFailed { status: String, stderr: String },
+    #[error("token command printed nothing")]
+    CommandEmpty,
+    #[error("{source_name}: {message}")]
+    Credential {
+        source_name: &'static str,
+        message: String,
+    },
+}
+
+impl AuthError {
+    pub fn advice(&self) -> Vec<String> {
+        let v: &[&str] = match self {
+            AuthError::BadSpec(_) => &["--auth takes auto, az, azd, mi, workload, env:VAR, cmd:COMMAND or none"],
+            AuthError::ToolMissing { tool: "az" } => &[
+                "install the Azure CLI, or use --auth azd, --auth env:VAR (a token in a variable) or --auth cmd:COMMAND",
+            ],
+            AuthError::ToolMissing { .. } => &[
+                "install the Azure Developer CLI (azd), or use --auth az, env:VAR or cmd:COMMAND",
+            ],
+            AuthError::NotSignedIn { tool: "azd", .. } => &["run: azd auth login"],
+            AuthError::NotSignedIn { .. } => &[
+                "run: az login (then check: az account get-access-token --resource https://ai.azure.com)",
+            ],
+            AuthError::Timeout { .. } => &[
+                "the CLI hung (a login prompt, a slow network?): run it by hand to see, or use --auth env:VAR",
+            ],
+            AuthError::EnvMissing { .. } => &[
+                "export it first, e.g. export TOKEN=$(az account get-access-token --resource https://ai.azure.com --query accessToken -o tsv)",
+            ],
+            AuthError::CommandFailed { .. } | AuthError::CommandEmpty => &[
+                "run the command by hand: it must print the token (or JSON with accessToken/token) on stdout",
+            ],
+            AuthError::Credential { .. } => &[
+                "sign in with az login or azd auth login, or pass a token with --auth env:VAR",
+            ],
+        };
+        v.iter().map(|s| s.to_string()).collect()
+    }
+}
+
+/// Spawns `az`/`azd` with `kill_on_drop`, so a call abandoned by our timeout leaves no child.
+#[derive(Debug)]
+struct KillOnDropExecutor;
+
+#[async_trait::async_trait]
+impl azure_identity::Executor for KillOnDropExecutor {
+    async fn run(&self, program: &OsStr, args: &[&OsStr]) -> io::Result<Output> {
+        tokio::process::Command::new(program)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .output()
+            .await
+    }
+}
+
+#[derive(Clone)]
+struct Cached {
+    token: Secret,
+    refresh_after: SystemTime,
+}
+
+/// Hands out tokens for one source, fetching again when the cached one is near expiry.
+pub struct TokenProvider {
+    source: AuthSource,
+    scope: String,
+    timeout: Duration,
+    cache: Mutex<Option<Cached>>,
+}
+
+impl std::fmt::Debug for TokenProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenProvider")
+            .field("source", &self.source.spec())
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenProvider {
+    pub fn new(source: AuthSource) -> Self {
+        TokenProvider {
+            source,
+            scope: FOUNDRY_SCOPE.to_string(),
+            timeout: Duration::from_secs(30),
+            cache: Mutex::new(None),
+        }
+    }
+
+    pub fn source(&self) -> &AuthSource {
+        &self.source
+    }
+
+    /// The token to send now, `None` when this source sends none.
+    pub async fn token(&self) -> Result<Option<Secret>, AuthError> {
+        if self.source == AuthSource::None {
+            return Ok(None);
+        }
+        let mut cache = self.cache.lock().await;
+        if let Some(c) = cache.as_ref()
+            && SystemTime::now() < c.refresh_after
+        {
+            return Ok(Some(c.token.clone()));
+        }
+        let (token, expires) = self.fetch().await?;
+        let refresh_after = match expires {
+            Some(exp) => exp.checked_sub(REFRESH_MARGIN).unwrap_or(exp),
+            None => SystemTime::now() + UNKNOWN_EXPIRY_REUSE,
+        };
+        tracing::info!(
+            source = %self.source.spec(),
+            chars = token.len(),
+            "fetched a token"
+        );
+        *cache = Some(Cached {
+            token: token.clone(),
+            refresh_after,
+        });
+        Ok(Some(token))
+    }
+
+    /// Forget the cached token (after a 401, say).
+    pub async fn invalidate(&self) {
+        *self.cache.lock().await = None;
+    }
+
+    async fn fetch(&self) -> Result<(Secret, Option<SystemTime>), AuthError> {
+        match &self.source {
+            AuthSource::None => Err(AuthError::BadSpec("none".into())),
+            AuthSource::Env(var) => {
+                let value = std::env::var(var).unwrap_or_default();
+                let value = strip_bearer(value.trim());
+                if value.is_empty() {
+                    return Err(AuthError::EnvMissing { var: var.clone() });
+                }
+                let exp = jwt_expiry(value);
+                Ok((Secret::new(value), exp))
+            }
+            AuthSource::Command(cmd) => self.run_command(cmd).await,
+            other => self.fetch_azure(other).await,
+        }
+    }
+
+    async fn run_command(&self, cmd: &str) -> Result<(Secret, Option<SystemTime>), AuthError> {
+        let child = tokio::process::Command::new("/bin/sh")
+            .arg("-c")
+            .arg(cmd)
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .output();
+        let out = tokio::time::timeout(self.timeout, child)
+            .await
+            .map_err(|_| AuthError::Timeout {
+                tool: "token command",
+                after: self.timeout,
+            })?
+            .map_err(|e| AuthError::CommandFailed {
+                status: "could not start /bin/sh".into(),
+                stderr: e.to_string(),
+            })?;
+        let stdout = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        if !out.status.success() {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let secret = Secret::new(stdout.clone());
+            let stderr = scrub(&bounded(&stderr, 500), &[&secret]);
+            return Err(AuthError::CommandFailed {
+                status: out.status.to_string(),
+                stderr,
+            });
+        }
+        // Either the bare token, or JSON as az/azd print it.
+        if stdout.starts_with('{')
+            && let Ok(v) = serde_json::from_str::<serde_json::Value>(&stdout)
+        {
+            let token = v
+                .get("accessToken")
+                .or_else(|| v.get("token"))
+                .or_else(|| v.get("access_token"))
+                .and_then(|t| t.as_str())
+                .unwrap_or_default();
+            if !token.is_empty() {
+                let exp = v
+                    .get("expires_on")
+                    .and_then(|e| e.as_i64().or_else(|| e.as_str()?.parse().ok()))
+                    .and_then(|secs| u64::try_from(secs).ok())
+                    .map(|secs| SystemTime::UNIX_EPOCH + Duration::from_secs(secs))
+                    .or_else(|| jwt_expiry(token));
+                return Ok((Secret::new(token), exp));
+            }
+        }
+        let token = strip_bearer(&stdout);
+        if token.is_empty() {
+            return Err(AuthError::CommandEmpty);
+        }
+        Ok((Secret::new(token), jwt_expiry(token)))
+    }
+
+    async fn fetch_azure(
+        &self,
+        source: &AuthSource,
+    ) -> Result<(Secret, Option<SystemTime>), AuthError> {
+        let exec: Arc<dyn azure_identity::Executor> = Arc::new(KillOnDropExecutor);
+        let (tool, cred): (&'static str, Result<Arc<dyn TokenCredential>, azure_core::Error>) =
+            match source {
+                AuthSource::AzureCli => (
+                    "az",
+                    azure_identity::AzureCliCredential::new(Some(
+                        azure_identity::AzureCliCredentialOptions {
+                            executor: Some(exec),
+                            ..Default::default()
+                        },
+                    ))
+                    .map(|c| c as Arc<dyn TokenCredential>),
+                ),
+                AuthSource::AzureDeveloperCli => (
+                    "azd",
+                    azure_identity::AzureDeveloperCliCredential::new(Some(
+                        azure_identity::AzureDeveloperCliCredentialOptions {
+                            executor: Some(exec),
+                            ..Default::default()
+                        },
+                    ))
+                    .map(|c| c as Arc<dyn TokenCredential>),
+                ),
+                AuthSource::ManagedIdentity => (
+                    "managed identity",
+                    azure_identity::ManagedIdentityCredential::new(None)
+                        .map(|c| c as Arc<dyn TokenCredential>),
+                ),
+                AuthSource::WorkloadIdentity => (
+                    "workload identity",
+                    azure_identity::WorkloadIdentityCredential::new(None)
+                        .map(|c| c as Arc<dyn TokenCredential>),
+                ),
+                _ => {
+                    // Where the environment says a platform identity applies, it goes first.
+                    if std::env::var_os("AZURE_FEDERATED_TOKEN_FILE").is_some() {
+                        return Box::pin(self.fetch_azure(&AuthSource::WorkloadIdentity)).await;
+                    }
+                    if std::env::var_os("IDENTITY_ENDPOINT").is_some()
+                        || std::env::var_os("MSI_ENDPOINT").is_some()
+                    {
+                        return Box::pin(self.fetch_azure(&AuthSource::ManagedIdentity)).await;
+                    }
+                    (
+                        "az or azd",
+                        azure_identity::DeveloperToolsCredential::new(Some(
+                            azure_identity::DeveloperToolsCredentialOptions {
+                                executor: Some(exec),
+                            },
+                        ))
+                        .map(|c| c as Arc<dyn TokenCredential>),
+                    )
+                }
+            };
+        let cred = cred.map_err(|e| classify(tool, &e))?;
+        let scopes = [self.scope.as_str()];
+        let token = tokio::time::timeout(self.timeout, cred.get_token(&scopes, None))
+            .await
+            .map_err(|_| AuthError::Timeout {
+                tool,
+                after: self.timeout,
+            })?
+            .map_err(|e| classify(tool, &e))?;
+        let exp = SystemTime::UNIX_EPOCH
+            + Duration::from_secs(u64::try_from(token.expires_on.unix_timestamp()).unwrap_or(0));
+        Ok((Secret::new(token.token.secret()), Some(exp)))
+    }
+}
+
+/// Tell "not installed" from "not signed in" from anything else; azure_identity reports all of
+/// them as one error kind, so the words decide.
+fn classify(tool: &'static str, e: &azure_core::Error) -> AuthError {
+    let mut text = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        text.push('\n');
+        text.push_str(&s.to_string());
+        src = s.source();
+    }
+    let lower = text.to_lowercase();
+    let missing_az = lower.contains("az not found on path");
+    let missing_azd = lower.contains("azd not found on path");
+    if missing_az && (tool == "az" || !lower.contains("azdeveloperclicredential")) {
+        return AuthError::ToolMissing { tool: "az" };
+    }
+    if missing_azd && tool == "azd" {
+        return AuthError::ToolMissing { tool: "azd" };
+    }
+    if missing_az && missing_azd {
+        return AuthError::Credential {
+            source_name: tool,
+            message: "neither az nor azd is installed (not found on PATH)".into(),
+        };
+    }
+    if lower.contains("az login") {
+        return AuthError::NotSignedIn {
+            tool: "az",
+            message: first_line_with(&text, "az login"),
+        };
+    }
+    if lower.contains("azd auth login") {
+        return AuthError::NotSignedIn {
+            tool: "azd",
+            message: first_line_with(&text, "azd auth login"),
+        };
+    }
+    AuthError::Credential {
+        source_name: tool,
+        message: bounded(text.lines().next().unwrap_or_default(), 400),
+    }
+}
+
+fn first_line_with(text: &str, needle: &str) -> String {
+    text.lines()
+        .find(|l| l.contains(needle))
+        .map(|l| bounded(l.trim(), 300))
+        .unwrap_or_default()
+}
+
+fn bounded(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.trim().to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+fn strip_bearer(s: &str) -> &str {
+    s.strip_prefix("Bearer ")
+        .or_else(|| s.strip_prefix("bearer "))
+        .unwrap_or(s)
+        .trim()
+}
+
+/// The `exp` claim of a JWT, when the token is one (Entra tokens are).
+pub fn jwt_expiry(token: &str) -> Option<SystemTime> {
+    use base64::Engine;
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    let v: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    let exp = u64::try_from(v.get("exp")?.as_i64()?).ok()?;
+    Some(SystemTime::UNIX_EPOCH + Duration::from_secs(exp))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_auth_specs() {
+        assert_eq!(
+            AuthSource::parse("auto", true).ok(),
+            Some(AuthSource::DeveloperTools)
+        );
+        assert_eq!(AuthSource::parse("auto", false).ok(), Some(AuthSource::None));
+        assert_eq!(
+            AuthSource::parse("env:TOK", false).ok(),
+            Some(AuthSource::Env("TOK".into()))
+        );
+        assert_eq!(
+            AuthSource::parse("cmd:echo x", false).ok(),
+            Some(AuthSource::Command("echo x".into()))
+        );
+        assert!(AuthSource::parse("env:", false).is_err());
+        assert!(AuthSource::parse("kerberos", false).is_err());
+    }
+
+    #[test]
+    fn jwt_expiry_reads_exp() {
+        use base64::Engine;
+        let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(r#"{"exp":1893553445}"#);
+        let tok = format!("eyJhbGciOiJub25lIn0.{payload}.sig");
+        assert_eq!(
+            jwt_expiry(&tok),
+            Some(SystemTime::UNIX_EPOCH + Duration::from_secs(1893553445))
+        );
+        assert_eq!(jwt_expiry("opaque"), None);
+    }
+
+    #[tokio::test]
+    async fn env_and_command_tokens_are_cached() {
+        // SAFETY: this variable name is used by this test only.
+        unsafe { std::env::set_var("WSDECK_TEST_TOKEN_UNIT", "Bearer abc.def.ghi") };
+        let p = TokenProvider::new(AuthSource::Env("WSDECK_TEST_TOKEN_UNIT".into()));
+        assert_eq!(
+            p.token().await.ok().flatten().map(|s| s.expose().to_string()),
+            Some("abc.def.ghi".into())
+        );
+        let p = TokenProvider::new(AuthSource::Env("WSDECK_TEST_TOKEN_UNSET_XYZ".into()));
+        assert!(matches!(p.token().await, Err(AuthError::EnvMissing { .. })));
+
+        let p = TokenProvider::new(AuthSource::Command(
+            r#"echo '{"accessToken":"tok-from-json","expires_on":1893553445}'"#.into(),
+        ));
+        assert_eq!(
+            p.token().await.ok().flatten().map(|s| s.expose().to_string()),
+            Some("tok-from-json".into())
+        );
+        let p = TokenProvider::new(AuthSource::Command("echo oops >&2; exit 3".into()));
+        match p.token().await {
+            Err(AuthError::CommandFailed { stderr, .. }) => assert_eq!(stderr, "oops"),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! wsdeck: a debugging console for duplex WebSocket agents.
+//!
+//! The library holds everything the binary's frontends share: the connection engine, the capture
+//! format, the configuration store and the headless commands. Nothing under `engine`, `capture`
+//! or `config` draws to a terminal.
+#![deny(clippy::unwrap_used)]
+
+
+
+
+pub mod engine;
+pub mod exit;
