@@ -8,5 +8,7 @@
 
 
 
+pub mod capture;
+pub mod config;
 pub mod engine;
 pub mod exit;

@@ -1,0 +1,286 @@
+//! Reading a capture back, tolerantly: every complete line loads; a line cut off by a crash, or
+//! one that does not parse, becomes a warning that names the line, never a lost file.
+
+use crate::capture::FORMAT_VERSION;
+use crate::engine::frame::{Direction, Frame, Opcode};
+use base64::Engine;
+use bytes::Bytes;
+use serde_json::{Map, Value};
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use thiserror::Error;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Entry {
+    Frame(Frame),
+    Event {
+        at: Duration,
+        kind: String,
+        fields: Map<String, Value>,
+    },
+}
+
+impl Entry {
+    pub fn at(&self) -> Duration {
+        match self {
+            Entry::Frame(f) => f.at,
+            Entry::Event { at, .. } => *at,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Capture {
+    /// The header line, when the file has one.
+    pub header: Option<Map<String, Value>>,
+    pub entries: Vec<Entry>,
+    /// What could not be loaded, one line each ("line 12: …").
+    pub warnings: Vec<String>,
+}
+
+impl Capture {
+    pub fn frames(&self) -> impl Iterator<Item = &Frame> {
+        self.entries.iter().filter_map(|e| match e {
+            Entry::Frame(f) => Some(f),
+            _ => None,
+        })
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum CaptureError {
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is not a wsdeck capture: {why}")]
+    NotACapture { path: PathBuf, why: String },
+}
+
+pub fn read_capture(path: &Path) -> Result<Capture, CaptureError> {
+    let file = std::fs::File::open(path).map_err(|source| CaptureError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    read_from(BufReader::with_capacity(256 * 1024, file), path)
+}
+
+pub fn read_from(mut reader: impl BufRead, path: &Path) -> Result<Capture, CaptureError> {
+    let mut cap = Capture::default();
+    let mut line = Vec::with_capacity(4096);
+    let mut n = 0usize;
+    let mut bad = 0usize;
+    let mut next_seq = 0u64;
+    loop {
+        line.clear();
+        let read = (&mut reader)
+            .take(u64::MAX)
+            .read_until(b'\n', &mut line)
+            .map_err(|source| CaptureError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        if read == 0 {
+            break;
+        }
+        n += 1;
+        let complete = line.last() == Some(&b'\n');
+        let text = trim_line(&line);
+        if text.is_empty() {
+            continue;
+        }
+        let value: Value = match serde_json::from_slice(text) {
+            Ok(v) => v,
+            Err(e) => {
+                bad += 1;
+                if complete {
+                    cap.warnings
+                        .push(format!("line {n}: not JSON ({e}); skipped"));
+                } else {
+                    cap.warnings.push(format!(
+                        "line {n}: cut off mid-line (the capture ended while it was written); the {} lines before it loaded",
+                        n - 1
+                    ));
+                }
+                if n == 1 && !looks_like_capture(text) {
+                    return Err(CaptureError::NotACapture {
+                        path: path.to_path_buf(),
+                        why: format!("the first line is not JSON ({e})"),
+                    });
+                }
+                continue;
+            }
+        };
+        let Value::Object(obj) = value else {
+            bad += 1;
+            cap.warnings
+                .push(format!("line {n}: not a JSON object; skipped"));
+            continue;
+        };
+        if obj.contains_key("wsdeck_capture") {
+            if let Some(v) = obj.get("wsdeck_capture").and_then(Value::as_u64)
+                && v > FORMAT_VERSION as u64
+            {
+                cap.warnings.push(format!(
+                    "line {n}: format version {v} is newer than this wsdeck reads ({FORMAT_VERSION}); reading what it can"
+                ));
+            }
+            if cap.header.is_none() {
+                cap.header = Some(obj);
+            }
+            continue;
+        }
+        match entry_from(obj, &mut next_seq) {
+            Ok(e) => cap.entries.push(e),
+            Err(why) => {
+                bad += 1;
+                cap.warnings.push(format!("line {n}: {why}; skipped"));
+            }
+        }
+    }
+    if cap.header.is_none() && cap.entries.is_empty() {
+        return Err(CaptureError::NotACapture {
+            path: path.to_path_buf(),
+            why: if n == 0 {
+                "the file is empty".into()
+            } else {
+                format!("none of its {n} lines is a capture record ({bad} could not be read)")
+            },
+        });
+    }
+    Ok(cap)
+}
+
+fn trim_line(line: &[u8]) -> &[u8] {
+    let mut end = line.len();
+    while end > 0 && matches!(line[end - 1], b'\n' | b'\r' | b' ' | b'\t') {
+        end -= 1;
+    }
+    &line[..end]
+}
+
+fn looks_like_capture(text: &[u8]) -> bool {
+    text.starts_with(b"{")
+}
+
+fn at_from(obj: &Map<String, Value>) -> Duration {
+    let ms = obj.get("ms").and_then(Value::as_f64).unwrap_or(0.0);
+    if ms.is_finite() && ms > 0.0 {
+        Duration::from_secs_f64(ms / 1000.0)
+    } else {
+        Duration::ZERO
+    }
+}
+
+/// One record: a frame (`dir` + `op`) or an event (`event`).
+pub fn entry_from(mut obj: Map<String, Value>, next_seq: &mut u64) -> Result<Entry, String> {
+    let at = at_from(&obj);
+    if let Some(kind) = obj.get("event").and_then(Value::as_str).map(str::to_string) {
+        obj.remove("event");
+        obj.remove("t");
+        obj.remove("ms");
+        return Ok(Entry::Event {
+            at,
+            kind,
+            fields: obj,
+        });
+    }
+    let dir = obj
+        .get("dir")
+        .and_then(Value::as_str)
+        .and_then(Direction::parse)
+        .ok_or("no \"dir\" of in/out and no \"event\"")?;
+    let opcode = obj
+        .get("op")
+        .and_then(Value::as_str)
+        .and_then(Opcode::parse)
+        .ok_or("no \"op\" of text/binary/ping/pong/close")?;
+    let payload = if let Some(t) = obj.get_mut("text").and_then(|v| match v {
+        Value::String(s) => Some(std::mem::take(s)),
+        _ => None,
+    }) {
+        Bytes::from(t)
+    } else if let Some(b) = obj.get("b64").and_then(Value::as_str) {
+        Bytes::from(
+            base64::engine::general_purpose::STANDARD
+                .decode(b)
+                .map_err(|e| format!("\"b64\" is not base64 ({e})"))?,
+        )
+    } else {
+        Bytes::new()
+    };
+    if let Some(len) = obj.get("len").and_then(Value::as_u64)
+        && len != payload.len() as u64
+    {
+        return Err(format!(
+            "\"len\" says {len} bytes but the payload has {}",
+            payload.len()
+        ));
+    }
+    let seq = match obj.get("seq").and_then(Value::as_u64) {
+        Some(s) => s,
+        None => *next_seq + 1,
+    };
+    *next_seq = seq;
+    Ok(Entry::Frame(Frame {
+        seq,
+        at,
+        dir,
+        opcode,
+        payload,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(s: &str) -> Result<Capture, CaptureError> {
+        read_from(s.as_bytes(), Path::new("t.jsonl"))
+    }
+
+    #[test]
+    fn truncated_last_line_loads_the_rest_with_a_warning() {
+        let s = "{\"wsdeck_capture\":1}\n{\"seq\":1,\"ms\":1.5,\"dir\":\"out\",\"op\":\"text\",\"len\":2,\"text\":\"hi\"}\n{\"seq\":2,\"ms\":2,\"dir\":\"in\",\"op\":\"te";
+        let c = read(s).expect("capture");
+        assert_eq!(c.entries.len(), 1);
+        assert_eq!(c.warnings.len(), 1);
+        assert!(c.warnings[0].contains("line 3: cut off"), "{:?}", c.warnings);
+        let Entry::Frame(f) = &c.entries[0] else {
+            panic!("not a frame")
+        };
+        assert_eq!(f.text(), Some("hi"));
+        assert_eq!(f.at, Duration::from_micros(1500));
+    }
+
+    #[test]
+    fn bad_lines_are_named_and_skipped() {
+        let s = "{\"wsdeck_capture\":1}\nnonsense\n{\"dir\":\"in\",\"op\":\"binary\",\"b64\":\"***\"}\n{\"dir\":\"in\",\"op\":\"binary\",\"len\":3,\"b64\":\"AP8Q\"}\n{\"event\":\"close\",\"code\":1011,\"ms\":3}\n";
+        let c = read(s).expect("capture");
+        assert_eq!(c.entries.len(), 2);
+        assert!(c.warnings[0].starts_with("line 2: not JSON"));
+        assert!(c.warnings[1].contains("not base64"));
+        match &c.entries[1] {
+            Entry::Event { kind, fields, .. } => {
+                assert_eq!(kind, "close");
+                assert_eq!(fields["code"], 1011);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn not_a_capture() {
+        assert!(matches!(read(""), Err(CaptureError::NotACapture { .. })));
+        assert!(matches!(
+            read("hello world\n"),
+            Err(CaptureError::NotACapture { .. })
+        ));
+        assert!(matches!(
+            read("{\"a\":1}\n"),
+            Err(CaptureError::NotACapture { .. })
+        ));
+    }
+}
