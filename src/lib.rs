@@ -4,11 +4,11 @@
 //! format, the configuration store and the headless commands. Nothing under `engine`, `capture`
 //! or `config` draws to a terminal.
 #![deny(clippy::unwrap_used)]
-
-
-
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod capture;
+pub mod cli;
 pub mod config;
+pub mod decode;
 pub mod engine;
 pub mod exit;

@@ -247,7 +247,11 @@ mod tests {
         let c = read(s).expect("capture");
         assert_eq!(c.entries.len(), 1);
         assert_eq!(c.warnings.len(), 1);
-        assert!(c.warnings[0].contains("line 3: cut off"), "{:?}", c.warnings);
+        assert!(
+            c.warnings[0].contains("line 3: cut off"),
+            "{:?}",
+            c.warnings
+        );
         let Entry::Frame(f) = &c.entries[0] else {
             panic!("not a frame")
         };

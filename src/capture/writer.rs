@@ -169,16 +169,17 @@ pub fn event_line(ev: &SessionEvent) -> Option<(Duration, &'static str, EventLin
             )
         }
         SessionEvent::Failed { at, error, request } => (*at, "error", error_fields(error, request)),
-        SessionEvent::Warning { at, message } => (
-            *at,
-            "warning",
-            fields(json!({ "message": message })),
-        ),
+        SessionEvent::Warning { at, message } => {
+            (*at, "warning", fields(json!({ "message": message })))
+        }
         SessionEvent::Frames(_) | SessionEvent::Ended => return None,
     })
 }
 
-fn error_fields(error: &ConnectError, request: &Option<(String, Vec<(String, String)>)>) -> EventLine {
+fn error_fields(
+    error: &ConnectError,
+    request: &Option<(String, Vec<(String, String)>)>,
+) -> EventLine {
     let mut m = fields(json!({
         "kind": error.kind(),
         "message": error.to_string(),

@@ -72,7 +72,10 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
         .rposition(|b| *b == b'\n')
         .map(|p| p + 1)
         .unwrap_or(0);
-    let column = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
+    let column = String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count()
+        + 1;
     (line, column)
 }
 

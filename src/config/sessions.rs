@@ -69,7 +69,11 @@ impl SavedSession {
             url: None,
             host: None,
             port: None,
-            headers: spec.headers.iter().map(|(k, v)| format!("{k}: {v}")).collect(),
+            headers: spec
+                .headers
+                .iter()
+                .map(|(k, v)| format!("{k}: {v}"))
+                .collect(),
             subprotocols: spec.subprotocols.clone(),
             auth: Some(spec.auth.spec()),
             ca_cert: spec.ca_cert.clone(),
@@ -100,7 +104,9 @@ impl SavedSession {
         let target = match self.kind.as_str() {
             "foundry" => {
                 let ep = ProjectEndpoint::parse(
-                    self.endpoint.as_deref().ok_or(TargetError::Missing("endpoint"))?,
+                    self.endpoint
+                        .as_deref()
+                        .ok_or(TargetError::Missing("endpoint"))?,
                 )?;
                 Target::foundry_with(
                     ep,
@@ -258,13 +264,22 @@ mod tests {
         assert_eq!(back.sessions, vec![saved.clone()]);
         let spec2 = back.get("prod").expect("get").to_spec().expect("spec");
         assert_eq!(spec2.target, spec.target);
-        assert_eq!(spec2.session_id.as_deref(), Some(saved.agent_session_id.as_str()));
+        assert_eq!(
+            spec2.session_id.as_deref(),
+            Some(saved.agent_session_id.as_str())
+        );
 
         let mut with_token = spec.clone();
-        with_token.headers.push(("Authorization".into(), "Bearer x".into()));
+        with_token
+            .headers
+            .push(("Authorization".into(), "Bearer x".into()));
         assert!(SavedSession::from_spec("t", &with_token).is_err());
 
-        std::fs::write(&p, "[[session]]\nname = \"x\"\nkind = \"foundry\"\nagent_session_id = \"1\"\n").expect("w");
+        std::fs::write(
+            &p,
+            "[[session]]\nname = \"x\"\nkind = \"foundry\"\nagent_session_id = \"1\"\n",
+        )
+        .expect("w");
         let e = SessionStore::load(&p).unwrap_err().to_string();
         assert!(e.contains("session \"x\": missing endpoint"), "{e}");
     }

@@ -25,7 +25,7 @@ pub struct ConnectSettings {
     pub ca_cert: Option<PathBuf>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CaptureSettings {
     /// Where the console writes captures (default: the data dir's `captures/`).
@@ -54,15 +54,6 @@ impl Default for ConnectSettings {
     }
 }
 
-impl Default for CaptureSettings {
-    fn default() -> Self {
-        CaptureSettings {
-            dir: None,
-            record_by_default: false,
-        }
-    }
-}
-
 impl Settings {
     /// Load `path`; a missing file is the defaults.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
@@ -79,9 +70,7 @@ impl Settings {
     /// The defaults as a commented TOML file, for `wsdeck config template`.
     pub fn template() -> String {
         let body = toml::to_string_pretty(&Settings::default()).unwrap_or_default();
-        format!(
-            "# wsdeck settings. Every key is optional; these are the defaults.\n{body}"
-        )
+        format!("# wsdeck settings. Every key is optional; these are the defaults.\n{body}")
     }
 }
 

@@ -93,10 +93,7 @@ pub enum AuthError {
     #[error("{tool} is not signed in: {message}")]
     NotSignedIn { tool: &'static str, message: String },
     #[error("{tool} gave no token within {}s", after.as_secs())]
-    Timeout {
-        tool: &'static str,
-        after: Duration,
-    },
+    Timeout { tool: &'static str, after: Duration },
     #[error("environment variable {var} is not set or empty")]
     EnvMissing { var: String },
     #[error("token command failed ({status}): {stderr}")]
@@ -113,13 +110,15 @@ pub enum AuthError {
 impl AuthError {
     pub fn advice(&self) -> Vec<String> {
         let v: &[&str] = match self {
-            AuthError::BadSpec(_) => &["--auth takes auto, az, azd, mi, workload, env:VAR, cmd:COMMAND or none"],
+            AuthError::BadSpec(_) => {
+                &["--auth takes auto, az, azd, mi, workload, env:VAR, cmd:COMMAND or none"]
+            }
             AuthError::ToolMissing { tool: "az" } => &[
                 "install the Azure CLI, or use --auth azd, --auth env:VAR (a token in a variable) or --auth cmd:COMMAND",
             ],
-            AuthError::ToolMissing { .. } => &[
-                "install the Azure Developer CLI (azd), or use --auth az, env:VAR or cmd:COMMAND",
-            ],
+            AuthError::ToolMissing { .. } => {
+                &["install the Azure Developer CLI (azd), or use --auth az, env:VAR or cmd:COMMAND"]
+            }
             AuthError::NotSignedIn { tool: "azd", .. } => &["run: azd auth login"],
             AuthError::NotSignedIn { .. } => &[
                 "run: az login (then check: az account get-access-token --resource https://ai.azure.com)",
@@ -133,9 +132,9 @@ impl AuthError {
             AuthError::CommandFailed { .. } | AuthError::CommandEmpty => &[
                 "run the command by hand: it must print the token (or JSON with accessToken/token) on stdout",
             ],
-            AuthError::Credential { .. } => &[
-                "sign in with az login or azd auth login, or pass a token with --auth env:VAR",
-            ],
+            AuthError::Credential { .. } => {
+                &["sign in with az login or azd auth login, or pass a token with --auth env:VAR"]
+            }
         };
         v.iter().map(|s| s.to_string()).collect()
     }
@@ -302,59 +301,61 @@ impl TokenProvider {
         source: &AuthSource,
     ) -> Result<(Secret, Option<SystemTime>), AuthError> {
         let exec: Arc<dyn azure_identity::Executor> = Arc::new(KillOnDropExecutor);
-        let (tool, cred): (&'static str, Result<Arc<dyn TokenCredential>, azure_core::Error>) =
-            match source {
-                AuthSource::AzureCli => (
-                    "az",
-                    azure_identity::AzureCliCredential::new(Some(
-                        azure_identity::AzureCliCredentialOptions {
-                            executor: Some(exec),
-                            ..Default::default()
-                        },
-                    ))
+        let (tool, cred): (
+            &'static str,
+            Result<Arc<dyn TokenCredential>, azure_core::Error>,
+        ) = match source {
+            AuthSource::AzureCli => (
+                "az",
+                azure_identity::AzureCliCredential::new(Some(
+                    azure_identity::AzureCliCredentialOptions {
+                        executor: Some(exec),
+                        ..Default::default()
+                    },
+                ))
+                .map(|c| c as Arc<dyn TokenCredential>),
+            ),
+            AuthSource::AzureDeveloperCli => (
+                "azd",
+                azure_identity::AzureDeveloperCliCredential::new(Some(
+                    azure_identity::AzureDeveloperCliCredentialOptions {
+                        executor: Some(exec),
+                        ..Default::default()
+                    },
+                ))
+                .map(|c| c as Arc<dyn TokenCredential>),
+            ),
+            AuthSource::ManagedIdentity => (
+                "managed identity",
+                azure_identity::ManagedIdentityCredential::new(None)
                     .map(|c| c as Arc<dyn TokenCredential>),
-                ),
-                AuthSource::AzureDeveloperCli => (
-                    "azd",
-                    azure_identity::AzureDeveloperCliCredential::new(Some(
-                        azure_identity::AzureDeveloperCliCredentialOptions {
-                            executor: Some(exec),
-                            ..Default::default()
-                        },
-                    ))
+            ),
+            AuthSource::WorkloadIdentity => (
+                "workload identity",
+                azure_identity::WorkloadIdentityCredential::new(None)
                     .map(|c| c as Arc<dyn TokenCredential>),
-                ),
-                AuthSource::ManagedIdentity => (
-                    "managed identity",
-                    azure_identity::ManagedIdentityCredential::new(None)
-                        .map(|c| c as Arc<dyn TokenCredential>),
-                ),
-                AuthSource::WorkloadIdentity => (
-                    "workload identity",
-                    azure_identity::WorkloadIdentityCredential::new(None)
-                        .map(|c| c as Arc<dyn TokenCredential>),
-                ),
-                _ => {
-                    // Where the environment says a platform identity applies, it goes first.
-                    if std::env::var_os("AZURE_FEDERATED_TOKEN_FILE").is_some() {
-                        return Box::pin(self.fetch_azure(&AuthSource::WorkloadIdentity)).await;
-                    }
-                    if std::env::var_os("IDENTITY_ENDPOINT").is_some()
-                        || std::env::var_os("MSI_ENDPOINT").is_some()
-                    {
-                        return Box::pin(self.fetch_azure(&AuthSource::ManagedIdentity)).await;
-                    }
-                    (
-                        "az or azd",
-                        azure_identity::DeveloperToolsCredential::new(Some(
-                            azure_identity::DeveloperToolsCredentialOptions {
-                                executor: Some(exec),
-                            },
-                        ))
-                        .map(|c| c as Arc<dyn TokenCredential>),
-                    )
+            ),
+            _ => {
+                // Where the environment says a platform identity applies, it goes first.
+                if std::env::var_os("AZURE_FEDERATED_TOKEN_FILE").is_some() {
+                    return Box::pin(self.fetch_azure(&AuthSource::WorkloadIdentity)).await;
                 }
-            };
+                if std::env::var_os("IDENTITY_ENDPOINT").is_some()
+                    || std::env::var_os("MSI_ENDPOINT").is_some()
+                {
+                    return Box::pin(self.fetch_azure(&AuthSource::ManagedIdentity)).await;
+                }
+                (
+                    "az or azd",
+                    azure_identity::DeveloperToolsCredential::new(Some(
+                        azure_identity::DeveloperToolsCredentialOptions {
+                            executor: Some(exec),
+                        },
+                    ))
+                    .map(|c| c as Arc<dyn TokenCredential>),
+                )
+            }
+        };
         let cred = cred.map_err(|e| classify(tool, &e))?;
         let scopes = [self.scope.as_str()];
         let token = tokio::time::timeout(self.timeout, cred.get_token(&scopes, None))
@@ -460,7 +461,10 @@ mod tests {
             AuthSource::parse("auto", true).ok(),
             Some(AuthSource::DeveloperTools)
         );
-        assert_eq!(AuthSource::parse("auto", false).ok(), Some(AuthSource::None));
+        assert_eq!(
+            AuthSource::parse("auto", false).ok(),
+            Some(AuthSource::None)
+        );
         assert_eq!(
             AuthSource::parse("env:TOK", false).ok(),
             Some(AuthSource::Env("TOK".into()))
@@ -476,7 +480,8 @@ mod tests {
     #[test]
     fn jwt_expiry_reads_exp() {
         use base64::Engine;
-        let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(r#"{"exp":1893553445}"#);
+        let payload =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(r#"{"exp":1893553445}"#);
         let tok = format!("eyJhbGciOiJub25lIn0.{payload}.sig");
         assert_eq!(
             jwt_expiry(&tok),
@@ -491,7 +496,11 @@ mod tests {
         unsafe { std::env::set_var("WSDECK_TEST_TOKEN_UNIT", "Bearer abc.def.ghi") };
         let p = TokenProvider::new(AuthSource::Env("WSDECK_TEST_TOKEN_UNIT".into()));
         assert_eq!(
-            p.token().await.ok().flatten().map(|s| s.expose().to_string()),
+            p.token()
+                .await
+                .ok()
+                .flatten()
+                .map(|s| s.expose().to_string()),
             Some("abc.def.ghi".into())
         );
         let p = TokenProvider::new(AuthSource::Env("WSDECK_TEST_TOKEN_UNSET_XYZ".into()));
@@ -501,7 +510,11 @@ mod tests {
             r#"echo '{"accessToken":"tok-from-json","expires_on":1893553445}'"#.into(),
         ));
         assert_eq!(
-            p.token().await.ok().flatten().map(|s| s.expose().to_string()),
+            p.token()
+                .await
+                .ok()
+                .flatten()
+                .map(|s| s.expose().to_string()),
             Some("tok-from-json".into())
         );
         let p = TokenProvider::new(AuthSource::Command("echo oops >&2; exit 3".into()));

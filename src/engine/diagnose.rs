@@ -99,9 +99,13 @@ impl ConnectError {
         match self {
             ConnectError::Target(_) => s(&["check the target arguments (wsdeck --help)"]),
             ConnectError::Auth(e) => e.advice(),
-            ConnectError::TlsSetup(_) => s(&[
-                "give a PEM file of root certificates with --ca-cert FILE (or SSL_CERT_FILE)",
-            ]),
+            ConnectError::TlsSetup(_) => {
+                s(
+                    &[
+                        "give a PEM file of root certificates with --ca-cert FILE (or SSL_CERT_FILE)",
+                    ],
+                )
+            }
             ConnectError::Dns { .. } => s(&[
                 "check the host name for typos (for Foundry: the account in {account}.services.ai.azure.com)",
                 "check that this machine resolves names (VPN, proxy, /etc/resolv.conf)",
@@ -189,7 +193,12 @@ mod tests {
         assert!(refusal(403).advice()[0].contains("token"));
         assert!(refusal(404).advice().iter().any(|a| a.contains("--route")));
         assert!(refusal(400).advice()[0].contains("body"));
-        assert!(refusal(401).advice().last().is_some_and(|a| a.contains("2 of 10")));
+        assert!(
+            refusal(401)
+                .advice()
+                .last()
+                .is_some_and(|a| a.contains("2 of 10"))
+        );
         assert_eq!(refusal(401).exit_code(), exit::HANDSHAKE_REFUSED);
     }
 

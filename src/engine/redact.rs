@@ -145,7 +145,10 @@ mod tests {
         let v = header_value_for_display("Authorization", "Bearer eyJabc.def");
         assert_eq!(v, "Bearer <redacted, 10 chars>");
         assert_eq!(header_value_for_display("x-trace", "abc"), "abc");
-        assert_eq!(header_value_for_display("api-key", "k1"), "<redacted, 2 chars>");
+        assert_eq!(
+            header_value_for_display("api-key", "k1"),
+            "<redacted, 2 chars>"
+        );
     }
 
     #[test]

@@ -89,7 +89,10 @@ pub enum SessionEvent {
         request: Option<(String, Vec<(String, String)>)>,
     },
     /// Something went wrong that does not end the session (a send on a closed socket, say).
-    Warning { at: Duration, message: String },
+    Warning {
+        at: Duration,
+        message: String,
+    },
     /// The task ended.
     Ended,
 }
@@ -360,7 +363,8 @@ impl Actor {
                     None => {
                         // Our automatic reply echoes the code, as RFC 6455 asks.
                         if code != close::NO_STATUS {
-                            let f = self.frame(Direction::Out, Opcode::Close, close_payload(code, ""));
+                            let f =
+                                self.frame(Direction::Out, Opcode::Close, close_payload(code, ""));
                             batch.push(f);
                         }
                         CloseInfo {
@@ -607,12 +611,10 @@ async fn open(
     shown_request: &mut Option<(String, Vec<(String, String)>)>,
 ) -> Result<(Socket, Handshake), ConnectError> {
     use crate::engine::target::TargetError;
-    let mut request = url
-        .into_client_request()
-        .map_err(|e| TargetError::BadUrl {
-            url: url_for_display(url),
-            why: e.to_string(),
-        })?;
+    let mut request = url.into_client_request().map_err(|e| TargetError::BadUrl {
+        url: url_for_display(url),
+        why: e.to_string(),
+    })?;
     let parsed = url::Url::parse(url).map_err(|e| TargetError::BadUrl {
         url: url_for_display(url),
         why: e.to_string(),
@@ -658,11 +660,9 @@ async fn open(
         let token = tokens.token().await?;
         if let Some(token) = token {
             let mut v = http::HeaderValue::from_str(&format!("Bearer {}", token.expose()))
-                .map_err(|_| {
-                    crate::engine::auth::AuthError::CommandFailed {
-                        status: "token rejected".into(),
-                        stderr: "the token has characters a header cannot carry".into(),
-                    }
+                .map_err(|_| crate::engine::auth::AuthError::CommandFailed {
+                    status: "token rejected".into(),
+                    stderr: "the token has characters a header cannot carry".into(),
                 })?;
             v.set_sensitive(true);
             headers.insert(http::header::AUTHORIZATION, v);
@@ -680,8 +680,7 @@ async fn open(
 
     let timeout = spec.connect_timeout;
     let addrs: Vec<std::net::SocketAddr> =
-        match tokio::time::timeout(timeout, tokio::net::lookup_host((host.as_str(), port))).await
-        {
+        match tokio::time::timeout(timeout, tokio::net::lookup_host((host.as_str(), port))).await {
             Err(_) => {
                 return Err(ConnectError::Timeout {
                     phase: "resolving the host name",

@@ -337,7 +337,9 @@ impl Target {
                 endpoint.https_url,
                 route.as_str()
             ),
-            Target::Local { host, port } => format!("local agent ws://{host}:{port}/invocations_ws"),
+            Target::Local { host, port } => {
+                format!("local agent ws://{host}:{port}/invocations_ws")
+            }
             Target::Url { url } => crate::engine::redact::url_for_display(url),
         }
     }
@@ -554,7 +556,10 @@ mod tests {
         assert!(Target::url("https://x/y").is_err());
         assert!(Target::url("nonsense").is_err());
         let t = Target::url("ws://h:1/p?a=1").expect("t");
-        assert_eq!(t.request_url(Some("s")), "ws://h:1/p?a=1&agent_session_id=s");
+        assert_eq!(
+            t.request_url(Some("s")),
+            "ws://h:1/p?a=1&agent_session_id=s"
+        );
         assert_eq!(t.request_url(None), "ws://h:1/p?a=1");
         let t = Target::url("ws://h:1/p?agent_session_id=keep").expect("t");
         assert_eq!(t.request_url(Some("s")), "ws://h:1/p?agent_session_id=keep");

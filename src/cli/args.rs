@@ -1,0 +1,176 @@
+//! Command-line arguments (SPEC.md's contract: these names are fixed).
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "wsdeck",
+    version,
+    about = "A debugging console for duplex WebSocket agents (Azure AI Foundry invocations_ws and any ws:// or wss:// endpoint)",
+    long_about = None,
+)]
+pub struct Cli {
+    /// Config directory (default: $WSDECK_CONFIG_DIR, else the platform's config dir).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub config_dir: Option<PathBuf>,
+    /// Log to stderr too (-v info, -vv debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Stdin lines become text frames; every frame and event goes to stdout as a JSON line.
+    Connect {
+        #[command(flatten)]
+        target: TargetArgs,
+        /// At end of input, wait until no frame has come for SECS, then close with 1000.
+        #[arg(long, value_name = "SECS", default_value_t = 1.0)]
+        linger: f64,
+        /// Also record the session to a capture file.
+        #[arg(long, value_name = "FILE")]
+        record: Option<PathBuf>,
+    },
+    /// Send frames in the order given, print what comes back as JSON lines.
+    Send {
+        #[command(flatten)]
+        target: TargetArgs,
+        /// A text frame.
+        #[arg(long, value_name = "S", action = clap::ArgAction::Append)]
+        text: Vec<String>,
+        /// A text frame whose content must be valid JSON (sent as given).
+        #[arg(long, value_name = "S", action = clap::ArgAction::Append)]
+        json: Vec<String>,
+        /// A binary frame from hex digits (spaces and colons allowed).
+        #[arg(long, value_name = "H", action = clap::ArgAction::Append)]
+        hex: Vec<String>,
+        /// A binary frame from base64.
+        #[arg(long, value_name = "B", action = clap::ArgAction::Append)]
+        base64: Vec<String>,
+        /// A binary frame with a file's bytes.
+        #[arg(long, value_name = "F", action = clap::ArgAction::Append)]
+        file: Vec<PathBuf>,
+        /// Wait for N incoming data frames, then close (exit 1 if they do not come in time).
+        #[arg(long, value_name = "N")]
+        expect: Option<usize>,
+        /// Bound on the wait for --expect, in seconds.
+        #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+        timeout: f64,
+        /// Without --expect: wait until no frame has come for SECS, then close with 1000.
+        #[arg(long, value_name = "SECS", default_value_t = 1.0)]
+        linger: f64,
+        /// Also record the session to a capture file.
+        #[arg(long, value_name = "FILE")]
+        record: Option<PathBuf>,
+    },
+    /// Record a session to a capture until the peer closes or Ctrl-C.
+    Record {
+        #[command(flatten)]
+        target: TargetArgs,
+        /// The capture file to write.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Print a capture readably (or as JSON lines with --json).
+    Inspect {
+        /// The capture file.
+        capture: PathBuf,
+        /// One JSON object per line, as `connect` prints them.
+        #[arg(long)]
+        json: bool,
+        /// Show at most this many bytes of each payload (0 = all).
+        #[arg(long, value_name = "BYTES", default_value_t = 4096)]
+        max_bytes: usize,
+    },
+    /// List, add and remove saved sessions.
+    Sessions {
+        #[command(subcommand)]
+        action: SessionsAction,
+    },
+    /// Print the settings file with every default (a starting point for config.toml).
+    ConfigTemplate,
+}
+
+// Parsed once per run: the size difference between variants costs nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Subcommand)]
+pub enum SessionsAction {
+    /// The saved sessions.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Save a session under NAME (its agent_session_id is kept for reconnects).
+    Add {
+        name: String,
+        #[command(flatten)]
+        target: TargetArgs,
+    },
+    /// Forget a saved session.
+    Rm { name: String },
+}
+
+/// TARGET: a ws:// or wss:// URL; --endpoint/--account+--project with --agent (Foundry);
+/// --local [--port P]; or --session NAME.
+#[derive(Debug, Args, Clone, Default)]
+pub struct TargetArgs {
+    /// A ws:// or wss:// URL.
+    #[arg(value_name = "URL")]
+    pub url: Option<String>,
+    /// Foundry project endpoint (https://{account}.services.ai.azure.com/api/projects/{project});
+    /// with --agent and no endpoint, $FOUNDRY_PROJECT_ENDPOINT.
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+    /// Foundry account (instead of --endpoint, with --project).
+    #[arg(long, value_name = "NAME")]
+    pub account: Option<String>,
+    /// Foundry project (with --account).
+    #[arg(long, value_name = "NAME")]
+    pub project: Option<String>,
+    /// Hosted agent name.
+    #[arg(long, value_name = "NAME")]
+    pub agent: Option<String>,
+    /// Foundry route form.
+    #[arg(long, value_name = "ga|preview", default_value = "ga")]
+    pub route: String,
+    /// Where the preview route's HostedAgents=V1Preview flag goes.
+    #[arg(long, value_name = "query|header", default_value = "query")]
+    pub preview_flag: String,
+    /// A local agentserver container: ws://localhost:PORT/invocations_ws.
+    #[arg(long)]
+    pub local: bool,
+    /// Port of the local agent (default 8088, the SDK's).
+    #[arg(long, value_name = "P")]
+    pub port: Option<u16>,
+    /// A saved session.
+    #[arg(long = "session", value_name = "NAME")]
+    pub session: Option<String>,
+    /// The agent_session_id (Foundry: generated when absent).
+    #[arg(long, value_name = "ID")]
+    pub session_id: Option<String>,
+    /// Use a fresh agent_session_id, even for a saved session.
+    #[arg(long)]
+    pub new_session_id: bool,
+    /// An extra request header, 'Name: value' (repeatable).
+    #[arg(long = "header", short = 'H', value_name = "K: V")]
+    pub headers: Vec<String>,
+    /// Offer a subprotocol (repeatable; none by default: agentserver agents answer none).
+    #[arg(long = "subprotocol", value_name = "P")]
+    pub subprotocols: Vec<String>,
+    /// Token source: auto|az|azd|mi|workload|env:VAR|cmd:COMMAND|none.
+    #[arg(long, value_name = "SOURCE")]
+    pub auth: Option<String>,
+    /// Extra root certificates (PEM) for wss://.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+    /// Seconds allowed for DNS, TCP, TLS and the upgrade, each.
+    #[arg(long, value_name = "SECS")]
+    pub connect_timeout: Option<f64>,
+    /// Largest message accepted, in bytes (default 64 MiB; 0 = no limit).
+    #[arg(long, value_name = "BYTES")]
+    pub max_message_size: Option<usize>,
+}

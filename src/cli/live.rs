@@ -1,0 +1,297 @@
+//! The driver behind `connect`, `send` and `record`: one session, its events to stdout as JSON
+//! lines and to an optional capture, input from stdin or from arguments, and the exit code.
+
+use crate::capture::line::LineEncoder;
+use crate::capture::writer::{CaptureMeta, CaptureWriter, event_line};
+use crate::cli::target::Resolved;
+use crate::engine::close::explain;
+use crate::engine::diagnose::ConnectError;
+use crate::engine::frame::{Direction, Opcode};
+use crate::engine::redact::url_for_display;
+use crate::engine::session::{SessionCommand, SessionEvent, spawn_session};
+use crate::exit;
+use anyhow::{Context, Result};
+use bytes::Bytes;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::io::AsyncBufReadExt;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+pub enum Input {
+    /// Each stdin line is a text frame.
+    Stdin,
+    /// These frames, in order, once the socket is open.
+    Frames(Vec<(Opcode, Bytes)>),
+    /// Nothing: listen until the peer closes or Ctrl-C.
+    Nothing,
+}
+
+pub struct LiveOptions {
+    pub linger: Duration,
+    pub expect: Option<usize>,
+    pub expect_timeout: Duration,
+    pub record: Option<PathBuf>,
+    /// Print frames and events to stdout (false for `record`).
+    pub print: bool,
+}
+
+pub async fn run_live(resolved: Resolved, input: Input, opts: LiveOptions) -> Result<i32> {
+    let Resolved { spec, session_name } = resolved;
+    let meta = CaptureMeta {
+        session_name: session_name.clone(),
+        target_kind: spec.target.kind().into(),
+        target: spec.target.describe(),
+        url: url_for_display(&spec.request_url()),
+        agent_session_id: spec.session_id.clone(),
+    };
+    let (ev_tx, mut ev_rx) = mpsc::channel::<SessionEvent>(1024);
+    let (handle, join) = spawn_session(spec, ev_tx);
+
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, stdout.lock());
+    let mut line = Vec::with_capacity(64 * 1024);
+    let mut enc: Option<LineEncoder> = None;
+    let mut capture: Option<CaptureWriter> = None;
+
+    let (stdin_tx, mut stdin_rx) = mpsc::channel::<String>(64);
+    // Moved into the reader, so the channel closes at end of input.
+    let mut stdin_tx = Some(stdin_tx);
+    let mut reading_stdin = false;
+    let mut open = false;
+    let mut input_done_at: Option<Instant> = None;
+    let mut last_in = Instant::now();
+    let mut incoming_data = 0usize;
+    let mut close_sent = false;
+    let mut exit_code: Option<i32> = None;
+    let mut expect_deadline: Option<Instant> = None;
+    let mut expect_unmet = false;
+    let mut interrupted = false;
+    let (mut frames_in, mut frames_out, mut bytes_in) = (0u64, 0u64, 0u64);
+    let far = Duration::from_secs(86400 * 365);
+
+    loop {
+        let linger_at = match (open && !close_sent && opts.expect.is_none(), input_done_at) {
+            (true, Some(done)) => done.max(last_in) + opts.linger,
+            _ => Instant::now() + far,
+        };
+        let expect_at = match (open && !close_sent, expect_deadline) {
+            (true, Some(d)) => d,
+            _ => Instant::now() + far,
+        };
+        tokio::select! {
+            ev = ev_rx.recv() => {
+                let Some(ev) = ev else { break };
+                if let SessionEvent::Connecting { wall, .. } = &ev {
+                    if enc.is_none() {
+                        enc = Some(LineEncoder::new(*wall));
+                    }
+                    if capture.is_none() && let Some(path) = &opts.record {
+                        capture = Some(CaptureWriter::create(path, &meta, *wall)
+                            .with_context(|| format!("cannot create the capture {}", path.display()))?);
+                    }
+                }
+                if let Some(c) = capture.as_mut() {
+                    c.session_event(&ev).context("writing the capture")?;
+                }
+                if opts.print && let Some(e) = enc.as_mut() {
+                    match &ev {
+                        SessionEvent::Frames(frames) => {
+                            for f in frames { e.frame(&mut line, f); }
+                        }
+                        other => if let Some((at, kind, fields)) = event_line(other) {
+                            e.event(&mut line, at, kind, fields);
+                        }
+                    }
+                    if out.write_all(&line).is_err() {
+                        // stdout closed (a pipe to `head`, say): stop quietly.
+                        handle.send(SessionCommand::Shutdown);
+                        reading_stdin = false;
+                    }
+                    line.clear();
+                }
+                match ev {
+                    SessionEvent::Opened { .. } => {
+                        open = true;
+                        last_in = Instant::now();
+                        match &input {
+                            Input::Stdin => {
+                                if let Some(tx) = stdin_tx.take() {
+                                    reading_stdin = true;
+                                    spawn_stdin_reader(tx);
+                                }
+                            }
+                            Input::Frames(frames) => {
+                                for (opcode, payload) in frames {
+                                    handle.send(SessionCommand::Send { opcode: *opcode, payload: payload.clone() });
+                                }
+                                input_done_at = Some(Instant::now());
+                                if opts.expect.is_some() {
+                                    expect_deadline = Some(Instant::now() + opts.expect_timeout);
+                                }
+                            }
+                            Input::Nothing => {}
+                        }
+                    }
+                    SessionEvent::Frames(frames) => {
+                        for f in &frames {
+                            match f.dir {
+                                Direction::In => {
+                                    frames_in += 1;
+                                    bytes_in += f.payload.len() as u64;
+                                    if matches!(f.opcode, Opcode::Text | Opcode::Binary) {
+                                        incoming_data += 1;
+                                    }
+                                    last_in = Instant::now();
+                                }
+                                Direction::Out => frames_out += 1,
+                            }
+                        }
+                        if let Some(n) = opts.expect && incoming_data >= n && !close_sent && open {
+                            close_sent = handle.send(SessionCommand::Close { code: 1000, reason: String::new() });
+                        }
+                    }
+                    SessionEvent::Closed { info, .. } => {
+                        open = false;
+                        reading_stdin = false;
+                        if !info.clean {
+                            let ex = explain(info.code);
+                            let reason = if info.reason.is_empty() { "(no reason)".to_string() } else { format!("{:?}", info.reason) };
+                            eprintln!("wsdeck: closed {} {} by {}: {reason}", info.code, ex.name, info.initiator.as_str());
+                            eprintln!("  meaning: {}", ex.meaning);
+                            eprintln!("  likely:  {}", ex.likely_cause);
+                        }
+                        exit_code = Some(if info.clean { exit::OK } else { exit::ABNORMAL_CLOSE });
+                        handle.send(SessionCommand::Shutdown);
+                    }
+                    SessionEvent::Failed { error, request, .. } => {
+                        report_failure(&error, request.as_ref());
+                        exit_code = Some(error.exit_code());
+                        handle.send(SessionCommand::Shutdown);
+                    }
+                    SessionEvent::Warning { message, .. } => {
+                        eprintln!("wsdeck: {message}");
+                    }
+                    SessionEvent::Ended => break,
+                    SessionEvent::Connecting { .. } => {}
+                }
+                if ev_rx.is_empty() {
+                    let _ = out.flush();
+                    if let Some(c) = capture.as_mut() { c.flush().context("writing the capture")?; }
+                }
+            }
+            l = stdin_rx.recv(), if reading_stdin => {
+                match l {
+                    Some(text) => { handle.send(SessionCommand::Send { opcode: Opcode::Text, payload: Bytes::from(text) }); }
+                    None => { reading_stdin = false; input_done_at = Some(Instant::now()); }
+                }
+            }
+            _ = tokio::time::sleep_until(linger_at) => {
+                if let Some(done) = input_done_at && Instant::now() >= done.max(last_in) + opts.linger && !close_sent {
+                    close_sent = handle.send(SessionCommand::Close { code: 1000, reason: String::new() });
+                }
+            }
+            _ = tokio::time::sleep_until(expect_at) => {
+                if !close_sent {
+                    expect_unmet = true;
+                    eprintln!("wsdeck: {} of {} expected frames came within {}s", incoming_data, opts.expect.unwrap_or(0), opts.expect_timeout.as_secs_f32());
+                    close_sent = handle.send(SessionCommand::Close { code: 1000, reason: String::new() });
+                }
+            }
+            _ = tokio::signal::ctrl_c() => {
+                if interrupted || !open {
+                    // Second Ctrl-C, or nothing to close: leave now.
+                    eprintln!("wsdeck: interrupted");
+                    handle.send(SessionCommand::Shutdown);
+                    exit_code = exit_code.or(Some(130));
+                    break;
+                }
+                interrupted = true;
+                reading_stdin = false;
+                close_sent = handle.send(SessionCommand::Close { code: 1000, reason: String::new() });
+            }
+        }
+    }
+    let _ = out.flush();
+    if let Some(mut c) = capture.take() {
+        c.flush().context("writing the capture")?;
+        eprintln!(
+            "wsdeck: recorded {} frames to {}",
+            c.frames_written(),
+            c.path().display()
+        );
+    }
+    if !opts.print {
+        eprintln!("wsdeck: {frames_in} frames in ({bytes_in} bytes), {frames_out} out");
+    }
+    join.abort();
+    let code = exit_code.unwrap_or(exit::CONNECT_FAILED);
+    Ok(if expect_unmet && code == exit::OK {
+        exit::EXPECT_UNMET
+    } else {
+        code
+    })
+}
+
+fn spawn_stdin_reader(tx: mpsc::Sender<String>) {
+    tokio::spawn(async move {
+        let mut reader = tokio::io::BufReader::new(tokio::io::stdin());
+        let mut buf = Vec::new();
+        let mut n = 0usize;
+        loop {
+            buf.clear();
+            match reader.read_until(b'\n', &mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+            n += 1;
+            while matches!(buf.last(), Some(b'\n' | b'\r')) {
+                buf.pop();
+            }
+            if buf.is_empty() {
+                continue;
+            }
+            match String::from_utf8(std::mem::take(&mut buf)) {
+                Ok(s) => {
+                    if tx.send(s).await.is_err() {
+                        break;
+                    }
+                }
+                Err(_) => eprintln!(
+                    "wsdeck: stdin line {n} is not valid UTF-8 and cannot be a text frame: not sent (use send --hex or --file for binary)"
+                ),
+            }
+        }
+    });
+}
+
+/// A failed connection, for people: what happened, what the server said, what to do.
+pub fn report_failure(error: &ConnectError, request: Option<&(String, Vec<(String, String)>)>) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "wsdeck: {error}");
+    if let Some((url, headers)) = request
+        && error.refusal().is_some()
+    {
+        let _ = writeln!(err, "  request: GET {url}");
+        for (k, v) in headers {
+            let _ = writeln!(err, "    {k}: {v}");
+        }
+    }
+    if let Some(r) = error.refusal() {
+        let _ = writeln!(err, "  response: HTTP {} {}", r.status, r.reason);
+        for (k, v) in &r.headers {
+            let _ = writeln!(err, "    {k}: {v}");
+        }
+        if !r.body.is_empty() {
+            let _ = writeln!(err, "  body: {}", r.body_text().trim());
+        }
+    }
+    let advice = error.advice();
+    if !advice.is_empty() {
+        let _ = writeln!(err, "  what to do:");
+        for a in advice {
+            let _ = writeln!(err, "  - {a}");
+        }
+    }
+}

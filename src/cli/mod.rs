@@ -1,0 +1,109 @@
+//! The headless commands. Each is a frontend over the engine, the capture format and the config;
+//! errors are reported here with context, and each command returns its exit code.
+
+pub mod args;
+pub mod inspect;
+pub mod live;
+pub mod payload;
+pub mod sessions;
+pub mod target;
+
+use crate::config::{Paths, Settings};
+use crate::exit;
+use anyhow::Result;
+use args::{Cli, Command};
+use live::{Input, LiveOptions};
+use std::time::Duration;
+
+/// Run a parsed command line; `matches` gives the order of repeated `send` frame options.
+pub async fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<i32> {
+    let paths = Paths::resolve(cli.config_dir.as_deref());
+    let settings = match &paths {
+        Some(p) => Settings::load(&p.settings_file())?,
+        None => Settings::default(),
+    };
+    let Some(command) = cli.command else {
+        eprintln!("wsdeck: the console is not built yet; use a subcommand (wsdeck --help)");
+        return Ok(exit::USAGE);
+    };
+    match command {
+        Command::Connect {
+            target,
+            linger,
+            record,
+        } => {
+            let resolved = target::resolve(&target, paths.as_ref(), &settings)?;
+            let opts = LiveOptions {
+                linger: secs(linger, "--linger")?,
+                expect: None,
+                expect_timeout: Duration::ZERO,
+                record,
+                print: true,
+            };
+            live::run_live(resolved, Input::Stdin, opts).await
+        }
+        Command::Send {
+            target,
+            expect,
+            timeout,
+            linger,
+            record,
+            ..
+        } => {
+            let sub = matches
+                .subcommand_matches("send")
+                .ok_or_else(|| anyhow::anyhow!("internal: no send matches"))?;
+            let frames = match payload::frames_in_order(sub) {
+                Ok(f) => f,
+                Err(e) => {
+                    eprintln!("wsdeck: {e}");
+                    return Ok(exit::USAGE);
+                }
+            };
+            if frames.is_empty() {
+                eprintln!(
+                    "wsdeck: nothing to send: give --text, --json, --hex, --base64 or --file"
+                );
+                return Ok(exit::USAGE);
+            }
+            let resolved = target::resolve(&target, paths.as_ref(), &settings)?;
+            let opts = LiveOptions {
+                linger: secs(linger, "--linger")?,
+                expect,
+                expect_timeout: secs(timeout, "--timeout")?,
+                record,
+                print: true,
+            };
+            live::run_live(resolved, Input::Frames(frames), opts).await
+        }
+        Command::Record { target, out } => {
+            let resolved = target::resolve(&target, paths.as_ref(), &settings)?;
+            let opts = LiveOptions {
+                linger: Duration::ZERO,
+                expect: None,
+                expect_timeout: Duration::ZERO,
+                record: Some(out),
+                print: false,
+            };
+            live::run_live(resolved, Input::Nothing, opts).await
+        }
+        Command::Inspect {
+            capture,
+            json,
+            max_bytes,
+        } => inspect::run(&capture, json, max_bytes),
+        Command::Sessions { action } => sessions::run(action, paths.as_ref(), &settings),
+        Command::ConfigTemplate => {
+            print!("{}", Settings::template());
+            Ok(exit::OK)
+        }
+    }
+}
+
+fn secs(v: f64, flag: &str) -> Result<Duration> {
+    if v.is_finite() && v >= 0.0 {
+        Ok(Duration::from_secs_f64(v))
+    } else {
+        anyhow::bail!("{flag} must be a number of seconds ≥ 0")
+    }
+}

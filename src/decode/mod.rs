@@ -1,0 +1,4 @@
+//! Turning payload bytes into something readable: pretty JSON and hex dumps.
+
+pub mod hexdump;
+pub mod json;
