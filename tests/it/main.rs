@@ -1,0 +1,5 @@
+//! Integration tests: one binary (one link) for every suite.
+#![allow(clippy::unwrap_used)]
+
+mod engine;
+mod support;
