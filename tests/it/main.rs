@@ -1,5 +1,7 @@
 //! Integration tests: one binary (one link) for every suite.
 #![allow(clippy::unwrap_used)]
+// tungstenite's accept callback returns its own large error type.
+#![allow(clippy::result_large_err)]
 
 mod engine;
 mod support;

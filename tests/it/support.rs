@@ -16,6 +16,9 @@ use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
+/// Every upgrade request's headers, in arrival order.
+pub type Requests = Arc<Mutex<Vec<Vec<(String, String)>>>>;
+
 /// How the scripted server treats each connection.
 #[derive(Clone, Debug)]
 pub enum Script {
@@ -38,7 +41,7 @@ pub enum Script {
 pub struct Server {
     pub addr: SocketAddr,
     /// Request headers of each upgrade, lower-cased names.
-    pub requests: Arc<Mutex<Vec<Vec<(String, String)>>>>,
+    pub requests: Requests,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -76,11 +79,7 @@ pub async fn serve(script: Script) -> Server {
     }
 }
 
-async fn handle(
-    mut stream: TcpStream,
-    script: Script,
-    reqs: Arc<Mutex<Vec<Vec<(String, String)>>>>,
-) {
+async fn handle(mut stream: TcpStream, script: Script, reqs: Requests) {
     match script {
         Script::Refuse { status, body } => {
             let mut buf = vec![0u8; 8192];
@@ -159,10 +158,8 @@ async fn handle(
                                     return;
                                 }
                             }
-                            Message::Binary(b) => {
-                                if ws.send(Message::Binary(b)).await.is_err() {
-                                    return;
-                                }
+                            Message::Binary(b) if ws.send(Message::Binary(b)).await.is_err() => {
+                                return;
                             }
                             Message::Close(_) => {
                                 while ws.next().await.is_some() {}
@@ -215,7 +212,7 @@ async fn handle(
     }
 }
 
-fn record_raw_headers(raw: &[u8], reqs: &Arc<Mutex<Vec<Vec<(String, String)>>>>) {
+fn record_raw_headers(raw: &[u8], reqs: &Requests) {
     let text = String::from_utf8_lossy(raw);
     let mut lines = text.split("\r\n");
     let first = lines.next().unwrap_or_default().to_string();
