@@ -158,7 +158,9 @@ async fn handle(mut stream: TcpStream, script: Script, reqs: Requests) {
                                     return;
                                 }
                             }
-                            Message::Binary(b) if ws.send(Message::Binary(b)).await.is_err() => {
+                            Message::Binary(b)
+                                if ws.send(Message::Binary(b.clone())).await.is_err() =>
+                            {
                                 return;
                             }
                             Message::Close(_) => {
