@@ -3,5 +3,6 @@
 // tungstenite's accept callback returns its own large error type.
 #![allow(clippy::result_large_err)]
 
+mod cli;
 mod engine;
 mod support;
