@@ -3,6 +3,8 @@
 // tungstenite's accept callback returns its own large error type.
 #![allow(clippy::result_large_err)]
 
+mod auth;
 mod cli;
 mod engine;
+mod sdk;
 mod support;
