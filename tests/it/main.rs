@@ -2,6 +2,8 @@
 #![allow(clippy::unwrap_used)]
 // tungstenite's accept callback returns its own large error type.
 #![allow(clippy::result_large_err)]
+// Event loops in tests read better as one match arm per event.
+#![allow(clippy::collapsible_match)]
 
 mod auth;
 mod cli;
