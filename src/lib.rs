@@ -10,5 +10,6 @@ pub mod capture;
 pub mod cli;
 pub mod config;
 pub mod decode;
+pub mod demo;
 pub mod engine;
 pub mod exit;

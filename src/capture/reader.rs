@@ -3,7 +3,6 @@
 
 use crate::capture::FORMAT_VERSION;
 use crate::engine::frame::{Direction, Frame, Opcode};
-use base64::Engine;
 use bytes::Bytes;
 use serde_json::{Map, Value};
 use std::io::{BufRead, BufReader, Read};
@@ -204,8 +203,8 @@ pub fn entry_from(mut obj: Map<String, Value>, next_seq: &mut u64) -> Result<Ent
         Bytes::from(t)
     } else if let Some(b) = obj.get("b64").and_then(Value::as_str) {
         Bytes::from(
-            base64::engine::general_purpose::STANDARD
-                .decode(b)
+            base64_simd::STANDARD
+                .decode_to_vec(b)
                 .map_err(|e| format!("\"b64\" is not base64 ({e})"))?,
         )
     } else {

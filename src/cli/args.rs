@@ -91,6 +91,15 @@ pub enum Command {
         #[command(subcommand)]
         action: SessionsAction,
     },
+    /// Start the built-in demo agent on loopback and open the console on it.
+    Demo {
+        /// Run only the demo agent, headless, until interrupted.
+        #[arg(long)]
+        serve: bool,
+        /// Port for the demo agent (default: any free port; with --serve, 8765).
+        #[arg(long, value_name = "P")]
+        port: Option<u16>,
+    },
     /// Print the settings file with every default (a starting point for config.toml).
     ConfigTemplate,
 }

@@ -68,7 +68,7 @@ pub async fn run_live(resolved: Resolved, input: Input, opts: LiveOptions) -> Re
     let mut expect_deadline: Option<Instant> = None;
     let mut expect_unmet = false;
     let mut interrupted = false;
-    let (mut frames_in, mut frames_out, mut bytes_in) = (0u64, 0u64, 0u64);
+    let (mut frames_in, mut frames_out, mut bytes_in, mut batches) = (0u64, 0u64, 0u64, 0u64);
     let far = Duration::from_secs(86400 * 365);
 
     loop {
@@ -135,6 +135,7 @@ pub async fn run_live(resolved: Resolved, input: Input, opts: LiveOptions) -> Re
                         }
                     }
                     SessionEvent::Frames(frames) => {
+                        batches += 1;
                         for f in &frames {
                             match f.dir {
                                 Direction::In => {
@@ -223,7 +224,9 @@ pub async fn run_live(resolved: Resolved, input: Input, opts: LiveOptions) -> Re
         );
     }
     if !opts.print {
-        eprintln!("wsdeck: {frames_in} frames in ({bytes_in} bytes), {frames_out} out");
+        eprintln!(
+            "wsdeck: {frames_in} frames in ({bytes_in} bytes), {frames_out} out, in {batches} batches"
+        );
     }
     join.abort();
     let code = exit_code.unwrap_or(exit::CONNECT_FAILED);

@@ -93,11 +93,40 @@ pub async fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<i32> {
             max_bytes,
         } => inspect::run(&capture, json, max_bytes),
         Command::Sessions { action } => sessions::run(action, paths.as_ref(), &settings),
+        Command::Demo { serve, port } => {
+            if serve {
+                demo_serve(port.unwrap_or(DEMO_PORT)).await
+            } else {
+                eprintln!(
+                    "wsdeck: the console is not built yet; run the agent alone with: wsdeck demo --serve"
+                );
+                Ok(exit::USAGE)
+            }
+        }
         Command::ConfigTemplate => {
             print!("{}", Settings::template());
             Ok(exit::OK)
         }
     }
+}
+
+/// The demo agent's port under `--serve` when none is given.
+pub const DEMO_PORT: u16 = 8765;
+
+async fn demo_serve(port: u16) -> Result<i32> {
+    use anyhow::Context;
+    let server = crate::demo::start(port)
+        .await
+        .with_context(|| format!("cannot listen on 127.0.0.1:{port}"))?;
+    eprintln!("wsdeck demo agent on {} (Ctrl-C stops it)", server.url());
+    eprintln!(
+        "  try: echo '{{\"type\":\"tone\",\"hz\":440,\"ms\":100}}' | wsdeck connect {}",
+        server.url()
+    );
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
+    Ok(exit::OK)
 }
 
 fn secs(v: f64, flag: &str) -> Result<Duration> {

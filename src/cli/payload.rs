@@ -1,7 +1,6 @@
 //! Frames given on the command line: text, JSON, hex, base64 and files, in the order given.
 
 use crate::engine::frame::Opcode;
-use base64::Engine;
 use bytes::Bytes;
 use std::path::PathBuf;
 use thiserror::Error;
@@ -52,11 +51,11 @@ pub fn parse_hex(s: &str) -> Result<Vec<u8>, PayloadError> {
 
 pub fn parse_base64(s: &str) -> Result<Vec<u8>, PayloadError> {
     let compact: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-    base64::engine::general_purpose::STANDARD
-        .decode(&compact)
-        .or_else(|_| base64::engine::general_purpose::URL_SAFE.decode(&compact))
-        .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(&compact))
-        .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(&compact))
+    base64_simd::STANDARD
+        .decode_to_vec(&compact)
+        .or_else(|_| base64_simd::URL_SAFE.decode_to_vec(&compact))
+        .or_else(|_| base64_simd::STANDARD_NO_PAD.decode_to_vec(&compact))
+        .or_else(|_| base64_simd::URL_SAFE_NO_PAD.decode_to_vec(&compact))
         .map_err(|e| PayloadError::Base64(e.to_string()))
 }
 

@@ -441,10 +441,9 @@ fn strip_bearer(s: &str) -> &str {
 
 /// The `exp` claim of a JWT, when the token is one (Entra tokens are).
 pub fn jwt_expiry(token: &str) -> Option<SystemTime> {
-    use base64::Engine;
     let payload = token.split('.').nth(1)?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload.trim_end_matches('='))
+    let bytes = base64_simd::URL_SAFE_NO_PAD
+        .decode_to_vec(payload.trim_end_matches('='))
         .ok()?;
     let v: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
     let exp = u64::try_from(v.get("exp")?.as_i64()?).ok()?;
@@ -479,9 +478,7 @@ mod tests {
 
     #[test]
     fn jwt_expiry_reads_exp() {
-        use base64::Engine;
-        let payload =
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(r#"{"exp":1893553445}"#);
+        let payload = base64_simd::URL_SAFE_NO_PAD.encode_to_string(r#"{"exp":1893553445}"#);
         let tok = format!("eyJhbGciOiJub25lIn0.{payload}.sig");
         assert_eq!(
             jwt_expiry(&tok),

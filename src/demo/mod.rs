@@ -1,0 +1,289 @@
+//! The built-in demo agent: a small JSON control vocabulary plus binary PCM, on loopback, so a
+//! first run has real frames on every screen without Azure.
+//!
+//! Vocabulary (text frames, one JSON object each; `id` is echoed as `in_reply_to`):
+//! - server → client on connect: `session.ready` (with the vocabulary it understands)
+//! - `ping` → `pong`
+//! - `echo {text}` → `echo.reply {text}`
+//! - `count {to}` → `count.tick {n}` × to, then `count.done` (streamed, 50 ms apart)
+//! - `tone {hz, ms}` → `audio.start {format, rate, channels}`, binary PCM 16-bit LE mono
+//!   16 kHz in 20 ms chunks, then `audio.done`
+//! - `malformed` → a text frame that is not JSON and a binary frame that is not UTF-8
+//! - `close {code, reason}` → the server closes with that code
+//! - `raise` → close 1011 "Internal server error", as the agentserver SDK does
+//! - `drop` → the TCP connection is cut with no close frame (1006)
+//! - binary from the client → `audio.received {bytes}`
+//! - anything else → `error {code, message}`
+//!
+//! Unless the URL has `?quiet=1`, the server also sends `metrics` every 2 s, and every fifth
+//! one comes malformed (cut-off JSON), followed by a non-UTF-8 binary frame.
+
+mod pcm;
+
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+pub use pcm::tone_chunk;
+
+/// The vocabulary the demo announces in `session.ready`.
+pub const VOCABULARY: [&str; 8] = [
+    "ping",
+    "echo",
+    "count",
+    "tone",
+    "malformed",
+    "close",
+    "raise",
+    "drop",
+];
+
+/// A running demo agent.
+pub struct DemoServer {
+    pub addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl DemoServer {
+    pub fn url(&self) -> String {
+        format!("ws://{}/invocations_ws", self.addr)
+    }
+}
+
+impl Drop for DemoServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Bind `127.0.0.1:port` (0 = any free port) and serve until dropped.
+pub async fn start(port: u16) -> std::io::Result<DemoServer> {
+    let listener = TcpListener::bind(("127.0.0.1", port)).await?;
+    let addr = listener.local_addr()?;
+    let task = tokio::spawn(async move {
+        loop {
+            match listener.accept().await {
+                Ok((stream, peer)) => {
+                    tokio::spawn(async move {
+                        if let Err(e) = serve_one(stream).await {
+                            tracing::debug!("demo connection from {peer}: {e}");
+                        }
+                    });
+                }
+                Err(e) => {
+                    tracing::warn!("demo accept: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+    });
+    Ok(DemoServer { addr, task })
+}
+
+type Ws = tokio_tungstenite::WebSocketStream<TcpStream>;
+
+// tungstenite's accept callback returns its own large error type.
+#[allow(clippy::result_large_err)]
+async fn serve_one(stream: TcpStream) -> Result<(), tokio_tungstenite::tungstenite::Error> {
+    let _ = stream.set_nodelay(true);
+    let mut quiet = false;
+    let mut session_id: Option<String> = None;
+    let callback = |req: &Request, resp: Response| {
+        let query = req.uri().query().unwrap_or_default();
+        for pair in query.split('&') {
+            match pair.split_once('=') {
+                Some(("quiet", v)) => quiet = v == "1" || v == "true",
+                Some(("agent_session_id", v)) => session_id = Some(v.to_string()),
+                _ => {}
+            }
+        }
+        Ok(resp)
+    };
+    let cfg = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .max_message_size(Some(16 << 20))
+        .max_frame_size(Some(16 << 20));
+    let mut ws =
+        tokio_tungstenite::accept_hdr_async_with_config(stream, callback, Some(cfg)).await?;
+    let started = Instant::now();
+    let mut seq = 0u64;
+    let mut next_id = || {
+        seq += 1;
+        format!("d_{seq}")
+    };
+    ws.send(text(json!({
+        "type": "session.ready",
+        "id": next_id(),
+        "ts": now(),
+        "agent_session_id": session_id,
+        "protocol": "wsdeck-demo/1",
+        "understands": VOCABULARY,
+    })))
+    .await?;
+    let mut ticker = tokio::time::interval(Duration::from_secs(2));
+    ticker.tick().await;
+    let mut ticks = 0u64;
+    loop {
+        tokio::select! {
+            _ = ticker.tick(), if !quiet => {
+                ticks += 1;
+                let body = json!({
+                    "type": "metrics",
+                    "id": next_id(),
+                    "ts": now(),
+                    "uptime_ms": started.elapsed().as_millis() as u64,
+                    "tick": ticks,
+                });
+                if ticks.is_multiple_of(5) {
+                    // A frame that breaks JSON, then bytes that break UTF-8: what real agents do
+                    // on a bad day.
+                    let s = body.to_string();
+                    ws.send(Message::Text(s[..s.len() / 2].to_string().into())).await?;
+                    ws.send(Message::Binary(Bytes::from_static(&[0xff, 0xfe, 0x00, 0xc3, 0x28, 0x80]))).await?;
+                } else {
+                    ws.send(text(body)).await?;
+                }
+            }
+            msg = ws.next() => {
+                let Some(msg) = msg else { return Ok(()) };
+                match msg? {
+                    Message::Text(t) => {
+                        let go_on = handle_text(&mut ws, t.as_str(), &mut next_id).await?;
+                        if !go_on {
+                            return Ok(());
+                        }
+                    }
+                    Message::Binary(b) => {
+                        ws.send(text(json!({"type": "audio.received", "id": next_id(), "ts": now(), "bytes": b.len()}))).await?;
+                    }
+                    Message::Close(_) => {
+                        while let Some(Ok(_)) = ws.next().await {}
+                        return Ok(());
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+fn text(v: Value) -> Message {
+    Message::Text(v.to_string().into())
+}
+
+fn now() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// Answer one text frame; false when the connection is over.
+async fn handle_text(
+    ws: &mut Ws,
+    t: &str,
+    next_id: &mut impl FnMut() -> String,
+) -> Result<bool, tokio_tungstenite::tungstenite::Error> {
+    let v: Value = match serde_json::from_str(t) {
+        Ok(v) => v,
+        Err(e) => {
+            ws.send(text(json!({
+                "type": "error", "id": next_id(), "ts": now(),
+                "code": "bad_json", "message": e.to_string(), "line": e.line(), "column": e.column(),
+            })))
+            .await?;
+            return Ok(true);
+        }
+    };
+    let kind = v.get("type").and_then(Value::as_str).unwrap_or_default();
+    let reply_to = v.get("id").cloned().unwrap_or(Value::Null);
+    match kind {
+        "ping" => {
+            ws.send(text(
+                json!({"type": "pong", "id": next_id(), "ts": now(), "in_reply_to": reply_to}),
+            ))
+            .await?;
+        }
+        "echo" => {
+            ws.send(text(json!({"type": "echo.reply", "id": next_id(), "ts": now(), "in_reply_to": reply_to, "text": v.get("text").cloned().unwrap_or(Value::Null)})))
+                .await?;
+        }
+        "count" => {
+            let to = v.get("to").and_then(Value::as_u64).unwrap_or(5).min(1000);
+            for n in 1..=to {
+                ws.send(text(json!({"type": "count.tick", "id": next_id(), "ts": now(), "in_reply_to": reply_to, "n": n})))
+                    .await?;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            ws.send(text(json!({"type": "count.done", "id": next_id(), "ts": now(), "in_reply_to": reply_to, "count": to})))
+                .await?;
+        }
+        "tone" => {
+            let hz = v
+                .get("hz")
+                .and_then(Value::as_f64)
+                .unwrap_or(440.0)
+                .clamp(20.0, 8000.0);
+            let ms = v
+                .get("ms")
+                .and_then(Value::as_u64)
+                .unwrap_or(400)
+                .min(10_000);
+            ws.send(text(json!({"type": "audio.start", "id": next_id(), "ts": now(), "in_reply_to": reply_to, "format": "pcm16le", "rate": pcm::RATE, "channels": 1, "hz": hz})))
+                .await?;
+            let chunks = ms.div_ceil(pcm::CHUNK_MS);
+            for i in 0..chunks {
+                ws.send(Message::Binary(Bytes::from(tone_chunk(hz, i))))
+                    .await?;
+            }
+            ws.send(text(json!({"type": "audio.done", "id": next_id(), "ts": now(), "in_reply_to": reply_to, "chunks": chunks})))
+                .await?;
+        }
+        "malformed" => {
+            ws.send(Message::Text("{\"type\":\"oops\", \"missing\": }".into()))
+                .await?;
+            ws.send(Message::Binary(Bytes::from_static(&[
+                0xc3, 0x28, 0xa0, 0xa1, 0xe2, 0x28, 0xa1,
+            ])))
+            .await?;
+        }
+        "close" | "raise" => {
+            let (code, reason) = if kind == "raise" {
+                (1011, "Internal server error".to_string())
+            } else {
+                (
+                    v.get("code")
+                        .and_then(Value::as_u64)
+                        .and_then(|c| u16::try_from(c).ok())
+                        .unwrap_or(1000),
+                    v.get("reason")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
+                )
+            };
+            ws.close(Some(CloseFrame {
+                code: CloseCode::from(code),
+                reason: reason.into(),
+            }))
+            .await?;
+            while let Some(Ok(_)) = ws.next().await {}
+            return Ok(false);
+        }
+        "drop" => return Ok(false),
+        other => {
+            ws.send(text(json!({
+                "type": "error", "id": next_id(), "ts": now(), "in_reply_to": reply_to,
+                "code": "unknown_type",
+                "message": format!("unknown type {other:?}; this agent understands {}", VOCABULARY.join(", ")),
+            })))
+            .await?;
+        }
+    }
+    Ok(true)
+}

@@ -1,0 +1,80 @@
+//! The built-in demo agent speaks its vocabulary, streams PCM, and closes abnormally on command.
+
+use crate::support::{json_lines, wsdeck};
+use std::process::Output;
+
+async fn run(mut cmd: assert_cmd::Command) -> Output {
+    tokio::task::spawn_blocking(move || cmd.output().expect("run wsdeck"))
+        .await
+        .expect("join")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn demo_vocabulary_pcm_and_abnormal_closes() {
+    let demo = wsdeck::demo::start(0).await.expect("demo");
+    let url = format!("{}?quiet=1&agent_session_id=d1", demo.url());
+    let home = tempfile::tempdir().expect("home");
+    let mut c = wsdeck(home.path());
+    c.args(["send", &url, "--json", "{\"type\":\"ping\",\"id\":7}"])
+        .args([
+            "--json",
+            "{\"type\":\"tone\",\"id\":8,\"hz\":1000,\"ms\":100}",
+            "--json",
+            "{\"type\":\"malformed\"}",
+        ])
+        .args(["--text", "not json", "--hex", "0102", "--expect", "13"]);
+    let o = run(c).await;
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let ins: Vec<serde_json::Value> = json_lines(&o.stdout)
+        .into_iter()
+        .filter(|l| l["dir"] == "in" && l["op"] != "close")
+        .collect();
+    let ty = |l: &serde_json::Value| -> String {
+        l["text"]
+            .as_str()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok())
+            .and_then(|v| v["type"].as_str().map(str::to_string))
+            .unwrap_or_else(|| l["op"].as_str().unwrap_or("?").to_string())
+    };
+    let types: Vec<String> = ins.iter().map(ty).collect();
+    assert_eq!(types[0], "session.ready");
+    let ready: serde_json::Value =
+        serde_json::from_str(ins[0]["text"].as_str().expect("t")).expect("json");
+    assert_eq!(ready["agent_session_id"], "d1");
+    assert_eq!(types[1], "pong");
+    assert_eq!(types[2], "audio.start");
+    assert_eq!(&types[3..8], ["binary"; 5], "100 ms of 20 ms PCM chunks");
+    assert!(ins[3..8].iter().all(|l| l["len"] == 640));
+    assert_eq!(types[8], "audio.done");
+    // malformed: a text frame that is not JSON, then a binary that is not UTF-8
+    assert!(
+        serde_json::from_str::<serde_json::Value>(ins[9]["text"].as_str().expect("t")).is_err()
+    );
+    assert_eq!(types[10], "binary");
+    assert_eq!(types[11], "error", "bad JSON is answered with an error");
+    assert_eq!(types[12], "audio.received");
+
+    for (cmd, code) in [
+        ("{\"type\":\"raise\"}", 1011u64),
+        ("{\"type\":\"drop\"}", 1006),
+        (
+            "{\"type\":\"close\",\"code\":4002,\"reason\":\"bye\"}",
+            4002,
+        ),
+    ] {
+        let mut c = wsdeck(home.path());
+        c.args(["send", &url, "--json", cmd]);
+        let o = run(c).await;
+        assert_eq!(o.status.code(), Some(5), "{cmd}");
+        let close = json_lines(&o.stdout)
+            .into_iter()
+            .find(|l| l["event"] == "close")
+            .expect("close");
+        assert_eq!(close["code"], code, "{cmd}");
+    }
+}
