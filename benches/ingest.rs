@@ -5,6 +5,10 @@
 //! cargo bench --bench ingest [-- RUNS]
 
 use std::time::{Duration, Instant};
+
+// The allocator the wsdeck binary uses, so the bench measures what ships.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -27,11 +31,39 @@ fn encode_frames(size: usize, per_chunk: usize) -> Vec<u8> {
     out
 }
 
-/// Serve one connection: handshake, `count` frames of `size` bytes, a close, then wait.
-async fn flood_server(size: usize, count: usize) -> (String, tokio::task::JoinHandle<()>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let url = format!("ws://{}/flood", listener.local_addr().expect("addr"));
-    let task = tokio::spawn(async move {
+/// Serve one connection: handshake, `count` frames of `size` bytes, a close, then wait. The
+/// server has its own thread and runtime, as a peer in another process would, so it never
+/// shares a worker with the client under test.
+async fn flood_server(size: usize, count: usize) -> (String, ServerThread) {
+    let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    std_listener.set_nonblocking(true).expect("nonblocking");
+    let url = format!("ws://{}/flood", std_listener.local_addr().expect("addr"));
+    let thread = std::thread::Builder::new()
+        .name("flood-server".into())
+        .spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("server runtime");
+            rt.block_on(serve_flood(std_listener, size, count));
+        })
+        .expect("server thread");
+    (url, ServerThread(Some(thread)))
+}
+
+struct ServerThread(Option<std::thread::JoinHandle<()>>);
+
+impl ServerThread {
+    fn abort(mut self) {
+        if let Some(t) = self.0.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+async fn serve_flood(std_listener: std::net::TcpListener, size: usize, count: usize) {
+    let listener = TcpListener::from_std(std_listener).expect("listener");
+    {
         let (tcp, _) = listener.accept().await.expect("accept");
         let _ = tcp.set_nodelay(true);
         let ws = tokio_tungstenite::accept_async(tcp)
@@ -56,8 +88,7 @@ async fn flood_server(size: usize, count: usize) -> (String, tokio::task::JoinHa
             .expect("close");
         let mut sink = [0u8; 256];
         let _ = tokio::time::timeout(Duration::from_secs(5), raw.read(&mut sink)).await;
-    });
-    (url, task)
+    }
 }
 
 fn ws_config() -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
@@ -88,7 +119,7 @@ async fn bare_reader(size: usize, count: usize) -> Duration {
     dt
 }
 
-async fn wsdeck_record(size: usize, count: usize, out: &std::path::Path) -> Duration {
+async fn wsdeck_record(size: usize, count: usize, out: Option<&std::path::Path>) -> Duration {
     use wsdeck::cli::live::{Input, LiveOptions, run_live};
     use wsdeck::cli::target::Resolved;
     use wsdeck::engine::target::{ConnectSpec, Target};
@@ -106,7 +137,7 @@ async fn wsdeck_record(size: usize, count: usize, out: &std::path::Path) -> Dura
             linger: Duration::ZERO,
             expect: None,
             expect_timeout: Duration::ZERO,
-            record: Some(out.to_path_buf()),
+            record: out.map(|p| p.to_path_buf()),
             print: false,
         },
     )
@@ -128,11 +159,23 @@ fn main() {
         .skip(1)
         .find_map(|a| a.parse().ok())
         .unwrap_or(5);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    // WSDECK_BENCH_RT=current|multi1|multi2 (default multi2, what main.rs uses).
+    let flavour = std::env::var("WSDECK_BENCH_RT").unwrap_or_else(|_| "multi2".into());
+    let rt = match flavour.as_str() {
+        "current" => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+        "multi1" => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build(),
+        _ => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build(),
+    }
+    .expect("runtime");
+    println!("client runtime: {flavour}");
     // WSDECK_BENCH_DIR=/dev/shm separates the CPU cost from the disk's write speed.
     let dir = match std::env::var_os("WSDECK_BENCH_DIR") {
         Some(d) => tempfile::tempdir_in(d).expect("tmp"),
@@ -161,7 +204,13 @@ fn main() {
                 rt.block_on(bare_reader(size, count))
             };
             let path = dir.path().join(format!("cap-{size}-{r}.jsonl"));
-            let o = rt.block_on(wsdeck_record(size, count, &path));
+            // WSDECK_BENCH_NO_CAPTURE=1: the engine alone (socket -> events), no file.
+            let capture = std::env::var_os("WSDECK_BENCH_NO_CAPTURE").is_none();
+            let o = rt.block_on(wsdeck_record(
+                size,
+                count,
+                capture.then_some(path.as_path()),
+            ));
             let cap_bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
             let _ = std::fs::remove_file(&path);
             let bf = count as f64 / b.as_secs_f64();

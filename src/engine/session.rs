@@ -124,6 +124,7 @@ pub fn spawn_session(
         cmds: rx,
         t0: Instant::now(),
         seq: 0,
+        arena: Arena::new(),
     };
     let join = tokio::spawn(actor.run());
     (SessionHandle { tx }, join)
@@ -136,6 +137,34 @@ struct Actor {
     cmds: mpsc::UnboundedReceiver<SessionCommand>,
     t0: Instant,
     seq: u64,
+    arena: Arena,
+}
+
+/// Payloads up to this size are copied into a shared arena instead of keeping a slice of
+/// tungstenite's read buffer alive: while any slice lives, that buffer cannot be reused, and every
+/// refill then costs a fresh, zero-filled, cache-cold allocation. Larger payloads fill a buffer on
+/// their own, so sharing them is cheaper than copying.
+const ARENA_COPY_MAX: usize = 16 * 1024;
+const ARENA_CHUNK: usize = 256 * 1024;
+
+/// Many small payloads in one allocation (no per-frame allocation).
+struct Arena(bytes::BytesMut);
+
+impl Arena {
+    fn new() -> Self {
+        Arena(bytes::BytesMut::new())
+    }
+
+    fn keep(&mut self, payload: Bytes) -> Bytes {
+        if payload.len() > ARENA_COPY_MAX || payload.is_empty() {
+            return payload;
+        }
+        if self.0.capacity() < payload.len() {
+            self.0 = bytes::BytesMut::with_capacity(ARENA_CHUNK);
+        }
+        self.0.extend_from_slice(&payload);
+        self.0.split().freeze()
+    }
 }
 
 /// How a connection ended, as far as the actor's loop cares.
@@ -329,8 +358,8 @@ impl Actor {
         closing: Option<&(u16, String, tokio::time::Instant)>,
     ) -> Option<CloseInfo> {
         let (opcode, payload) = match msg {
-            Message::Text(t) => (Opcode::Text, Bytes::from(t)),
-            Message::Binary(b) => (Opcode::Binary, b),
+            Message::Text(t) => (Opcode::Text, self.arena.keep(Bytes::from(t))),
+            Message::Binary(b) => (Opcode::Binary, self.arena.keep(b)),
             Message::Ping(p) => {
                 let f = self.frame(Direction::In, Opcode::Ping, p.clone());
                 batch.push(f);
