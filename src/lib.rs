@@ -6,6 +6,7 @@
 #![deny(clippy::unwrap_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod app;
 pub mod capture;
 pub mod cli;
 pub mod config;
@@ -13,3 +14,6 @@ pub mod decode;
 pub mod demo;
 pub mod engine;
 pub mod exit;
+pub mod store;
+pub mod tui;
+pub mod ui;

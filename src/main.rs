@@ -69,7 +69,14 @@ fn init_logging(cli: &Cli) -> Option<tracing_appender::non_blocking::WorkerGuard
         Some((w, g)) => (Some(w), Some(g)),
         None => (None, None),
     };
-    let stderr_layer = (cli.verbose > 0).then(|| fmt::layer().with_writer(std::io::stderr));
+    // Never to the terminal while the console is up.
+    let console = match &cli.command {
+        None => true,
+        Some(wsdeck::cli::args::Command::Demo { serve, .. }) => !serve,
+        Some(_) => false,
+    };
+    let stderr_layer =
+        (cli.verbose > 0 && !console).then(|| fmt::layer().with_writer(std::io::stderr));
     let file_layer = writer.map(|w| fmt::layer().with_ansi(false).with_writer(w));
     let _ = tracing_subscriber::registry()
         .with(filter)

@@ -17,6 +17,9 @@ pub struct Cli {
     /// Log to stderr too (-v info, -vv debug).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Console theme: dark, light, high-contrast, or a themes/NAME.toml in the config dir.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub theme: Option<String>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }

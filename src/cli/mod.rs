@@ -2,6 +2,7 @@
 //! errors are reported here with context, and each command returns its exit code.
 
 pub mod args;
+pub mod console;
 pub mod inspect;
 pub mod live;
 pub mod payload;
@@ -23,8 +24,7 @@ pub async fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<i32> {
         None => Settings::default(),
     };
     let Some(command) = cli.command else {
-        eprintln!("wsdeck: the console is not built yet; use a subcommand (wsdeck --help)");
-        return Ok(exit::USAGE);
+        return console::run(paths.as_ref(), &settings, cli.theme.as_deref(), None).await;
     };
     match command {
         Command::Connect {
@@ -97,10 +97,17 @@ pub async fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<i32> {
             if serve {
                 demo_serve(port.unwrap_or(DEMO_PORT)).await
             } else {
-                eprintln!(
-                    "wsdeck: the console is not built yet; run the agent alone with: wsdeck demo --serve"
-                );
-                Ok(exit::USAGE)
+                use anyhow::Context;
+                let server = crate::demo::start(port.unwrap_or(0))
+                    .await
+                    .context("cannot start the demo agent")?;
+                console::run(
+                    paths.as_ref(),
+                    &settings,
+                    cli.theme.as_deref(),
+                    Some(server.url()),
+                )
+                .await
             }
         }
         Command::ConfigTemplate => {

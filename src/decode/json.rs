@@ -19,7 +19,14 @@ pub fn view(text: &str) -> JsonView {
         Err(e) => JsonView::Invalid {
             line: e.line(),
             column: e.column(),
-            message: e.to_string(),
+            // serde_json's text ends with " at line L column C", which the view says its own way.
+            message: {
+                let m = e.to_string();
+                match m.find(" at line ") {
+                    Some(i) => m[..i].to_string(),
+                    None => m,
+                }
+            },
         },
     }
 }

@@ -28,7 +28,7 @@ const CLOSE_HANDSHAKE_WAIT: Duration = Duration::from_secs(5);
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SessionCommand {
     /// Send a data or control frame (ping/pong payloads are at most 125 bytes).
     Send { opcode: Opcode, payload: Bytes },

@@ -7,6 +7,7 @@
 
 mod auth;
 mod cli;
+mod console;
 mod demo;
 mod engine;
 mod sdk;

@@ -1,0 +1,199 @@
+//! Every action the console knows, its default keys and where it applies. The help overlay and
+//! the key hints are generated from this one table, so they cannot drift from what keys do.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Help,
+    FocusNext,
+    FocusPrev,
+    Quit,
+    QuitNow,
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Top,
+    Bottom,
+    Enter,
+    Back,
+    ToggleTime,
+    NextView,
+    Wrap,
+    Handshake,
+    Disconnect,
+    Reconnect,
+    ReconnectNew,
+}
+
+/// Where a binding applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Anywhere,
+    Lists,
+    Sessions,
+    Frames,
+    Detail,
+}
+
+impl Scope {
+    pub fn name(self) -> &'static str {
+        match self {
+            Scope::Anywhere => "anywhere",
+            Scope::Lists => "lists",
+            Scope::Sessions => "sessions",
+            Scope::Frames => "frames",
+            Scope::Detail => "detail",
+        }
+    }
+}
+
+pub struct Binding {
+    pub keys: &'static str,
+    pub scope: Scope,
+    pub action: Action,
+    pub does: &'static str,
+}
+
+/// The table, in help order.
+pub const BINDINGS: &[Binding] = &[
+    Binding {
+        keys: "?",
+        scope: Scope::Anywhere,
+        action: Action::Help,
+        does: "help (this list)",
+    },
+    Binding {
+        keys: "Tab / Shift-Tab",
+        scope: Scope::Anywhere,
+        action: Action::FocusNext,
+        does: "next / previous pane",
+    },
+    Binding {
+        keys: "q",
+        scope: Scope::Anywhere,
+        action: Action::Quit,
+        does: "quit",
+    },
+    Binding {
+        keys: "Ctrl-c",
+        scope: Scope::Anywhere,
+        action: Action::QuitNow,
+        does: "quit now",
+    },
+    Binding {
+        keys: "Esc",
+        scope: Scope::Anywhere,
+        action: Action::Back,
+        does: "close an overlay, back to the frames",
+    },
+    Binding {
+        keys: "j/k, ↓/↑",
+        scope: Scope::Lists,
+        action: Action::Down,
+        does: "move",
+    },
+    Binding {
+        keys: "PgDn/PgUp, Ctrl-d/Ctrl-u",
+        scope: Scope::Lists,
+        action: Action::PageDown,
+        does: "move a page",
+    },
+    Binding {
+        keys: "g / Home",
+        scope: Scope::Lists,
+        action: Action::Top,
+        does: "first row",
+    },
+    Binding {
+        keys: "G / End",
+        scope: Scope::Lists,
+        action: Action::Bottom,
+        does: "last row; the log follows the tail again",
+    },
+    Binding {
+        keys: "Enter",
+        scope: Scope::Sessions,
+        action: Action::Enter,
+        does: "connect (or show the frames)",
+    },
+    Binding {
+        keys: "x",
+        scope: Scope::Sessions,
+        action: Action::Disconnect,
+        does: "disconnect (close 1000)",
+    },
+    Binding {
+        keys: "R",
+        scope: Scope::Sessions,
+        action: Action::Reconnect,
+        does: "reconnect with the same agent_session_id",
+    },
+    Binding {
+        keys: "N",
+        scope: Scope::Sessions,
+        action: Action::ReconnectNew,
+        does: "reconnect with a new agent_session_id",
+    },
+    Binding {
+        keys: "Enter",
+        scope: Scope::Frames,
+        action: Action::Enter,
+        does: "focus the detail of the selected frame",
+    },
+    Binding {
+        keys: "t",
+        scope: Scope::Frames,
+        action: Action::ToggleTime,
+        does: "absolute / relative time",
+    },
+    Binding {
+        keys: "h",
+        scope: Scope::Anywhere,
+        action: Action::Handshake,
+        does: "handshake and close of this session",
+    },
+    Binding {
+        keys: "v",
+        scope: Scope::Detail,
+        action: Action::NextView,
+        does: "next view (JSON, hex)",
+    },
+    Binding {
+        keys: "w",
+        scope: Scope::Detail,
+        action: Action::Wrap,
+        does: "wrap long lines",
+    },
+];
+
+/// The action for a key (focus decides between same-key bindings in the update).
+pub fn action_for(key: KeyEvent) -> Option<Action> {
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    Some(match key.code {
+        KeyCode::Char('c') if ctrl => Action::QuitNow,
+        KeyCode::Char('d') if ctrl => Action::PageDown,
+        KeyCode::Char('u') if ctrl => Action::PageUp,
+        KeyCode::Char('?') => Action::Help,
+        KeyCode::Tab => Action::FocusNext,
+        KeyCode::BackTab => Action::FocusPrev,
+        KeyCode::Char('q') => Action::Quit,
+        KeyCode::Esc => Action::Back,
+        KeyCode::Char('j') | KeyCode::Down => Action::Down,
+        KeyCode::Char('k') | KeyCode::Up => Action::Up,
+        KeyCode::PageDown => Action::PageDown,
+        KeyCode::PageUp => Action::PageUp,
+        KeyCode::Char('g') | KeyCode::Home => Action::Top,
+        KeyCode::Char('G') | KeyCode::End => Action::Bottom,
+        KeyCode::Enter => Action::Enter,
+        KeyCode::Char('t') => Action::ToggleTime,
+        KeyCode::Char('v') => Action::NextView,
+        KeyCode::Char('w') => Action::Wrap,
+        KeyCode::Char('h') => Action::Handshake,
+        KeyCode::Char('x') => Action::Disconnect,
+        KeyCode::Char('R') => Action::Reconnect,
+        KeyCode::Char('N') => Action::ReconnectNew,
+        _ => return None,
+    })
+}

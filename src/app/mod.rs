@@ -1,0 +1,604 @@
+//! The console's state and its update: a pure function of (state, event). No I/O and no clock:
+//! time arrives inside events, effects leave as values for the runtime to carry out.
+
+pub mod keymap;
+
+use crate::engine::close::{self, Initiator};
+use crate::engine::diagnose::ConnectError;
+use crate::engine::session::{CloseInfo, Handshake, SessionCommand, SessionEvent};
+use crate::engine::{ConnectSpec, Direction, Opcode};
+use crate::store::{EventKind, FrameLog, Row, RowKind};
+use crossterm::event::{KeyEvent, KeyEventKind, MouseEvent, MouseEventKind};
+use keymap::{Action, action_for};
+use std::time::{Duration, SystemTime};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnState {
+    Idle,
+    Connecting,
+    Open,
+    Closed { code: u16, clean: bool },
+    Failed(String),
+}
+
+impl ConnState {
+    pub fn word(&self) -> String {
+        match self {
+            ConnState::Idle => "idle".into(),
+            ConnState::Connecting => "connecting".into(),
+            ConnState::Open => "open".into(),
+            ConnState::Closed { code, .. } => code.to_string(),
+            ConnState::Failed(_) => "failed".into(),
+        }
+    }
+}
+
+/// A refused or failed connection, kept for the handshake view.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    pub message: String,
+    pub status: Option<u16>,
+    pub body: String,
+    pub response_headers: Vec<(String, String)>,
+    pub request: Option<(String, Vec<(String, String)>)>,
+    pub advice: Vec<String>,
+}
+
+impl Failure {
+    fn from(error: &ConnectError, request: Option<(String, Vec<(String, String)>)>) -> Self {
+        let r = error.refusal();
+        Failure {
+            message: error.to_string(),
+            status: r.map(|r| r.status),
+            body: r.map(|r| r.body_text()).unwrap_or_default(),
+            response_headers: r.map(|r| r.headers.clone()).unwrap_or_default(),
+            request,
+            advice: error.advice(),
+        }
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Counters {
+    pub frames_in: u64,
+    pub frames_out: u64,
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    pub last_activity: Option<Duration>,
+}
+
+/// One named session as the console shows it.
+pub struct SessionView {
+    pub name: String,
+    pub target: String,
+    pub spec: ConnectSpec,
+    pub state: ConnState,
+    pub log: FrameLog,
+    pub counters: Counters,
+    pub handshake: Option<Handshake>,
+    pub failure: Option<Failure>,
+    pub last_close: Option<CloseInfo>,
+    /// Wall-clock time of the session's monotonic zero.
+    pub started: Option<SystemTime>,
+    /// Time of the last open, for the "open 00:02:13" clock.
+    pub opened_at: Option<Duration>,
+    /// Selected row of the log.
+    pub cursor: usize,
+    /// First row on screen.
+    pub top: usize,
+    /// Stick to the tail until the user moves up.
+    pub follow: bool,
+    /// Whether an actor runs for this session.
+    pub running: bool,
+    /// The console clock's reading when this session's actor started (its time zero).
+    pub clock_base: Duration,
+}
+
+impl SessionView {
+    pub fn new(name: impl Into<String>, spec: ConnectSpec) -> Self {
+        SessionView {
+            name: name.into(),
+            target: spec.target.describe(),
+            spec,
+            state: ConnState::Idle,
+            log: FrameLog::default(),
+            counters: Counters::default(),
+            handshake: None,
+            failure: None,
+            last_close: None,
+            started: None,
+            opened_at: None,
+            cursor: 0,
+            top: 0,
+            follow: true,
+            running: false,
+            clock_base: Duration::ZERO,
+        }
+    }
+
+    pub fn selected_row(&self) -> Option<&Row> {
+        self.log.get(self.cursor)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    Sessions,
+    Frames,
+    Detail,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overlay {
+    Help,
+    Handshake,
+    ConfirmQuit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeMode {
+    Relative,
+    Absolute,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DetailView {
+    /// JSON when the payload parses, hex otherwise.
+    Auto,
+    Hex,
+}
+
+/// What the runtime must do after an update.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Start the session's actor (connect).
+    Connect(usize),
+    Command(usize, SessionCommand),
+    Quit,
+}
+
+/// Everything that reaches the update.
+#[derive(Debug)]
+pub enum Event {
+    Key(KeyEvent),
+    Mouse(MouseEvent),
+    Resize {
+        width: u16,
+        height: u16,
+    },
+    Session {
+        index: usize,
+        event: SessionEvent,
+    },
+    /// The clock, for the status bar's "open 00:02:13": session-relative times come in events.
+    Tick(Duration),
+    /// The runtime started session `index`'s actor when the console clock read `at`.
+    Started {
+        index: usize,
+        at: Duration,
+    },
+}
+
+pub struct App {
+    pub sessions: Vec<SessionView>,
+    pub selected: usize,
+    pub focus: Pane,
+    pub overlay: Option<Overlay>,
+    pub time_mode: TimeMode,
+    pub detail_view: DetailView,
+    pub detail_scroll: usize,
+    pub wrap: bool,
+    pub status: Option<String>,
+    pub size: (u16, u16),
+    /// Elapsed time of the selected session's clock (from ticks).
+    pub now: Duration,
+    pub quitting: bool,
+}
+
+impl App {
+    pub fn new(sessions: Vec<SessionView>) -> Self {
+        App {
+            sessions,
+            selected: 0,
+            focus: Pane::Frames,
+            overlay: None,
+            time_mode: TimeMode::Relative,
+            detail_view: DetailView::Auto,
+            detail_scroll: 0,
+            wrap: false,
+            status: None,
+            size: (80, 24),
+            now: Duration::ZERO,
+            quitting: false,
+        }
+    }
+
+    pub fn current(&self) -> Option<&SessionView> {
+        self.sessions.get(self.selected)
+    }
+
+    fn current_mut(&mut self) -> Option<&mut SessionView> {
+        self.sessions.get_mut(self.selected)
+    }
+
+    /// Rows of the frame log on screen (the layout's arithmetic, shared with the view).
+    pub fn log_rows(&self) -> usize {
+        crate::ui::layout::log_rows(self.size.0, self.size.1)
+    }
+
+    /// Whether quitting would lose something: an open connection.
+    fn something_to_lose(&self) -> bool {
+        self.sessions
+            .iter()
+            .any(|s| matches!(s.state, ConnState::Open | ConnState::Connecting))
+    }
+}
+
+/// Apply one event; return what the runtime must do.
+pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
+    match event {
+        Event::Key(key) => {
+            if key.kind == KeyEventKind::Release {
+                return vec![];
+            }
+            match action_for(key) {
+                Some(a) => on_action(app, a),
+                None => vec![],
+            }
+        }
+        Event::Mouse(m) => match m.kind {
+            MouseEventKind::ScrollDown => on_action(app, Action::Down),
+            MouseEventKind::ScrollUp => on_action(app, Action::Up),
+            _ => vec![],
+        },
+        Event::Resize { width, height } => {
+            app.size = (width, height);
+            let rows = app.log_rows();
+            for s in &mut app.sessions {
+                keep_cursor_visible(s, rows);
+            }
+            vec![]
+        }
+        Event::Tick(now) => {
+            app.now = now;
+            vec![]
+        }
+        Event::Started { index, at } => {
+            if let Some(s) = app.sessions.get_mut(index) {
+                s.clock_base = at;
+                s.running = true;
+            }
+            vec![]
+        }
+        Event::Session { index, event } => {
+            let rows = app.log_rows();
+            if let Some(s) = app.sessions.get_mut(index) {
+                on_session_event(s, event, rows);
+            }
+            if index == app.selected
+                && let Some(s) = app.sessions.get(index)
+                && let ConnState::Failed(msg) = &s.state
+            {
+                app.status = Some(format!("{}: {msg} (h: details)", s.name));
+            }
+            vec![]
+        }
+    }
+}
+
+fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
+    // Overlays take keys first.
+    if let Some(ov) = app.overlay {
+        match (ov, action) {
+            (Overlay::ConfirmQuit, Action::Quit) => return vec![Effect::Quit],
+            (_, Action::QuitNow) => return vec![Effect::Quit],
+            (Overlay::Help, Action::Help | Action::Quit)
+            | (Overlay::Handshake, Action::Handshake | Action::Quit)
+            | (_, Action::Back) => {
+                app.overlay = None;
+                return vec![];
+            }
+            (Overlay::ConfirmQuit, _) => {
+                app.overlay = None;
+                return vec![];
+            }
+            _ => return vec![],
+        }
+    }
+    let rows = app.log_rows();
+    match action {
+        Action::QuitNow => return vec![Effect::Quit],
+        Action::Quit => {
+            if app.something_to_lose() {
+                app.overlay = Some(Overlay::ConfirmQuit);
+                return vec![];
+            }
+            return vec![Effect::Quit];
+        }
+        Action::Help => app.overlay = Some(Overlay::Help),
+        Action::Handshake => app.overlay = Some(Overlay::Handshake),
+        Action::Back => app.focus = Pane::Frames,
+        Action::FocusNext => {
+            app.focus = match app.focus {
+                Pane::Sessions => Pane::Frames,
+                Pane::Frames => Pane::Detail,
+                Pane::Detail => Pane::Sessions,
+            }
+        }
+        Action::FocusPrev => {
+            app.focus = match app.focus {
+                Pane::Sessions => Pane::Detail,
+                Pane::Frames => Pane::Sessions,
+                Pane::Detail => Pane::Frames,
+            }
+        }
+        Action::ToggleTime => {
+            app.time_mode = match app.time_mode {
+                TimeMode::Relative => TimeMode::Absolute,
+                TimeMode::Absolute => TimeMode::Relative,
+            }
+        }
+        Action::NextView => {
+            app.detail_view = match app.detail_view {
+                DetailView::Auto => DetailView::Hex,
+                DetailView::Hex => DetailView::Auto,
+            };
+            app.detail_scroll = 0;
+        }
+        Action::Wrap => app.wrap = !app.wrap,
+        Action::Up
+        | Action::Down
+        | Action::PageUp
+        | Action::PageDown
+        | Action::Top
+        | Action::Bottom => move_in(app, action, rows),
+        Action::Enter => match app.focus {
+            Pane::Sessions => {
+                let i = app.selected;
+                app.focus = Pane::Frames;
+                if let Some(s) = app.sessions.get(i) {
+                    if !s.running {
+                        return vec![Effect::Connect(i)];
+                    }
+                    if matches!(s.state, ConnState::Closed { .. } | ConnState::Failed(_)) {
+                        return vec![Effect::Command(
+                            i,
+                            SessionCommand::Reconnect { new_id: false },
+                        )];
+                    }
+                }
+            }
+            Pane::Frames => {
+                app.focus = Pane::Detail;
+                app.detail_scroll = 0;
+            }
+            Pane::Detail => {}
+        },
+        Action::Disconnect => {
+            let i = app.selected;
+            if let Some(s) = app.sessions.get(i)
+                && matches!(s.state, ConnState::Open)
+            {
+                return vec![Effect::Command(
+                    i,
+                    SessionCommand::Close {
+                        code: 1000,
+                        reason: String::new(),
+                    },
+                )];
+            }
+            app.status = Some("not connected".into());
+        }
+        Action::Reconnect | Action::ReconnectNew => {
+            let i = app.selected;
+            let new_id = action == Action::ReconnectNew;
+            let Some(s) = app.sessions.get(i) else {
+                return vec![];
+            };
+            if !s.running {
+                if new_id && let Some(s) = app.sessions.get_mut(i) {
+                    s.spec.session_id = Some(crate::engine::target::new_session_id());
+                }
+                return vec![Effect::Connect(i)];
+            }
+            app.status = Some(if new_id {
+                "reconnecting with a new agent_session_id".into()
+            } else {
+                "reconnecting with the same agent_session_id".into()
+            });
+            return vec![Effect::Command(i, SessionCommand::Reconnect { new_id })];
+        }
+    }
+    vec![]
+}
+
+fn move_in(app: &mut App, action: Action, rows: usize) {
+    match app.focus {
+        Pane::Sessions => {
+            let n = app.sessions.len();
+            if n == 0 {
+                return;
+            }
+            app.selected = match action {
+                Action::Up => app.selected.saturating_sub(1),
+                Action::Down => (app.selected + 1).min(n - 1),
+                Action::Top | Action::PageUp => 0,
+                _ => n - 1,
+            };
+            app.detail_scroll = 0;
+        }
+        Pane::Frames => {
+            let Some(s) = app.current_mut() else { return };
+            let len = s.log.len();
+            if len == 0 {
+                return;
+            }
+            let page = rows.max(1);
+            s.cursor = match action {
+                Action::Up => s.cursor.saturating_sub(1),
+                Action::Down => (s.cursor + 1).min(len - 1),
+                Action::PageUp => s.cursor.saturating_sub(page),
+                Action::PageDown => (s.cursor + page).min(len - 1),
+                Action::Top => 0,
+                _ => len - 1,
+            };
+            // Following resumes at the tail (G/End), and stops as soon as the user moves up.
+            s.follow = s.cursor == len - 1
+                && matches!(action, Action::Bottom | Action::Down | Action::PageDown);
+            keep_cursor_visible(s, rows);
+            app.detail_scroll = 0;
+        }
+        Pane::Detail => {
+            app.detail_scroll = match action {
+                Action::Up => app.detail_scroll.saturating_sub(1),
+                Action::Down => app.detail_scroll + 1,
+                Action::PageUp => app.detail_scroll.saturating_sub(rows),
+                Action::PageDown => app.detail_scroll + rows,
+                Action::Top => 0,
+                _ => usize::MAX / 2,
+            };
+        }
+    }
+}
+
+fn keep_cursor_visible(s: &mut SessionView, rows: usize) {
+    let rows = rows.max(1);
+    let len = s.log.len();
+    if s.follow && len > 0 {
+        s.cursor = len - 1;
+    }
+    if s.cursor < s.top {
+        s.top = s.cursor;
+    } else if s.cursor >= s.top + rows {
+        s.top = s.cursor + 1 - rows;
+    }
+    s.top = s.top.min(len.saturating_sub(rows));
+}
+
+fn on_session_event(s: &mut SessionView, event: SessionEvent, rows: usize) {
+    match event {
+        SessionEvent::Connecting {
+            at,
+            wall,
+            url,
+            session_id,
+        } => {
+            s.running = true;
+            if s.started.is_none() {
+                s.started = Some(wall);
+            }
+            s.state = ConnState::Connecting;
+            s.failure = None;
+            let id = session_id
+                .map(|i| format!(" · agent_session_id {i}"))
+                .unwrap_or_default();
+            s.log.push(Row {
+                at,
+                kind: RowKind::Event {
+                    kind: EventKind::Connecting,
+                    text: format!("connecting {url}{id}"),
+                },
+            });
+        }
+        SessionEvent::Opened { at, handshake } => {
+            s.state = ConnState::Open;
+            s.opened_at = Some(at);
+            let extra = handshake
+                .platform_session_id
+                .as_ref()
+                .map(|p| format!(" · platform session {p}"))
+                .unwrap_or_default();
+            s.log.push(Row {
+                at,
+                kind: RowKind::Event {
+                    kind: EventKind::Open,
+                    text: format!("open · HTTP {}{extra}", handshake.status),
+                },
+            });
+            s.handshake = Some(handshake);
+            s.last_close = None;
+        }
+        SessionEvent::Frames(frames) => {
+            for f in frames {
+                let n = f.payload.len() as u64;
+                match f.dir {
+                    Direction::In => {
+                        s.counters.frames_in += 1;
+                        s.counters.bytes_in += n;
+                    }
+                    Direction::Out => {
+                        s.counters.frames_out += 1;
+                        s.counters.bytes_out += n;
+                    }
+                }
+                s.counters.last_activity = Some(f.at);
+                s.log.push(Row {
+                    at: f.at,
+                    kind: RowKind::Frame(f),
+                });
+            }
+        }
+        SessionEvent::Closed { at, info } => {
+            s.state = ConnState::Closed {
+                code: info.code,
+                clean: info.clean,
+            };
+            let ex = close::explain(info.code);
+            let by = match info.initiator {
+                Initiator::Client => "closed by wsdeck",
+                Initiator::Server => "closed by the server",
+                Initiator::Transport => "no close frame",
+            };
+            let reason = if info.reason.is_empty() {
+                String::new()
+            } else {
+                format!(" · {:?}", info.reason)
+            };
+            let clean = if info.clean { "clean" } else { "not clean" };
+            s.log.push(Row {
+                at,
+                kind: RowKind::Event {
+                    kind: EventKind::Close {
+                        code: info.code,
+                        clean: info.clean,
+                    },
+                    text: format!(
+                        "{} {}{reason} · {by} · {clean} · {}",
+                        info.code, ex.name, ex.likely_cause
+                    ),
+                },
+            });
+            s.last_close = Some(info);
+        }
+        SessionEvent::Failed { at, error, request } => {
+            let f = Failure::from(&error, request);
+            s.state = ConnState::Failed(f.message.clone());
+            s.log.push(Row {
+                at,
+                kind: RowKind::Event {
+                    kind: EventKind::Error,
+                    text: f.message.clone(),
+                },
+            });
+            s.failure = Some(f);
+        }
+        SessionEvent::Warning { at, message } => {
+            s.log.push(Row {
+                at,
+                kind: RowKind::Event {
+                    kind: EventKind::Warning,
+                    text: message,
+                },
+            });
+        }
+        SessionEvent::Ended => {
+            s.running = false;
+        }
+    }
+    keep_cursor_visible(s, rows);
+}
+
+/// The opcode word shown in the log for a row.
+pub fn opcode_word(op: Opcode) -> &'static str {
+    op.as_str()
+}

@@ -1,0 +1,74 @@
+//! Opening the console: saved sessions (plus the demo agent's session for `wsdeck demo`).
+
+use crate::app::{App, SessionView};
+use crate::config::{Paths, SessionStore, Settings};
+use crate::engine::target::{ConnectSpec, Target};
+use crate::exit;
+use crate::ui::theme::Theme;
+use anyhow::Result;
+
+pub async fn run(
+    paths: Option<&Paths>,
+    settings: &Settings,
+    theme: Option<&str>,
+    demo_url: Option<String>,
+) -> Result<i32> {
+    let theme = pick_theme(paths, settings, theme)?;
+    let mut sessions = Vec::new();
+    let mut connect_now = Vec::new();
+    let mut first_frames = Vec::new();
+    if let Some(url) = demo_url {
+        let mut spec = ConnectSpec::new(Target::url(&url)?);
+        spec.session_id = Some(crate::engine::target::new_session_id());
+        sessions.push(SessionView::new("demo", spec));
+        connect_now.push(0);
+        // A first exchange, so every screen has something on it: JSON replies, a stream,
+        // PCM audio, and the malformed frames a real agent sends on a bad day.
+        for text in [
+            r#"{"type":"ping","id":"c_1"}"#,
+            r#"{"type":"count","id":"c_2","to":3}"#,
+            r#"{"type":"tone","id":"c_3","hz":440,"ms":100}"#,
+            r#"{"type":"malformed","id":"c_4"}"#,
+        ] {
+            first_frames.push((
+                0,
+                crate::engine::SessionCommand::Send {
+                    opcode: crate::engine::Opcode::Text,
+                    payload: bytes::Bytes::from_static(text.as_bytes()),
+                },
+            ));
+        }
+    }
+    let mut status = None;
+    if let Some(p) = paths {
+        // A broken sessions file: the console opens without it and says so; the file is left alone.
+        match SessionStore::load(&p.sessions_file()) {
+            Ok(store) => {
+                for s in &store.sessions {
+                    if let Ok(spec) = s.to_spec() {
+                        sessions.push(SessionView::new(s.name.clone(), spec));
+                    }
+                }
+            }
+            Err(e) => status = Some(format!("sessions not loaded: {e}")),
+        }
+    }
+    let mut app = App::new(sessions);
+    app.status = status;
+    if app.sessions.is_empty() {
+        app.status =
+            Some("no saved sessions: wsdeck sessions add NAME TARGET, or try wsdeck demo".into());
+    }
+    let log = paths.map(|p| p.log_dir());
+    crate::tui::run(app, theme, connect_now, first_frames, log).await?;
+    Ok(exit::OK)
+}
+
+fn pick_theme(paths: Option<&Paths>, settings: &Settings, flag: Option<&str>) -> Result<Theme> {
+    if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+        return Ok(Theme::monochrome());
+    }
+    let name = flag.unwrap_or(&settings.theme);
+    let user = paths.map(|p| p.config_dir.join("themes"));
+    Theme::load(name, user.as_deref()).map_err(anyhow::Error::msg)
+}

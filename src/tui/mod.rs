@@ -1,0 +1,176 @@
+//! The console's runtime shell: the terminal, the event loop, and the effects. This is the only
+//! place the console does I/O; `app::update` decides, this carries it out.
+
+use crate::app::{App, Effect, Event, update};
+use crate::engine::session::{SessionCommand, SessionEvent, SessionHandle, spawn_session};
+use crate::ui::theme::Theme;
+use anyhow::{Context, Result};
+use crossterm::event::{DisableMouseCapture, EnableMouseCapture, EventStream};
+use futures_util::StreamExt;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// Draw at most this often; events in between are applied and drawn together.
+const FRAME_BUDGET: Duration = Duration::from_millis(16);
+
+/// Restores the terminal when the console ends, however it ends.
+struct TerminalGuard;
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        let _ = crossterm::execute!(std::io::stdout(), DisableMouseCapture);
+        ratatui::restore();
+    }
+}
+
+/// Run the console until the user quits. `connect_now` lists sessions to connect at start.
+pub async fn run(
+    mut app: App,
+    theme: Theme,
+    connect_now: Vec<usize>,
+    first_frames: Vec<(usize, SessionCommand)>,
+    log_path: Option<PathBuf>,
+) -> Result<()> {
+    install_panic_note(log_path);
+    let mut terminal = ratatui::try_init().context("cannot set up the terminal")?;
+    let _guard = TerminalGuard;
+    let _ = crossterm::execute!(std::io::stdout(), EnableMouseCapture);
+
+    let (tx, mut rx) = mpsc::channel::<Event>(8192);
+    let t0 = Instant::now();
+    let mut handles: Vec<Option<SessionHandle>> = (0..app.sessions.len()).map(|_| None).collect();
+
+    // Terminal input: its own task, so the loop never waits on the keyboard.
+    let input_tx = tx.clone();
+    let input = tokio::spawn(async move {
+        let mut stream = EventStream::new();
+        while let Some(Ok(ev)) = stream.next().await {
+            let ev = match ev {
+                crossterm::event::Event::Key(k) => Event::Key(k),
+                crossterm::event::Event::Mouse(m) => Event::Mouse(m),
+                crossterm::event::Event::Resize(w, h) => Event::Resize {
+                    width: w,
+                    height: h,
+                },
+                _ => continue,
+            };
+            if input_tx.send(ev).await.is_err() {
+                break;
+            }
+        }
+    });
+    let tick_tx = tx.clone();
+    let ticker = tokio::spawn(async move {
+        let mut iv = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            iv.tick().await;
+            if tick_tx.send(Event::Tick(t0.elapsed())).await.is_err() {
+                break;
+            }
+        }
+    });
+
+    let size = terminal.size().context("terminal size")?;
+    update(
+        &mut app,
+        Event::Resize {
+            width: size.width,
+            height: size.height,
+        },
+    );
+    let mut pending: Vec<Effect> = connect_now.into_iter().map(Effect::Connect).collect();
+    // Commands queue in the actor until its socket is open.
+    pending.extend(first_frames.into_iter().map(|(i, c)| Effect::Command(i, c)));
+    let mut last_draw: Option<Instant> = None;
+    'outer: loop {
+        for effect in pending.drain(..) {
+            match effect {
+                Effect::Quit => break 'outer,
+                Effect::Connect(i) => {
+                    let Some(s) = app.sessions.get(i) else {
+                        continue;
+                    };
+                    let (etx, mut erx) = mpsc::channel::<SessionEvent>(1024);
+                    let (h, _join) = spawn_session(s.spec.clone(), etx);
+                    if let Some(slot) = handles.get_mut(i) {
+                        *slot = Some(h);
+                    }
+                    update(
+                        &mut app,
+                        Event::Started {
+                            index: i,
+                            at: t0.elapsed(),
+                        },
+                    );
+                    let fwd = tx.clone();
+                    tokio::spawn(async move {
+                        while let Some(event) = erx.recv().await {
+                            if fwd.send(Event::Session { index: i, event }).await.is_err() {
+                                break;
+                            }
+                        }
+                    });
+                }
+                Effect::Command(i, cmd) => {
+                    let sent = handles
+                        .get(i)
+                        .and_then(Option::as_ref)
+                        .is_some_and(|h| h.send(cmd));
+                    if !sent {
+                        app.status = Some("that session is not running".into());
+                    }
+                }
+            }
+        }
+        let now = Instant::now();
+        if last_draw.is_none_or(|t| now.duration_since(t) >= FRAME_BUDGET) {
+            terminal
+                .draw(|c| crate::ui::draw(c, &app, &theme))
+                .context("drawing")?;
+            last_draw = Some(Instant::now());
+        }
+        // Wait for one event (or the end of the frame budget if a draw is owed), then take
+        // everything else already queued.
+        let first = rx.recv().await;
+        let Some(first) = first else { break };
+        pending.extend(update(&mut app, first));
+        while let Ok(ev) = rx.try_recv() {
+            pending.extend(update(&mut app, ev));
+            if pending.contains(&Effect::Quit) {
+                break;
+            }
+        }
+        if let Some(t) = last_draw {
+            let since = t.elapsed();
+            if since < FRAME_BUDGET && !pending.contains(&Effect::Quit) {
+                tokio::time::sleep(FRAME_BUDGET - since).await;
+                while let Ok(ev) = rx.try_recv() {
+                    pending.extend(update(&mut app, ev));
+                }
+            }
+        }
+    }
+    // Close open connections with 1000 and give them a moment to finish the handshake.
+    for h in handles.iter().flatten() {
+        h.send(SessionCommand::Shutdown);
+    }
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    input.abort();
+    ticker.abort();
+    Ok(())
+}
+
+/// After a panic the terminal is restored (ratatui's hook) and the user is told where the log is.
+fn install_panic_note(log_path: Option<PathBuf>) {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = crossterm::execute!(std::io::stdout(), DisableMouseCapture);
+        ratatui::restore();
+        tracing::error!("panic: {info}");
+        previous(info);
+        if let Some(p) = &log_path {
+            eprintln!("wsdeck crashed; the log is in {}", p.display());
+        }
+    }));
+}

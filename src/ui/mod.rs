@@ -1,0 +1,644 @@
+//! Drawing: `draw(&App, &Theme)` reads the state and never changes it.
+
+pub mod layout;
+pub mod summary;
+pub mod theme;
+
+use crate::app::keymap::{BINDINGS, Scope};
+use crate::app::{App, ConnState, DetailView, Overlay, Pane, SessionView, TimeMode};
+use crate::decode::hexdump;
+use crate::engine::close::explain;
+use crate::engine::{Direction, Frame, Opcode};
+use crate::store::{EventKind, Row, RowKind};
+use ratatui::Frame as Canvas;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use std::time::{Duration, SystemTime};
+use summary::{clip, frame_summary, human_bytes};
+use theme::Theme;
+
+/// The largest payload pretty-printed as JSON in the detail view; larger ones show as hex, whose
+/// rows are computed only for the lines on screen.
+const PRETTY_MAX: usize = 1024 * 1024;
+
+pub fn draw(c: &mut Canvas, app: &App, t: &Theme) {
+    let area = c.area();
+    c.render_widget(Block::default().style(t.base), area);
+    let a = layout::areas(area);
+    draw_title(c, a.title, app, t);
+    if let Some(sa) = a.sessions {
+        draw_sessions(c, sa, app, t);
+    }
+    draw_log(c, a.log, app, t);
+    draw_detail(c, a.detail, app, t);
+    draw_status(c, a.status, app, t);
+    match app.overlay {
+        Some(Overlay::Help) => draw_help(c, area, app, t),
+        Some(Overlay::Handshake) => draw_handshake(c, area, app, t),
+        Some(Overlay::ConfirmQuit) => draw_confirm(c, area, t),
+        None => {}
+    }
+}
+
+fn pane_block<'a>(title: String, focused: bool, t: &Theme) -> Block<'a> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_style(if focused { t.focus } else { t.border })
+        .title(Span::styled(
+            title,
+            if focused { t.focus } else { t.accent },
+        ))
+}
+
+fn state_glyph(s: &ConnState) -> &'static str {
+    match s {
+        ConnState::Open => "●",
+        ConnState::Connecting => "◐",
+        ConnState::Idle => "◌",
+        ConnState::Closed { clean: true, .. } => "○",
+        ConnState::Closed { .. } | ConnState::Failed(_) => "✖",
+    }
+}
+
+fn state_style(s: &ConnState, t: &Theme) -> Style {
+    match s {
+        ConnState::Open => t.ok,
+        ConnState::Connecting => t.warn,
+        ConnState::Idle => t.dim,
+        ConnState::Closed { clean: true, .. } => t.dim,
+        ConnState::Closed { .. } | ConnState::Failed(_) => t.error,
+    }
+}
+
+fn clock(d: Duration) -> String {
+    let s = d.as_secs();
+    format!("{:02}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
+}
+
+fn draw_title(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
+    let mut spans = vec![Span::styled(" wsdeck ", t.accent)];
+    if let Some(s) = app.current() {
+        spans.push(Span::styled(
+            format!(" {} ", s.name),
+            t.base.add_modifier(Modifier::BOLD),
+        ));
+        spans.push(Span::styled(
+            format!("{} {}", state_glyph(&s.state), s.state.word()),
+            state_style(&s.state, t),
+        ));
+        if let (ConnState::Open, Some(at)) = (&s.state, s.opened_at) {
+            spans.push(Span::styled(
+                format!(" {}", clock(app.now.saturating_sub(s.clock_base + at))),
+                t.dim,
+            ));
+        }
+        let k = &s.counters;
+        spans.push(Span::styled(
+            format!("  ▲ {} frames {}", k.frames_out, human_bytes(k.bytes_out)),
+            t.dir_out,
+        ));
+        spans.push(Span::styled(
+            format!("  ▼ {} frames {}", k.frames_in, human_bytes(k.bytes_in)),
+            t.dir_in,
+        ));
+        if let Some(id) = &s.spec.session_id {
+            spans.push(Span::styled(format!("  id {}", clip(id, 34)), t.dim));
+        }
+    }
+    c.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn draw_sessions(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
+    let focused = app.focus == Pane::Sessions && app.overlay.is_none();
+    let block = pane_block(" Sessions ".into(), focused, t);
+    let inner = block.inner(area);
+    c.render_widget(block, area);
+    let w = inner.width as usize;
+    let lines: Vec<Line> = app
+        .sessions
+        .iter()
+        .enumerate()
+        .take(inner.height as usize)
+        .map(|(i, s)| {
+            let word = s.state.word();
+            let name_w = w.saturating_sub(word.len() + 3);
+            let text = format!(
+                "{} {:<name_w$} {word}",
+                state_glyph(&s.state),
+                clip(&s.name, name_w)
+            );
+            let style = if i == app.selected {
+                if focused {
+                    t.selection
+                } else {
+                    t.base.add_modifier(Modifier::REVERSED)
+                }
+            } else {
+                state_style(&s.state, t).patch(Style::default())
+            };
+            Line::from(Span::styled(clip(&text, w), style))
+        })
+        .collect();
+    c.render_widget(Paragraph::new(lines), inner);
+}
+
+fn time_text(app: &App, s: &SessionView, at: Duration) -> String {
+    match app.time_mode {
+        TimeMode::Relative => {
+            let ms = at.as_millis();
+            format!("+{}:{:02}.{:03}", ms / 60_000, (ms / 1000) % 60, ms % 1000)
+        }
+        TimeMode::Absolute => {
+            let wall = s.started.unwrap_or(SystemTime::UNIX_EPOCH) + at;
+            let t = time::OffsetDateTime::from(wall);
+            format!(
+                "{:02}:{:02}:{:02}.{:03}",
+                t.hour(),
+                t.minute(),
+                t.second(),
+                t.millisecond()
+            )
+        }
+    }
+}
+
+fn draw_log(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
+    let focused = app.focus == Pane::Frames && app.overlay.is_none();
+    let Some(s) = app.current() else {
+        let block = pane_block(" Frames ".into(), focused, t);
+        c.render_widget(
+            Paragraph::new("No sessions. Add one: wsdeck sessions add NAME TARGET").block(block),
+            area,
+        );
+        return;
+    };
+    let follow = if s.follow { " · following" } else { "" };
+    let block = pane_block(
+        format!(" Frames · {} · {} rows{follow} ", s.name, s.log.len()),
+        focused,
+        t,
+    );
+    let inner = block.inner(area);
+    c.render_widget(block, area);
+    if inner.height == 0 {
+        return;
+    }
+    let w = inner.width as usize;
+    let header = format!(
+        "{:>7} {:<11} {:<4}{:<7}{:>8}  summary",
+        "#", "time", "dir", "op", "size"
+    );
+    let mut lines = vec![Line::from(Span::styled(clip(&header, w), t.dim))];
+    let rows = inner.height.saturating_sub(1) as usize;
+    for (i, row) in s.log.window(s.top, rows).iter().enumerate() {
+        let index = s.top + i;
+        let mut line = row_line(app, s, row, w, t);
+        if index == s.cursor {
+            line = line.style(if focused {
+                t.selection
+            } else {
+                t.base.add_modifier(Modifier::REVERSED)
+            });
+        }
+        lines.push(line);
+    }
+    if s.log.is_empty() {
+        lines.push(Line::from(Span::styled(
+            match &s.state {
+                ConnState::Idle => "Not connected. Enter (in Sessions) connects.",
+                _ => "No frames yet.",
+            },
+            t.dim,
+        )));
+    }
+    c.render_widget(Paragraph::new(lines), inner);
+}
+
+fn row_line<'a>(app: &App, s: &SessionView, row: &'a Row, w: usize, t: &Theme) -> Line<'a> {
+    let time = time_text(app, s, row.at);
+    match &row.kind {
+        RowKind::Frame(f) => {
+            let (arrow, dir_style) = match f.dir {
+                Direction::Out => ("▲", t.dir_out),
+                Direction::In => ("▼", t.dir_in),
+            };
+            let fixed = format!("{:>7} {:<11} ", f.seq, time);
+            let size = format!("{:>8}  ", f.payload.len());
+            let room = w.saturating_sub(fixed.len() + 4 + 7 + size.len());
+            let (lead, rest) = frame_summary(f, room);
+            let op_style = match f.opcode {
+                Opcode::Close => t.warn,
+                Opcode::Binary => t.accent,
+                _ => t.base,
+            };
+            let mut spans = vec![
+                Span::styled(fixed, t.dim),
+                Span::styled(format!("{arrow}   "), dir_style),
+                Span::styled(format!("{:<7}", f.opcode.as_str()), op_style),
+                Span::styled(size, t.dim),
+            ];
+            if !lead.is_empty() {
+                let lead_style = if lead.starts_with("invalid") {
+                    t.error
+                } else {
+                    t.json_key.add_modifier(Modifier::BOLD)
+                };
+                spans.push(Span::styled(format!("{}  ", clip(&lead, room)), lead_style));
+            }
+            let used = if lead.is_empty() {
+                0
+            } else {
+                lead.chars().count() + 2
+            };
+            spans.push(Span::styled(clip(&rest, room.saturating_sub(used)), t.base));
+            Line::from(spans)
+        }
+        RowKind::Event { kind, text } => {
+            let style = match kind {
+                EventKind::Close { clean: true, .. } | EventKind::Open => t.ok,
+                EventKind::Close { .. } | EventKind::Error => t.error,
+                EventKind::Warning => t.warn,
+                EventKind::Connecting => t.dim,
+            };
+            let word = match kind {
+                EventKind::Connecting => "connect",
+                EventKind::Open => "open",
+                EventKind::Close { .. } => "close",
+                EventKind::Error => "error",
+                EventKind::Warning => "warning",
+            };
+            let fixed = format!("{:>7} {:<11} ── {:<8}", "", time, word);
+            let room = w.saturating_sub(fixed.chars().count());
+            Line::from(vec![
+                Span::styled(fixed, style),
+                Span::styled(clip(text, room), style),
+            ])
+        }
+    }
+}
+
+fn draw_detail(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
+    let focused = app.focus == Pane::Detail && app.overlay.is_none();
+    let row = app.current().and_then(SessionView::selected_row);
+    let (title, lines) = match row {
+        None => (
+            " Detail ".to_string(),
+            vec![Line::from(Span::styled("Select a frame.", t.dim))],
+        ),
+        Some(Row {
+            kind: RowKind::Frame(f),
+            ..
+        }) => frame_detail(app, f, area.height.saturating_sub(2) as usize, t),
+        Some(Row {
+            kind: RowKind::Event { kind, text },
+            ..
+        }) => (
+            " Detail · event ".to_string(),
+            event_detail(app, *kind, text, t),
+        ),
+    };
+    let block = pane_block(title, focused, t);
+    let is_event = matches!(
+        row,
+        Some(Row {
+            kind: RowKind::Event { .. },
+            ..
+        })
+    );
+    let mut p = Paragraph::new(lines).block(block);
+    if app.wrap || is_event {
+        p = p.wrap(Wrap { trim: false });
+    }
+    c.render_widget(p, area);
+}
+
+fn frame_detail<'a>(app: &App, f: &Frame, height: usize, t: &Theme) -> (String, Vec<Line<'a>>) {
+    let json_text = f
+        .text()
+        .filter(|_| f.payload.len() <= PRETTY_MAX && app.detail_view == DetailView::Auto);
+    let parsed = json_text.map(crate::decode::json::view);
+    let fits = if f.text().is_some() && f.payload.len() <= PRETTY_MAX {
+        "json | hex"
+    } else {
+        "hex"
+    };
+    if let Some(crate::decode::json::JsonView::Pretty(p)) = &parsed {
+        let title = format!(
+            " Detail · #{} · {} {} · JSON · {fits} (v) ",
+            f.seq,
+            f.opcode.as_str(),
+            human_bytes(f.payload.len() as u64)
+        );
+        let total = p.lines().count();
+        let start = app.detail_scroll.min(total.saturating_sub(1));
+        let lines = p
+            .lines()
+            .skip(start)
+            .take(height)
+            .map(|l| json_line(l, t))
+            .collect();
+        return (title, lines);
+    }
+    let mut lines = Vec::new();
+    if let Some(crate::decode::json::JsonView::Invalid {
+        line,
+        column,
+        message,
+    }) = &parsed
+    {
+        lines.push(Line::from(Span::styled(
+            format!("not JSON: {message} (line {line}, column {column})"),
+            t.error,
+        )));
+    }
+    if let Some((code, reason)) = f.close_code() {
+        let ex = explain(code);
+        lines.push(Line::from(Span::styled(
+            format!("close {code} {}: {} {reason:?}", ex.name, ex.meaning),
+            t.warn,
+        )));
+    }
+    let title = format!(
+        " Detail · #{} · {} {} · hex · {fits} (v) ",
+        f.seq,
+        f.opcode.as_str(),
+        human_bytes(f.payload.len() as u64)
+    );
+    let total = hexdump::row_count(f.payload.len());
+    let start = app.detail_scroll.min(total.saturating_sub(1));
+    let room = height.saturating_sub(lines.len());
+    lines.extend(
+        hexdump::rows(&f.payload, start, room).map(|r| Line::from(Span::styled(r, t.base))),
+    );
+    if f.payload.is_empty() {
+        lines.push(Line::from(Span::styled("(empty payload)", t.dim)));
+    }
+    (title, lines)
+}
+
+/// Colour one line of pretty JSON: key, then the value by its first character.
+fn json_line<'a>(l: &str, t: &Theme) -> Line<'a> {
+    let indent_len = l.len() - l.trim_start().len();
+    let (indent, rest) = l.split_at(indent_len);
+    let mut spans = vec![Span::raw(indent.to_string())];
+    let value = if rest.starts_with('"')
+        && let Some(pos) = rest.find("\": ")
+    {
+        spans.push(Span::styled(rest[..pos + 1].to_string(), t.json_key));
+        spans.push(Span::styled(": ".to_string(), t.dim));
+        &rest[pos + 3..]
+    } else {
+        rest
+    };
+    let style = match value.as_bytes().first() {
+        Some(b'"') => t.json_string,
+        Some(b'-' | b'0'..=b'9') => t.json_number,
+        Some(b't' | b'f' | b'n') => t.json_literal,
+        _ => t.dim,
+    };
+    spans.push(Span::styled(value.to_string(), style));
+    Line::from(spans)
+}
+
+fn event_detail<'a>(app: &App, kind: EventKind, text: &str, t: &Theme) -> Vec<Line<'a>> {
+    let mut out = vec![Line::from(Span::styled(text.to_string(), t.base))];
+    if let EventKind::Close { code, clean } = kind {
+        let ex = explain(code);
+        out.push(Line::from(vec![
+            Span::styled("code     ", t.dim),
+            Span::styled(
+                format!("{code} {}", ex.name),
+                if clean { t.ok } else { t.error },
+            ),
+        ]));
+        out.push(Line::from(vec![
+            Span::styled("meaning  ", t.dim),
+            Span::raw(ex.meaning.to_string()),
+        ]));
+        out.push(Line::from(vec![
+            Span::styled("likely   ", t.dim),
+            Span::raw(ex.likely_cause.to_string()),
+        ]));
+        if let Some(c) = app.current().and_then(|s| s.last_close.as_ref()) {
+            out.push(Line::from(vec![
+                Span::styled("closed by ", t.dim),
+                Span::raw(c.initiator.as_str().to_string()),
+                Span::styled(
+                    if c.clean {
+                        " · clean"
+                    } else {
+                        " · not clean"
+                    },
+                    t.dim,
+                ),
+            ]));
+        }
+    }
+    if matches!(kind, EventKind::Error | EventKind::Open) {
+        out.push(Line::from(Span::styled(
+            "h: the handshake (request, response, advice)",
+            t.dim,
+        )));
+    }
+    out
+}
+
+fn draw_status(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
+    let pane = match app.focus {
+        Pane::Sessions => "SESSIONS",
+        Pane::Frames => "FRAMES",
+        Pane::Detail => "DETAIL",
+    };
+    let hints = match app.focus {
+        Pane::Sessions => {
+            "Enter connect · x disconnect · R reconnect · N new id · Tab pane · ? help"
+        }
+        Pane::Frames => {
+            "j/k move · G follow · Enter detail · t time · h handshake · Tab pane · ? help"
+        }
+        Pane::Detail => "j/k scroll · v view · w wrap · Esc back · ? help",
+    };
+    let mut spans = vec![
+        Span::styled(format!(" {pane} "), t.selection),
+        Span::raw(" "),
+    ];
+    let msg = app.status.clone().or_else(|| {
+        app.current().and_then(|s| match &s.state {
+            ConnState::Closed { code, clean: false } => {
+                Some(format!("{code}: {}", explain(*code).likely_cause))
+            }
+            ConnState::Failed(m) => Some(m.clone()),
+            _ => None,
+        })
+    });
+    let w = area.width as usize;
+    match msg {
+        Some(m) => {
+            let room = w.saturating_sub(pane.len() + 3);
+            let hint_room = room.saturating_sub(m.chars().count() + 3);
+            if hint_room > 20 {
+                spans.push(Span::styled(clip(hints, hint_room), t.dim));
+                spans.push(Span::raw("   "));
+            }
+            spans.push(Span::styled(clip(&m, room), t.warn));
+        }
+        None => spans.push(Span::styled(
+            clip(hints, w.saturating_sub(pane.len() + 3)),
+            t.dim,
+        )),
+    }
+    c.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}
+
+fn draw_help(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
+    let focus_scope = match app.focus {
+        Pane::Sessions => Scope::Sessions,
+        Pane::Frames => Scope::Frames,
+        Pane::Detail => Scope::Detail,
+    };
+    let mut lines = Vec::new();
+    for b in BINDINGS {
+        let here = b.scope == Scope::Anywhere
+            || b.scope == focus_scope
+            || (b.scope == Scope::Lists && focus_scope != Scope::Detail);
+        let style = if here { t.base } else { t.dim };
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!("{:<26}", b.keys),
+                if here { t.accent } else { t.dim },
+            ),
+            Span::styled(format!("{:<10}", b.scope.name()), t.dim),
+            Span::styled(b.does.to_string(), style),
+        ]));
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled(
+        "Keys for the focused pane are bright. ? or Esc closes.",
+        t.dim,
+    )));
+    let r = centered(area, 90, lines.len() as u16 + 2);
+    c.render_widget(Clear, r);
+    c.render_widget(
+        Paragraph::new(lines)
+            .block(pane_block(" Help ".into(), true, t))
+            .style(t.base),
+        r,
+    );
+}
+
+fn kv<'a>(k: &str, v: String, t: &Theme) -> Line<'a> {
+    Line::from(vec![Span::styled(format!("{k:<10}"), t.dim), Span::raw(v)])
+}
+
+fn draw_handshake(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
+    let mut lines = Vec::new();
+    if let Some(s) = app.current() {
+        lines.push(kv("target", s.target.clone(), t));
+        if let Some(id) = &s.spec.session_id {
+            lines.push(kv("session", format!("agent_session_id {id}"), t));
+        }
+        if let Some(f) = &s.failure {
+            lines.push(Line::from(Span::styled(f.message.clone(), t.error)));
+            if let Some((url, headers)) = &f.request {
+                lines.push(kv("request", format!("GET {url}"), t));
+                for (k, v) in headers {
+                    lines.push(Line::from(Span::styled(format!("    {k}: {v}"), t.dim)));
+                }
+            }
+            if let Some(st) = f.status {
+                lines.push(kv("response", format!("HTTP {st}"), t));
+                for (k, v) in &f.response_headers {
+                    lines.push(Line::from(Span::styled(format!("    {k}: {v}"), t.dim)));
+                }
+            }
+            if !f.body.is_empty() {
+                lines.push(kv("body", String::new(), t));
+                for l in f.body.lines().take(12) {
+                    lines.push(Line::from(format!("    {l}")));
+                }
+            }
+            lines.push(Line::from(Span::styled("what to do:", t.accent)));
+            for a in &f.advice {
+                lines.push(Line::from(format!("  - {a}")));
+            }
+        } else if let Some(h) = &s.handshake {
+            lines.push(kv("request", format!("GET {}", h.url), t));
+            for (k, v) in &h.request_headers {
+                lines.push(Line::from(Span::styled(format!("    {k}: {v}"), t.dim)));
+            }
+            lines.push(kv("response", format!("HTTP {}", h.status), t));
+            for (k, v) in &h.response_headers {
+                lines.push(Line::from(Span::styled(format!("    {k}: {v}"), t.dim)));
+            }
+            if let Some(p) = &h.platform_session_id {
+                lines.push(kv("platform", format!("x-agent-session-id {p}"), t));
+            }
+        } else {
+            lines.push(Line::from(Span::styled("Not connected yet.", t.dim)));
+        }
+        if let Some(cl) = &s.last_close {
+            let ex = explain(cl.code);
+            lines.push(Line::from(""));
+            lines.push(kv(
+                "close",
+                format!(
+                    "{} {} by {} · {}",
+                    cl.code,
+                    ex.name,
+                    cl.initiator.as_str(),
+                    if cl.clean { "clean" } else { "not clean" }
+                ),
+                t,
+            ));
+            if !cl.reason.is_empty() {
+                lines.push(kv("reason", format!("{:?}", cl.reason), t));
+            }
+            lines.push(kv("meaning", ex.meaning.to_string(), t));
+            lines.push(kv("likely", ex.likely_cause.to_string(), t));
+        }
+    }
+    let r = centered(
+        area,
+        area.width.saturating_sub(4),
+        area.height.saturating_sub(2),
+    );
+    c.render_widget(Clear, r);
+    c.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(pane_block(
+                " Handshake and close · h or Esc closes ".into(),
+                true,
+                t,
+            ))
+            .style(t.base),
+        r,
+    );
+}
+
+fn draw_confirm(c: &mut Canvas, area: Rect, t: &Theme) {
+    let r = centered(area, 52, 4);
+    c.render_widget(Clear, r);
+    c.render_widget(
+        Paragraph::new(vec![
+            Line::from("Connections are open and will be closed."),
+            Line::from(Span::styled("q quits · any other key stays", t.dim)),
+        ])
+        .block(pane_block(" Quit? ".into(), true, t))
+        .style(t.base),
+        r,
+    );
+}

@@ -1,0 +1,386 @@
+//! The console: pure update tests (events in, state out) and TestBackend snapshots of each screen.
+
+use bytes::Bytes;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use std::time::{Duration, SystemTime};
+use wsdeck::app::{App, ConnState, Effect, Event, Overlay, Pane, SessionView, update};
+use wsdeck::engine::close::Initiator;
+use wsdeck::engine::diagnose::{ConnectError, Refusal};
+use wsdeck::engine::session::{CloseInfo, Handshake, SessionCommand, SessionEvent};
+use wsdeck::engine::target::{ConnectSpec, Target};
+use wsdeck::engine::{Direction, Frame, Opcode};
+use wsdeck::ui::theme::Theme;
+
+fn key(c: char) -> Event {
+    Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+}
+
+fn code(k: KeyCode) -> Event {
+    Event::Key(KeyEvent::new(k, KeyModifiers::NONE))
+}
+
+fn spec(url: &str) -> ConnectSpec {
+    let mut s = ConnectSpec::new(Target::url(url).expect("url"));
+    s.session_id = Some("0123456789abcdef0123456789abcdef".into());
+    s
+}
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+fn frame(seq: u64, at: u64, dir: Direction, opcode: Opcode, payload: &[u8]) -> Frame {
+    Frame {
+        seq,
+        at: ms(at),
+        dir,
+        opcode,
+        payload: Bytes::copy_from_slice(payload),
+    }
+}
+
+fn handshake() -> Handshake {
+    Handshake {
+        url: "ws://127.0.0.1:8765/invocations_ws?agent_session_id=0123456789abcdef0123456789abcdef"
+            .into(),
+        request_headers: vec![
+            ("host".into(), "127.0.0.1:8765".into()),
+            (
+                "authorization".into(),
+                "Bearer <redacted, 1234 chars>".into(),
+            ),
+        ],
+        status: 101,
+        response_headers: vec![("upgrade".into(), "websocket".into())],
+        platform_session_id: Some("0123456789abcdef0123456789abcdef".into()),
+        subprotocol: None,
+    }
+}
+
+/// A session that connected, exchanged JSON, PCM and a malformed frame, then closed with 1011.
+fn demo_app(size: (u16, u16)) -> App {
+    let mut app = App::new(vec![
+        SessionView::new("demo", spec("ws://127.0.0.1:8765/invocations_ws")),
+        SessionView::new("voice-dev", spec("ws://127.0.0.1:8099/invocations_ws")),
+        SessionView::new("prod-eu", spec("wss://acct.services.ai.azure.com/x")),
+    ]);
+    update(
+        &mut app,
+        Event::Resize {
+            width: size.0,
+            height: size.1,
+        },
+    );
+    let events = vec![
+        SessionEvent::Connecting {
+            at: ms(0),
+            wall: SystemTime::UNIX_EPOCH + Duration::from_secs(1_764_064_800),
+            url: "ws://127.0.0.1:8765/invocations_ws".into(),
+            session_id: Some("0123456789abcdef0123456789abcdef".into()),
+        },
+        SessionEvent::Opened { at: ms(9), handshake: handshake() },
+        SessionEvent::Frames(vec![
+            frame(1, 10, Direction::In, Opcode::Text, br#"{"type":"session.ready","id":"d_1","protocol":"wsdeck-demo/1"}"#),
+            frame(2, 12, Direction::Out, Opcode::Text, br#"{"type":"user.message","id":"m_2","item_id":"in_0001","content":[{"type":"input_text","text":"hello"}]}"#),
+            frame(3, 15, Direction::In, Opcode::Text, br#"{"type":"response.output_text.delta","in_reply_to":"m_2","delta":"you "}"#),
+            frame(4, 16, Direction::In, Opcode::Binary, &(0u8..=255).cycle().take(640).collect::<Vec<u8>>()),
+            frame(5, 20, Direction::In, Opcode::Text, br#"{"type":"oops", "missing": }"#),
+            frame(6, 21, Direction::In, Opcode::Close, b"\x03\xf3Internal server error"),
+            frame(7, 21, Direction::Out, Opcode::Close, b"\x03\xf3"),
+        ]),
+        SessionEvent::Closed {
+            at: ms(22),
+            info: CloseInfo { code: 1011, reason: "Internal server error".into(), initiator: Initiator::Server, clean: false },
+        },
+    ];
+    for e in events {
+        update(&mut app, Event::Session { index: 0, event: e });
+    }
+    update(
+        &mut app,
+        Event::Session {
+            index: 1,
+            event: SessionEvent::Connecting {
+                at: ms(0),
+                wall: SystemTime::UNIX_EPOCH,
+                url: "ws://x".into(),
+                session_id: None,
+            },
+        },
+    );
+    update(
+        &mut app,
+        Event::Session {
+            index: 1,
+            event: SessionEvent::Opened {
+                at: ms(3),
+                handshake: handshake(),
+            },
+        },
+    );
+    app
+}
+
+fn render(app: &App, theme: &Theme) -> Terminal<TestBackend> {
+    let (w, h) = app.size;
+    let mut t = Terminal::new(TestBackend::new(w, h)).expect("terminal");
+    t.draw(|c| wsdeck::ui::draw(c, app, theme)).expect("draw");
+    t
+}
+
+fn dark() -> Theme {
+    Theme::load("dark", None).expect("theme")
+}
+
+#[test]
+fn follow_mode_sticks_to_the_tail_until_the_user_moves_up() {
+    let mut app = demo_app((120, 36));
+    let s = &app.sessions[0];
+    assert!(s.follow);
+    assert_eq!(s.cursor, s.log.len() - 1);
+    update(&mut app, key('k'));
+    assert!(!app.sessions[0].follow);
+    let cursor = app.sessions[0].cursor;
+    update(
+        &mut app,
+        Event::Session {
+            index: 0,
+            event: SessionEvent::Frames(vec![frame(8, 30, Direction::In, Opcode::Text, b"{}")]),
+        },
+    );
+    assert_eq!(
+        app.sessions[0].cursor, cursor,
+        "new frames do not move a cursor the user placed"
+    );
+    update(&mut app, key('G'));
+    assert!(app.sessions[0].follow);
+    update(
+        &mut app,
+        Event::Session {
+            index: 0,
+            event: SessionEvent::Frames(vec![frame(9, 31, Direction::In, Opcode::Text, b"{}")]),
+        },
+    );
+    assert_eq!(app.sessions[0].cursor, app.sessions[0].log.len() - 1);
+    update(&mut app, key('g'));
+    assert_eq!(app.sessions[0].cursor, 0);
+}
+
+#[test]
+fn a_million_rows_keep_the_window_on_the_cursor() {
+    let mut app = App::new(vec![SessionView::new("big", spec("ws://x/"))]);
+    update(
+        &mut app,
+        Event::Resize {
+            width: 100,
+            height: 30,
+        },
+    );
+    let frames: Vec<Frame> = (1..=1_000_000u64)
+        .map(|i| frame(i, i, Direction::In, Opcode::Text, b"{\"type\":\"t\"}"))
+        .collect();
+    update(
+        &mut app,
+        Event::Session {
+            index: 0,
+            event: SessionEvent::Frames(frames),
+        },
+    );
+    let rows = app.log_rows();
+    let s = &app.sessions[0];
+    assert_eq!(s.cursor, 999_999);
+    assert_eq!(s.top, 1_000_000 - rows);
+    update(&mut app, code(KeyCode::PageUp));
+    let s = &app.sessions[0];
+    assert_eq!(s.cursor, 999_999 - rows);
+    assert!(s.top <= s.cursor && s.cursor < s.top + rows);
+    let t = render(&app, &dark());
+    assert!(
+        t.backend()
+            .to_string()
+            .contains(&format!("{}", 1_000_000 - rows))
+    );
+}
+
+#[test]
+fn keys_route_by_focus_and_produce_effects() {
+    let mut app = demo_app((120, 36));
+    assert_eq!(app.focus, Pane::Frames);
+    update(&mut app, code(KeyCode::Tab));
+    assert_eq!(app.focus, Pane::Detail);
+    update(&mut app, code(KeyCode::Tab));
+    assert_eq!(app.focus, Pane::Sessions);
+    update(&mut app, key('j'));
+    assert_eq!(app.selected, 1);
+    // voice-dev is open: x closes it with 1000; R and N reconnect with the same or a new id.
+    assert_eq!(
+        update(&mut app, key('x')),
+        vec![Effect::Command(
+            1,
+            SessionCommand::Close {
+                code: 1000,
+                reason: String::new()
+            }
+        )]
+    );
+    assert_eq!(
+        update(&mut app, key('R')),
+        vec![Effect::Command(
+            1,
+            SessionCommand::Reconnect { new_id: false }
+        )]
+    );
+    assert_eq!(
+        update(&mut app, key('N')),
+        vec![Effect::Command(
+            1,
+            SessionCommand::Reconnect { new_id: true }
+        )]
+    );
+    // prod-eu has no actor yet: Enter connects it.
+    update(&mut app, key('j'));
+    assert_eq!(
+        update(&mut app, code(KeyCode::Enter)),
+        vec![Effect::Connect(2)]
+    );
+    // q with open connections asks first; q again quits; Ctrl-c always quits.
+    assert!(update(&mut app, key('q')).is_empty());
+    assert_eq!(app.overlay, Some(Overlay::ConfirmQuit));
+    assert_eq!(update(&mut app, key('q')), vec![Effect::Quit]);
+    let mut app = demo_app((120, 36));
+    let ctrl_c = Event::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+    assert_eq!(update(&mut app, ctrl_c), vec![Effect::Quit]);
+}
+
+#[test]
+fn a_refused_upgrade_is_kept_for_the_handshake_view() {
+    let mut app = App::new(vec![SessionView::new(
+        "prod",
+        spec("wss://acct.services.ai.azure.com/x"),
+    )]);
+    update(
+        &mut app,
+        Event::Resize {
+            width: 120,
+            height: 36,
+        },
+    );
+    let error = ConnectError::Refused {
+        refusal: Box::new(Refusal {
+            status: 401,
+            reason: "Unauthorized".into(),
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: br#"{"error":{"code":"PermissionDenied","message":"Token expired"}}"#.to_vec(),
+            declared_len: None,
+        }),
+    };
+    update(
+        &mut app,
+        Event::Session {
+            index: 0,
+            event: SessionEvent::Connecting {
+                at: ms(0),
+                wall: SystemTime::UNIX_EPOCH,
+                url: "wss://acct.services.ai.azure.com/x".into(),
+                session_id: None,
+            },
+        },
+    );
+    update(
+        &mut app,
+        Event::Session {
+            index: 0,
+            event: SessionEvent::Failed {
+                at: ms(80),
+                error,
+                request: Some((
+                    "wss://acct.services.ai.azure.com/x".into(),
+                    vec![(
+                        "authorization".into(),
+                        "Bearer <redacted, 1234 chars>".into(),
+                    )],
+                )),
+            },
+        },
+    );
+    assert!(matches!(app.sessions[0].state, ConnState::Failed(_)));
+    update(&mut app, key('h'));
+    let t = render(&app, &dark());
+    let screen = t.backend().to_string();
+    assert!(screen.contains("HTTP 401"));
+    assert!(screen.contains("Token expired"));
+    assert!(screen.contains("az account get-access-token"));
+    insta::assert_snapshot!("handshake_refused", t.backend());
+}
+
+#[test]
+fn snapshot_main_screen_with_abnormal_close() {
+    let app = demo_app((140, 36));
+    insta::assert_snapshot!("main_abnormal_close", render(&app, &dark()).backend());
+}
+
+#[test]
+fn snapshot_json_detail() {
+    let mut app = demo_app((120, 36));
+    for _ in 0..6 {
+        update(&mut app, key('k'));
+    }
+    update(&mut app, code(KeyCode::Enter));
+    assert_eq!(app.focus, Pane::Detail);
+    let t = render(&app, &dark());
+    assert!(
+        t.backend().to_string().contains("\"content\": ["),
+        "pretty JSON in key order"
+    );
+    insta::assert_snapshot!("json_detail", t.backend());
+}
+
+#[test]
+fn snapshot_hex_detail_and_invalid_json() {
+    let mut app = demo_app((120, 36));
+    for _ in 0..4 {
+        update(&mut app, key('k'));
+    }
+    let t = render(&app, &dark());
+    assert!(t.backend().to_string().contains("00000000  00 01 02 03"));
+    insta::assert_snapshot!("hex_detail", t.backend());
+    update(&mut app, key('j'));
+    let t = render(&app, &dark());
+    let screen = t.backend().to_string();
+    assert!(
+        screen.contains("not JSON: expected value (line 1, column 28)"),
+        "{screen}"
+    );
+    insta::assert_snapshot!("invalid_json_detail", t.backend());
+}
+
+#[test]
+fn snapshot_help_overlay_and_small_terminal() {
+    let mut app = demo_app((120, 36));
+    update(&mut app, key('?'));
+    insta::assert_snapshot!("help_overlay", render(&app, &dark()).backend());
+    update(&mut app, code(KeyCode::Esc));
+    assert_eq!(app.overlay, None);
+    let mut small = demo_app((80, 24));
+    update(
+        &mut small,
+        Event::Resize {
+            width: 80,
+            height: 24,
+        },
+    );
+    insta::assert_snapshot!("main_80x24", render(&small, &dark()).backend());
+}
+
+#[test]
+fn snapshot_each_theme_keeps_colours() {
+    let app = demo_app((100, 20));
+    for name in Theme::names() {
+        let t = render(&app, &Theme::load(name, None).expect("theme"));
+        insta::assert_debug_snapshot!(format!("theme_{name}"), t.backend().buffer());
+    }
+    let t = render(&app, &Theme::monochrome());
+    insta::assert_debug_snapshot!("theme_no_color", t.backend().buffer());
+}
