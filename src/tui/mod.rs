@@ -24,9 +24,10 @@ impl Drop for TerminalGuard {
     }
 }
 
-/// Run the console until the user quits. `connect_now` lists sessions to connect at start.
+/// Run the console until the user quits. `connect_now` lists sessions to connect at start;
+/// `first_frames` are sent as soon as their session is open.
 pub async fn run(
-    mut app: App,
+    app: App,
     theme: Theme,
     connect_now: Vec<usize>,
     first_frames: Vec<(usize, SessionCommand)>,
@@ -36,11 +37,7 @@ pub async fn run(
     let mut terminal = ratatui::try_init().context("cannot set up the terminal")?;
     let _guard = TerminalGuard;
     let _ = crossterm::execute!(std::io::stdout(), EnableMouseCapture);
-
-    let (tx, mut rx) = mpsc::channel::<Event>(8192);
-    let t0 = Instant::now();
-    let mut handles: Vec<Option<SessionHandle>> = (0..app.sessions.len()).map(|_| None).collect();
-
+    let (tx, rx) = mpsc::channel::<Event>(8192);
     // Terminal input: its own task, so the loop never waits on the keyboard.
     let input_tx = tx.clone();
     let input = tokio::spawn(async move {
@@ -60,6 +57,37 @@ pub async fn run(
             }
         }
     });
+    let result = run_loop(
+        &mut terminal,
+        app,
+        &theme,
+        (tx, rx),
+        connect_now,
+        first_frames,
+        None,
+    )
+    .await;
+    input.abort();
+    result.map(|_| ())
+}
+
+/// The event loop on any backend: the real terminal, or a `TestBackend` in tests, which feed
+/// keys through `channel.0` and read each drawn screen from `screens`.
+pub async fn run_loop<B: ratatui::backend::Backend>(
+    terminal: &mut ratatui::Terminal<B>,
+    mut app: App,
+    theme: &Theme,
+    channel: (mpsc::Sender<Event>, mpsc::Receiver<Event>),
+    connect_now: Vec<usize>,
+    first_frames: Vec<(usize, SessionCommand)>,
+    screens: Option<tokio::sync::watch::Sender<String>>,
+) -> Result<App>
+where
+    B::Error: std::fmt::Display,
+{
+    let (tx, mut rx) = channel;
+    let t0 = Instant::now();
+    let mut handles: Vec<Option<SessionHandle>> = (0..app.sessions.len()).map(|_| None).collect();
     let tick_tx = tx.clone();
     let ticker = tokio::spawn(async move {
         let mut iv = tokio::time::interval(Duration::from_secs(1));
@@ -71,7 +99,9 @@ pub async fn run(
         }
     });
 
-    let size = terminal.size().context("terminal size")?;
+    let size = terminal
+        .size()
+        .map_err(|e| anyhow::anyhow!("terminal size: {e}"))?;
     update(
         &mut app,
         Event::Resize {
@@ -125,21 +155,25 @@ pub async fn run(
         }
         let now = Instant::now();
         if last_draw.is_none_or(|t| now.duration_since(t) >= FRAME_BUDGET) {
-            terminal
-                .draw(|c| crate::ui::draw(c, &app, &theme))
-                .context("drawing")?;
+            let frame = terminal
+                .draw(|c| crate::ui::draw(c, &app, theme))
+                .map_err(|e| anyhow::anyhow!("drawing: {e}"))?;
+            if let Some(w) = &screens {
+                let text: String = frame
+                    .buffer
+                    .content()
+                    .chunks(frame.area.width.max(1) as usize)
+                    .map(|row| row.iter().map(|c| c.symbol()).collect::<String>() + "\n")
+                    .collect();
+                let _ = w.send(text);
+            }
             last_draw = Some(Instant::now());
         }
-        // Wait for one event (or the end of the frame budget if a draw is owed), then take
-        // everything else already queued.
-        let first = rx.recv().await;
-        let Some(first) = first else { break };
+        // Wait for one event, then take everything else already queued.
+        let Some(first) = rx.recv().await else { break };
         pending.extend(update(&mut app, first));
         while let Ok(ev) = rx.try_recv() {
             pending.extend(update(&mut app, ev));
-            if pending.contains(&Effect::Quit) {
-                break;
-            }
         }
         if let Some(t) = last_draw {
             let since = t.elapsed();
@@ -156,9 +190,8 @@ pub async fn run(
         h.send(SessionCommand::Shutdown);
     }
     tokio::time::sleep(Duration::from_millis(150)).await;
-    input.abort();
     ticker.abort();
-    Ok(())
+    Ok(app)
 }
 
 /// After a panic the terminal is restored (ratatui's hook) and the user is told where the log is.
