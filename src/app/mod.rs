@@ -241,6 +241,8 @@ pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
             if key.kind == KeyEventKind::Release {
                 return vec![];
             }
+            // A status message lasts until the next key.
+            app.status = None;
             match action_for(key) {
                 Some(a) => on_action(app, a),
                 None => vec![],
@@ -489,6 +491,10 @@ fn on_session_event(s: &mut SessionView, event: SessionEvent, rows: usize) {
             }
             s.state = ConnState::Connecting;
             s.failure = None;
+            // A reconnect with a new id on purpose: the view follows the actor.
+            if session_id.is_some() {
+                s.spec.session_id = session_id.clone();
+            }
             let id = session_id
                 .map(|i| format!(" · agent_session_id {i}"))
                 .unwrap_or_default();

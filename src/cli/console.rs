@@ -12,6 +12,7 @@ pub async fn run(
     settings: &Settings,
     theme: Option<&str>,
     demo_url: Option<String>,
+    config_problem: Option<String>,
 ) -> Result<i32> {
     let theme = pick_theme(paths, settings, theme)?;
     let mut sessions = Vec::new();
@@ -39,7 +40,7 @@ pub async fn run(
             ));
         }
     }
-    let mut status = None;
+    let mut status = config_problem;
     if let Some(p) = paths {
         // A broken sessions file: the console opens without it and says so; the file is left alone.
         match SessionStore::load(&p.sessions_file()) {

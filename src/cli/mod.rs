@@ -19,12 +19,31 @@ use std::time::Duration;
 /// Run a parsed command line; `matches` gives the order of repeated `send` frame options.
 pub async fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<i32> {
     let paths = Paths::resolve(cli.config_dir.as_deref());
-    let settings = match &paths {
-        Some(p) => Settings::load(&p.settings_file())?,
-        None => Settings::default(),
+    let loaded = match &paths {
+        Some(p) => Settings::load(&p.settings_file()),
+        None => Ok(Settings::default()),
+    };
+    let console_mode = match &cli.command {
+        None => true,
+        Some(Command::Demo { serve, .. }) => !serve,
+        Some(_) => false,
+    };
+    // A broken config.toml: the command line stops with exit 2; the console opens with the
+    // defaults and says so in the status bar. The file is never rewritten either way.
+    let (settings, config_problem) = match loaded {
+        Ok(s) => (s, None),
+        Err(e) if console_mode => (Settings::default(), Some(format!("{e} (using defaults)"))),
+        Err(e) => return Err(e.into()),
     };
     let Some(command) = cli.command else {
-        return console::run(paths.as_ref(), &settings, cli.theme.as_deref(), None).await;
+        return console::run(
+            paths.as_ref(),
+            &settings,
+            cli.theme.as_deref(),
+            None,
+            config_problem,
+        )
+        .await;
     };
     match command {
         Command::Connect {
@@ -106,6 +125,7 @@ pub async fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<i32> {
                     &settings,
                     cli.theme.as_deref(),
                     Some(server.url()),
+                    config_problem,
                 )
                 .await
             }
