@@ -14,6 +14,7 @@ pub mod decode;
 pub mod demo;
 pub mod engine;
 pub mod exit;
+pub mod filter;
 pub mod store;
 pub mod tui;
 pub mod ui;

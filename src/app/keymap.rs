@@ -25,6 +25,10 @@ pub enum Action {
     Disconnect,
     Reconnect,
     ReconnectNew,
+    Filter,
+    Search,
+    SearchNext,
+    Copy,
 }
 
 /// Where a binding applies.
@@ -149,6 +153,30 @@ pub const BINDINGS: &[Binding] = &[
         does: "absolute / relative time",
     },
     Binding {
+        keys: "f",
+        scope: Scope::Frames,
+        action: Action::Filter,
+        does: "filter: in/out, op:text…, words, a .jq expression (empty clears)",
+    },
+    Binding {
+        keys: "/",
+        scope: Scope::Frames,
+        action: Action::Search,
+        does: "search the payloads",
+    },
+    Binding {
+        keys: "n / N",
+        scope: Scope::Frames,
+        action: Action::SearchNext,
+        does: "next / previous match",
+    },
+    Binding {
+        keys: "y",
+        scope: Scope::Frames,
+        action: Action::Copy,
+        does: "copy the payload (OSC 52; binary as hex)",
+    },
+    Binding {
         keys: "h",
         scope: Scope::Anywhere,
         action: Action::Handshake,
@@ -194,6 +222,10 @@ pub fn action_for(key: KeyEvent) -> Option<Action> {
         KeyCode::Char('x') => Action::Disconnect,
         KeyCode::Char('R') => Action::Reconnect,
         KeyCode::Char('N') => Action::ReconnectNew,
+        KeyCode::Char('f') => Action::Filter,
+        KeyCode::Char('/') => Action::Search,
+        KeyCode::Char('n') => Action::SearchNext,
+        KeyCode::Char('y') => Action::Copy,
         _ => return None,
     })
 }

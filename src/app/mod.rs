@@ -7,6 +7,7 @@ use crate::engine::close::{self, Initiator};
 use crate::engine::diagnose::ConnectError;
 use crate::engine::session::{CloseInfo, Handshake, SessionCommand, SessionEvent};
 use crate::engine::{ConnectSpec, Direction, Opcode};
+use crate::filter::Filter;
 use crate::store::{EventKind, FrameLog, Row, RowKind};
 use crossterm::event::{KeyEvent, KeyEventKind, MouseEvent, MouseEventKind};
 use keymap::{Action, action_for};
@@ -92,6 +93,11 @@ pub struct SessionView {
     pub running: bool,
     /// The console clock's reading when this session's actor started (its time zero).
     pub clock_base: Duration,
+    /// The active filter; `visible` then lists the matching log rows scanned so far.
+    pub filter: Option<Filter>,
+    pub visible: Vec<usize>,
+    /// Log rows the filter has looked at (the scan runs in slices between frames).
+    pub scanned: usize,
 }
 
 impl SessionView {
@@ -113,11 +119,49 @@ impl SessionView {
             follow: true,
             running: false,
             clock_base: Duration::ZERO,
+            filter: None,
+            visible: Vec::new(),
+            scanned: 0,
         }
     }
 
+    /// Rows in view: the filtered ones, or the whole log.
+    pub fn view_len(&self) -> usize {
+        if self.filter.is_some() {
+            self.visible.len()
+        } else {
+            self.log.len()
+        }
+    }
+
+    /// Row `i` of the view.
+    pub fn view_row(&self, i: usize) -> Option<&Row> {
+        if self.filter.is_some() {
+            self.visible.get(i).and_then(|&j| self.log.get(j))
+        } else {
+            self.log.get(i)
+        }
+    }
+
+    /// Whether the filter still has rows to look at.
+    pub fn filter_pending(&self) -> bool {
+        self.filter.is_some() && self.scanned < self.log.len()
+    }
+
+    /// Look at up to `budget` more rows.
+    fn scan(&mut self, budget: usize) {
+        let Some(f) = &self.filter else { return };
+        let end = self.log.len().min(self.scanned + budget);
+        for j in self.scanned..end {
+            if self.log.get(j).is_some_and(|r| f.matches(r)) {
+                self.visible.push(j);
+            }
+        }
+        self.scanned = end;
+    }
+
     pub fn selected_row(&self) -> Option<&Row> {
-        self.log.get(self.cursor)
+        self.view_row(self.cursor)
     }
 }
 
@@ -127,6 +171,22 @@ pub enum Pane {
     Frames,
     Detail,
 }
+
+/// A one-line input at the bottom of the screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prompt {
+    pub kind: PromptKind,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PromptKind {
+    Filter,
+    Search,
+}
+
+/// Rows a filter scans per slice, between other events (keeps a million-row scan responsive).
+pub const FILTER_SLICE: usize = 20_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Overlay {
@@ -154,6 +214,8 @@ pub enum Effect {
     /// Start the session's actor (connect).
     Connect(usize),
     Command(usize, SessionCommand),
+    /// Put this text on the clipboard (OSC 52, works over SSH).
+    Copy(String),
     Quit,
 }
 
@@ -177,6 +239,8 @@ pub enum Event {
         index: usize,
         at: Duration,
     },
+    /// Continue background work (a filter's scan) for one slice.
+    Work,
 }
 
 pub struct App {
@@ -193,6 +257,9 @@ pub struct App {
     /// Elapsed time of the selected session's clock (from ticks).
     pub now: Duration,
     pub quitting: bool,
+    pub prompt: Option<Prompt>,
+    /// The last search, for n/N.
+    pub search: Option<String>,
 }
 
 impl App {
@@ -210,7 +277,14 @@ impl App {
             size: (80, 24),
             now: Duration::ZERO,
             quitting: false,
+            prompt: None,
+            search: None,
         }
+    }
+
+    /// Whether a filter still scans (the runtime then sends `Event::Work`).
+    pub fn has_work(&self) -> bool {
+        self.sessions.iter().any(SessionView::filter_pending)
     }
 
     pub fn current(&self) -> Option<&SessionView> {
@@ -243,6 +317,9 @@ pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
             }
             // A status message lasts until the next key.
             app.status = None;
+            if app.prompt.is_some() {
+                return on_prompt_key(app, key);
+            }
             match action_for(key) {
                 Some(a) => on_action(app, a),
                 None => vec![],
@@ -263,6 +340,16 @@ pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
         }
         Event::Tick(now) => {
             app.now = now;
+            vec![]
+        }
+        Event::Work => {
+            let rows = app.log_rows();
+            for s in &mut app.sessions {
+                if s.filter_pending() {
+                    s.scan(FILTER_SLICE);
+                    keep_cursor_visible(s, rows);
+                }
+            }
             vec![]
         }
         Event::Started { index, at } => {
@@ -318,6 +405,42 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
             return vec![Effect::Quit];
         }
         Action::Help => app.overlay = Some(Overlay::Help),
+        Action::Filter => {
+            let text = app
+                .current()
+                .and_then(|s| s.filter.as_ref())
+                .map(|f| f.source.clone())
+                .unwrap_or_default();
+            app.prompt = Some(Prompt {
+                kind: PromptKind::Filter,
+                text,
+            });
+        }
+        Action::Search => {
+            let text = app.search.clone().unwrap_or_default();
+            app.prompt = Some(Prompt {
+                kind: PromptKind::Search,
+                text,
+            });
+        }
+        Action::SearchNext => search_step(app, true, rows),
+        Action::ReconnectNew if app.focus != Pane::Sessions => search_step(app, false, rows),
+        Action::Copy => {
+            if let Some(row) = app.current().and_then(SessionView::selected_row) {
+                let text = match &row.kind {
+                    RowKind::Frame(f) => match f.text() {
+                        Some(t) => t.to_string(),
+                        None => hex::encode(&f.payload),
+                    },
+                    RowKind::Event { text, .. } => text.clone(),
+                };
+                app.status = Some(format!(
+                    "copied {} characters (OSC 52)",
+                    text.chars().count()
+                ));
+                return vec![Effect::Copy(text)];
+            }
+        }
         Action::Handshake => app.overlay = Some(Overlay::Handshake),
         Action::Back => app.focus = Pane::Frames,
         Action::FocusNext => {
@@ -431,7 +554,7 @@ fn move_in(app: &mut App, action: Action, rows: usize) {
         }
         Pane::Frames => {
             let Some(s) = app.current_mut() else { return };
-            let len = s.log.len();
+            let len = s.view_len();
             if len == 0 {
                 return;
             }
@@ -465,7 +588,7 @@ fn move_in(app: &mut App, action: Action, rows: usize) {
 
 fn keep_cursor_visible(s: &mut SessionView, rows: usize) {
     let rows = rows.max(1);
-    let len = s.log.len();
+    let len = s.view_len();
     if s.follow && len > 0 {
         s.cursor = len - 1;
     }
@@ -601,7 +724,113 @@ fn on_session_event(s: &mut SessionView, event: SessionEvent, rows: usize) {
             s.running = false;
         }
     }
+    // A filter that has caught up takes new rows as they come; one still scanning gets them later.
+    if s.filter.is_some() && s.log.len() - s.scanned <= FILTER_SLICE {
+        s.scan(FILTER_SLICE);
+    }
     keep_cursor_visible(s, rows);
+}
+
+fn on_prompt_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
+    use crossterm::event::{KeyCode, KeyModifiers};
+    let Some(p) = app.prompt.as_mut() else {
+        return vec![];
+    };
+    match key.code {
+        KeyCode::Esc => app.prompt = None,
+        KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+            return vec![Effect::Quit];
+        }
+        KeyCode::Backspace => {
+            p.text.pop();
+        }
+        KeyCode::Char(c) => p.text.push(c),
+        KeyCode::Enter => {
+            let Prompt { kind, text } = p.clone();
+            app.prompt = None;
+            let rows = app.log_rows();
+            match kind {
+                PromptKind::Filter => apply_filter(app, &text, rows),
+                PromptKind::Search => {
+                    if text.trim().is_empty() {
+                        app.search = None;
+                    } else {
+                        app.search = Some(text);
+                        search_step(app, true, rows);
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+    vec![]
+}
+
+fn apply_filter(app: &mut App, text: &str, rows: usize) {
+    let Some(s) = app.sessions.get_mut(app.selected) else {
+        return;
+    };
+    if text.trim().is_empty() {
+        s.filter = None;
+        s.visible.clear();
+        s.scanned = 0;
+        s.follow = true;
+        keep_cursor_visible(s, rows);
+        app.status = Some("filter cleared".into());
+        return;
+    }
+    match Filter::parse(text) {
+        Ok(f) => {
+            s.filter = Some(f);
+            s.visible.clear();
+            s.scanned = 0;
+            s.cursor = 0;
+            s.top = 0;
+            s.follow = true;
+            s.scan(FILTER_SLICE);
+            keep_cursor_visible(s, rows);
+        }
+        Err(e) => app.status = Some(format!("filter not applied: {e}")),
+    }
+}
+
+/// Move the cursor to the next (or previous) row in view that contains the search text.
+fn search_step(app: &mut App, forward: bool, rows: usize) {
+    let Some(needle) = app.search.clone().map(|n| n.to_lowercase()) else {
+        app.status = Some("no search yet: / to search".into());
+        return;
+    };
+    let Some(s) = app.sessions.get_mut(app.selected) else {
+        return;
+    };
+    let len = s.view_len();
+    if len == 0 {
+        return;
+    }
+    let hit = |row: &Row| match &row.kind {
+        RowKind::Frame(f) => String::from_utf8_lossy(&f.payload)
+            .to_lowercase()
+            .contains(&needle),
+        RowKind::Event { text, .. } => text.to_lowercase().contains(&needle),
+    };
+    let found = (1..=len)
+        .map(|k| {
+            if forward {
+                (s.cursor + k) % len
+            } else {
+                (s.cursor + len - k) % len
+            }
+        })
+        .find(|&i| s.view_row(i).is_some_and(hit));
+    match found {
+        Some(i) => {
+            s.cursor = i;
+            s.follow = false;
+            keep_cursor_visible(s, rows);
+            app.status = Some(format!("/{needle}: row {} of {len}", i + 1));
+        }
+        None => app.status = Some(format!("/{needle}: no match")),
+    }
 }
 
 /// The opcode word shown in the log for a row.

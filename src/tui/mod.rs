@@ -142,6 +142,14 @@ where
                         }
                     });
                 }
+                Effect::Copy(text) => {
+                    // OSC 52: the terminal (even over SSH) puts it on the clipboard.
+                    use std::io::Write;
+                    let b64 = base64_simd::STANDARD.encode_to_string(text.as_bytes());
+                    let mut out = std::io::stdout();
+                    let _ = write!(out, "\x1b]52;c;{b64}\x07");
+                    let _ = out.flush();
+                }
                 Effect::Command(i, cmd) => {
                     let sent = handles
                         .get(i)
@@ -168,6 +176,10 @@ where
                 let _ = w.send(text);
             }
             last_draw = Some(Instant::now());
+        }
+        // A filter still scanning a long log continues in slices between other events.
+        if app.has_work() {
+            let _ = tx.try_send(Event::Work);
         }
         // Wait for one event, then take everything else already queued.
         let Some(first) = rx.recv().await else { break };

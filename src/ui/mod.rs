@@ -175,11 +175,23 @@ fn draw_log(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
         return;
     };
     let follow = if s.follow { " · following" } else { "" };
-    let block = pane_block(
-        format!(" Frames · {} · {} rows{follow} ", s.name, s.log.len()),
-        focused,
-        t,
-    );
+    let filter = match &s.filter {
+        Some(f) if s.filter_pending() => format!(
+            " · filter: {} · {} of {} rows (scanning {}%)",
+            f.source,
+            s.view_len(),
+            s.log.len(),
+            s.scanned * 100 / s.log.len().max(1)
+        ),
+        Some(f) => format!(
+            " · filter: {} · {} of {} rows",
+            f.source,
+            s.view_len(),
+            s.log.len()
+        ),
+        None => format!(" · {} rows", s.log.len()),
+    };
+    let block = pane_block(format!(" Frames · {}{filter}{follow} ", s.name), focused, t);
     let inner = block.inner(area);
     c.render_widget(block, area);
     if inner.height == 0 {
@@ -192,8 +204,9 @@ fn draw_log(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
     );
     let mut lines = vec![Line::from(Span::styled(clip(&header, w), t.dim))];
     let rows = inner.height.saturating_sub(1) as usize;
-    for (i, row) in s.log.window(s.top, rows).iter().enumerate() {
-        let index = s.top + i;
+    let end = (s.top + rows).min(s.view_len());
+    for index in s.top..end {
+        let Some(row) = s.view_row(index) else { break };
         let mut line = row_line(app, s, row, w, t);
         if index == s.cursor {
             line = line.style(if focused {
@@ -446,6 +459,25 @@ fn event_detail<'a>(app: &App, kind: EventKind, text: &str, t: &Theme) -> Vec<Li
 }
 
 fn draw_status(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
+    if let Some(p) = &app.prompt {
+        let (label, hint) = match p.kind {
+            crate::app::PromptKind::Filter => (
+                " FILTER ",
+                "   in/out · op:text|binary|… · words · .jq (e.g. .type == \"pong\") · Enter applies · Esc",
+            ),
+            crate::app::PromptKind::Search => {
+                (" SEARCH ", "   Enter finds · n/N next/previous · Esc")
+            }
+        };
+        let line = Line::from(vec![
+            Span::styled(label, t.selection),
+            Span::raw(" "),
+            Span::styled(format!("{}▏", p.text), t.base),
+            Span::styled(hint, t.dim),
+        ]);
+        c.render_widget(Paragraph::new(line), area);
+        return;
+    }
     let pane = match app.focus {
         Pane::Sessions => "SESSIONS",
         Pane::Frames => "FRAMES",
@@ -529,6 +561,10 @@ fn draw_help(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
         "Keys for the focused pane are bright. ? or Esc closes.",
         t.dim,
     )));
+    // On a short terminal the footer goes first, so every binding stays visible at 80x24.
+    if lines.len() + 2 > area.height as usize {
+        lines.truncate(lines.len().saturating_sub(2));
+    }
     let r = centered(area, 90, lines.len() as u16 + 2);
     c.render_widget(Clear, r);
     c.render_widget(

@@ -384,3 +384,152 @@ fn snapshot_each_theme_keeps_colours() {
     let t = render(&app, &Theme::monochrome());
     insta::assert_debug_snapshot!("theme_no_color", t.backend().buffer());
 }
+
+fn type_text(app: &mut App, s: &str) {
+    for c in s.chars() {
+        update(app, key(c));
+    }
+}
+
+#[test]
+fn filter_by_direction_opcode_words_and_jq_then_clear() {
+    let mut app = demo_app((120, 36));
+    update(&mut app, key('f'));
+    assert!(app.prompt.is_some());
+    type_text(&mut app, "in op:text .type|startswith(\"response\")");
+    update(&mut app, code(KeyCode::Enter));
+    let s = &app.sessions[0];
+    let shown: Vec<u64> = (0..s.view_len())
+        .filter_map(|i| match &s.view_row(i).expect("row").kind {
+            wsdeck::store::RowKind::Frame(f) => Some(f.seq),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(shown, vec![3], "only the incoming response.* text frame");
+    let t = render(&app, &dark());
+    let screen = t.backend().to_string();
+    assert!(
+        screen.contains("filter: in op:text .type|startswith(\"response\")"),
+        "{screen}"
+    );
+    insta::assert_snapshot!("log_with_filter", t.backend());
+
+    // New frames are matched as they arrive.
+    update(
+        &mut app,
+        Event::Session {
+            index: 0,
+            event: SessionEvent::Frames(vec![frame(
+                8,
+                40,
+                Direction::In,
+                Opcode::Text,
+                br#"{"type":"response.done"}"#,
+            )]),
+        },
+    );
+    assert_eq!(
+        app.sessions[0].view_len(),
+        5,
+        "open/connect/close events + 2 frames"
+    );
+
+    // A bad expression says why and leaves the filter as it was.
+    update(&mut app, key('f'));
+    for _ in 0..60 {
+        update(&mut app, code(KeyCode::Backspace));
+    }
+    type_text(&mut app, ".type ==");
+    update(&mut app, code(KeyCode::Enter));
+    assert!(
+        app.status
+            .as_deref()
+            .is_some_and(|s| s.starts_with("filter not applied: jq")),
+        "{:?}",
+        app.status
+    );
+    // Empty clears.
+    update(&mut app, key('f'));
+    for _ in 0..60 {
+        update(&mut app, code(KeyCode::Backspace));
+    }
+    update(&mut app, code(KeyCode::Enter));
+    assert!(app.sessions[0].filter.is_none());
+    assert_eq!(app.sessions[0].view_len(), app.sessions[0].log.len());
+}
+
+#[test]
+fn search_next_previous_and_copy() {
+    let mut app = demo_app((120, 36));
+    update(&mut app, key('/'));
+    type_text(&mut app, "type");
+    update(&mut app, code(KeyCode::Enter));
+    let first = app.sessions[0].cursor;
+    update(&mut app, key('n'));
+    let second = app.sessions[0].cursor;
+    assert_ne!(first, second);
+    update(&mut app, key('N'));
+    assert_eq!(app.sessions[0].cursor, first);
+    let effects = update(&mut app, key('y'));
+    match effects.as_slice() {
+        [Effect::Copy(text)] => assert!(text.contains("type")),
+        other => panic!("{other:?}"),
+    }
+    update(&mut app, key('/'));
+    type_text(&mut app, "zzz-nothing");
+    update(&mut app, code(KeyCode::Enter));
+    assert!(
+        app.status
+            .as_deref()
+            .is_some_and(|s| s.ends_with("no match"))
+    );
+}
+
+#[test]
+fn a_filter_over_a_million_rows_scans_in_slices() {
+    let mut app = App::new(vec![SessionView::new("big", spec("ws://x/"))]);
+    update(
+        &mut app,
+        Event::Resize {
+            width: 100,
+            height: 30,
+        },
+    );
+    let frames: Vec<Frame> = (1..=1_000_000u64)
+        .map(|i| {
+            frame(
+                i,
+                i,
+                if i % 2 == 0 {
+                    Direction::In
+                } else {
+                    Direction::Out
+                },
+                Opcode::Text,
+                b"{}",
+            )
+        })
+        .collect();
+    update(
+        &mut app,
+        Event::Session {
+            index: 0,
+            event: SessionEvent::Frames(frames),
+        },
+    );
+    update(&mut app, key('f'));
+    type_text(&mut app, "in");
+    update(&mut app, code(KeyCode::Enter));
+    assert!(
+        app.has_work(),
+        "one slice per event, not the whole log at once"
+    );
+    assert_eq!(app.sessions[0].scanned, wsdeck::app::FILTER_SLICE);
+    let mut slices = 1;
+    while app.has_work() {
+        update(&mut app, Event::Work);
+        slices += 1;
+    }
+    assert_eq!(slices, 1_000_000 / wsdeck::app::FILTER_SLICE);
+    assert_eq!(app.sessions[0].view_len(), 500_000);
+}

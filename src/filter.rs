@@ -1,0 +1,176 @@
+//! Which rows of a log a user wants to see: direction, opcode, text, and a jq expression over
+//! JSON frames (jaq, a maintained jq in Rust; compiled once, run per frame).
+//!
+//! Syntax (words separated by spaces, all must hold):
+//! `in` / `out`, `op:text|binary|ping|pong|close` (or just `text`, `binary`, …), `jq:EXPR` or
+//! anything from the first word starting with `.` on (the rest of the line is the expression), and
+//! any other word: text the payload must contain (case-insensitive).
+
+use crate::engine::{Direction, Opcode};
+use crate::store::{Row, RowKind};
+use jaq_core::load::{Arena, File, Loader};
+use jaq_core::{Compiler, Ctx, Vars, data, unwrap_valr};
+use jaq_json::Val;
+
+/// A compiled jq program.
+type Jq = jaq_core::compile::Filter<jaq_core::Native<data::JustLut<Val>>>;
+
+pub struct Filter {
+    pub source: String,
+    dir: Option<Direction>,
+    op: Option<Opcode>,
+    words: Vec<String>,
+    jq: Option<Jq>,
+}
+
+impl std::fmt::Debug for Filter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Filter({:?})", self.source)
+    }
+}
+
+impl Filter {
+    pub fn parse(source: &str) -> Result<Filter, String> {
+        let mut f = Filter {
+            source: source.trim().to_string(),
+            dir: None,
+            op: None,
+            words: Vec::new(),
+            jq: None,
+        };
+        let mut rest = source.trim();
+        while !rest.is_empty() {
+            if let Some(expr) = rest.strip_prefix("jq:") {
+                f.jq = Some(compile_jq(expr)?);
+                break;
+            }
+            if rest.starts_with('.') {
+                f.jq = Some(compile_jq(rest)?);
+                break;
+            }
+            let (word, tail) = rest.split_once(' ').unwrap_or((rest, ""));
+            rest = tail.trim_start();
+            let w = word.strip_prefix("op:").unwrap_or(word);
+            if let Some(d) = Direction::parse(word) {
+                f.dir = Some(d);
+            } else if let Some(o) = Opcode::parse(w) {
+                f.op = Some(o);
+            } else if word.starts_with("op:") {
+                return Err(format!(
+                    "{word}: the opcodes are text, binary, ping, pong, close"
+                ));
+            } else {
+                f.words.push(word.to_lowercase());
+            }
+        }
+        Ok(f)
+    }
+
+    /// Whether a row passes. Lifecycle events (open, close, errors) always pass unless the
+    /// filter asks for words, so the story around the frames stays readable.
+    pub fn matches(&self, row: &Row) -> bool {
+        match &row.kind {
+            RowKind::Event { text, .. } => {
+                let t = text.to_lowercase();
+                self.words.iter().all(|w| t.contains(w.as_str()))
+            }
+            RowKind::Frame(f) => {
+                if self.dir.is_some_and(|d| d != f.dir) || self.op.is_some_and(|o| o != f.opcode) {
+                    return false;
+                }
+                if !self.words.is_empty() {
+                    let text = String::from_utf8_lossy(&f.payload).to_lowercase();
+                    if !self.words.iter().all(|w| text.contains(w.as_str())) {
+                        return false;
+                    }
+                }
+                match &self.jq {
+                    None => true,
+                    Some(jq) => run_jq(jq, &f.payload),
+                }
+            }
+        }
+    }
+}
+
+fn compile_jq(expr: &str) -> Result<Jq, String> {
+    let expr = expr.trim();
+    if expr.is_empty() {
+        return Err("an empty jq expression".into());
+    }
+    let program = File {
+        code: expr,
+        path: (),
+    };
+    let defs = jaq_core::defs()
+        .chain(jaq_std::defs())
+        .chain(jaq_json::defs());
+    let funs = jaq_core::funs()
+        .chain(jaq_std::funs())
+        .chain(jaq_json::funs());
+    let loader = Loader::new(defs);
+    let arena = Arena::default();
+    let modules = loader
+        .load(&arena, program)
+        .map_err(|errs| format!("jq: cannot parse {expr:?} ({} error(s))", errs.len()))?;
+    Compiler::default()
+        .with_funs(funs)
+        .compile(modules)
+        .map_err(|errs| {
+            format!(
+                "jq: cannot compile {expr:?} ({} error(s): unknown name?)",
+                errs.len()
+            )
+        })
+}
+
+/// True when the payload is JSON and the expression's first output is truthy.
+fn run_jq(jq: &Jq, payload: &[u8]) -> bool {
+    let Ok(input) = jaq_json::read::parse_single(payload) else {
+        return false;
+    };
+    let ctx = Ctx::<data::JustLut<Val>>::new(&jq.lut, Vars::new([]));
+    let mut out = jq.id.run((ctx, input)).map(unwrap_valr);
+    matches!(out.next(), Some(Ok(v)) if jaq_core::ValT::as_bool(&v))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Frame;
+    use bytes::Bytes;
+    use std::time::Duration;
+
+    fn row(dir: Direction, op: Opcode, p: &str) -> Row {
+        Row {
+            at: Duration::ZERO,
+            kind: RowKind::Frame(Frame {
+                seq: 1,
+                at: Duration::ZERO,
+                dir,
+                opcode: op,
+                payload: Bytes::from(p.to_string()),
+            }),
+        }
+    }
+
+    #[test]
+    fn direction_opcode_words_and_jq() {
+        let pong = row(Direction::In, Opcode::Text, r#"{"type":"pong","id":"X1"}"#);
+        let ping = row(Direction::Out, Opcode::Text, r#"{"type":"ping"}"#);
+        let bin = row(Direction::In, Opcode::Binary, "\u{1}\u{2}");
+        let f = Filter::parse("in").expect("f");
+        assert!(f.matches(&pong) && !f.matches(&ping) && f.matches(&bin));
+        let f = Filter::parse("op:binary").expect("f");
+        assert!(!f.matches(&pong) && f.matches(&bin));
+        let f = Filter::parse("x1").expect("f");
+        assert!(f.matches(&pong) && !f.matches(&ping));
+        let f = Filter::parse(r#"in .type == "pong""#).expect("f");
+        assert!(f.matches(&pong) && !f.matches(&ping) && !f.matches(&bin));
+        let f = Filter::parse(r#"jq:.type|startswith("pi")"#).expect("f");
+        assert!(f.matches(&ping) && !f.matches(&pong));
+        assert!(Filter::parse(".type ==").is_err());
+        assert!(Filter::parse(".nosuchfn(1)").is_err() || Filter::parse("nosuchfn").is_ok());
+        assert!(Filter::parse("op:blob").is_err());
+    }
+}
