@@ -697,14 +697,7 @@ async fn open(
             headers.insert(http::header::AUTHORIZATION, v);
         }
     }
-    let request_shown: Vec<(String, String)> = request
-        .headers()
-        .iter()
-        .map(|(k, v)| {
-            let value = String::from_utf8_lossy(v.as_bytes());
-            (k.to_string(), header_value_for_display(k.as_str(), &value))
-        })
-        .collect();
+    let request_shown: Vec<(String, String)> = display_headers(request.headers());
     *shown_request = Some((url_for_display(url), request_shown.clone()));
 
     let timeout = spec.connect_timeout;
@@ -784,14 +777,7 @@ async fn open(
         Ok(Ok(pair)) => pair,
         Ok(Err(e)) => return Err(handshake_error(e, &host, secure)),
     };
-    let response_headers: Vec<(String, String)> = response
-        .headers()
-        .iter()
-        .map(|(k, v)| {
-            let value = String::from_utf8_lossy(v.as_bytes());
-            (k.to_string(), header_value_for_display(k.as_str(), &value))
-        })
-        .collect();
+    let response_headers: Vec<(String, String)> = display_headers(response.headers());
     let platform_session_id = response
         .headers()
         .get("x-agent-session-id")
@@ -820,14 +806,7 @@ fn handshake_error(e: tungstenite::Error, host: &str, secure: bool) -> ConnectEr
     match e {
         E::Http(resp) => {
             let status = resp.status();
-            let headers: Vec<(String, String)> = resp
-                .headers()
-                .iter()
-                .map(|(k, v)| {
-                    let value = String::from_utf8_lossy(v.as_bytes());
-                    (k.to_string(), header_value_for_display(k.as_str(), &value))
-                })
-                .collect();
+            let headers: Vec<(String, String)> = display_headers(resp.headers());
             let declared_len = resp
                 .headers()
                 .get(http::header::CONTENT_LENGTH)
@@ -864,4 +843,14 @@ fn handshake_error(e: tungstenite::Error, host: &str, secure: bool) -> ConnectEr
             message: other.to_string(),
         },
     }
+}
+
+/// Headers as they may be shown: names lower-cased as sent, credentials redacted.
+fn display_headers(h: &http::HeaderMap) -> Vec<(String, String)> {
+    h.iter()
+        .map(|(k, v)| {
+            let value = String::from_utf8_lossy(v.as_bytes());
+            (k.to_string(), header_value_for_display(k.as_str(), &value))
+        })
+        .collect()
 }

@@ -1,17 +1,10 @@
 //! Auth through azure_identity's real code path: a fake `az` (and `azd`) on PATH that prints
 //! what the real ones print. And the canary: the token reaches the wire and nothing else.
 
-use crate::support::{Script, json_lines, serve, wsdeck};
+use crate::support::{Script, json_lines, run, serve, wsdeck};
 use std::path::Path;
-use std::process::Output;
 
 const CANARY: &str = "eyJ0eXAiOiJKV1QifQ.CANARY-7f3a9c.wsdeck-secret-sig";
-
-async fn run(mut cmd: assert_cmd::Command) -> Output {
-    tokio::task::spawn_blocking(move || cmd.output().expect("run wsdeck"))
-        .await
-        .expect("join")
-}
 
 /// A directory holding executable `name` with `body`.
 fn fake_tool(dir: &Path, name: &str, body: &str) {

@@ -1,13 +1,7 @@
 //! The command line as scripts use it: JSON lines, captures, and every exit code of SPEC.md.
 
-use crate::support::{Script, closed_port, json_lines, serve, wsdeck};
+use crate::support::{Script, closed_port, json_lines, run, serve, wsdeck};
 use std::process::Output;
-
-async fn run(mut cmd: assert_cmd::Command) -> Output {
-    tokio::task::spawn_blocking(move || cmd.output().expect("run wsdeck"))
-        .await
-        .expect("join")
-}
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()

@@ -1,13 +1,6 @@
 //! The built-in demo agent speaks its vocabulary, streams PCM, and closes abnormally on command.
 
-use crate::support::{json_lines, wsdeck};
-use std::process::Output;
-
-async fn run(mut cmd: assert_cmd::Command) -> Output {
-    tokio::task::spawn_blocking(move || cmd.output().expect("run wsdeck"))
-        .await
-        .expect("join")
-}
+use crate::support::{json_lines, run, wsdeck};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn demo_vocabulary_pcm_and_abnormal_closes() {

@@ -1,14 +1,7 @@
 //! Against the real agent SDK (azure-ai-agentserver-invocations from PyPI), in a venv the test
 //! support creates under target/.
 
-use crate::support::{Agent, json_lines, wsdeck};
-use std::process::Output;
-
-async fn run(mut cmd: assert_cmd::Command) -> Output {
-    tokio::task::spawn_blocking(move || cmd.output().expect("run wsdeck"))
-        .await
-        .expect("join")
-}
+use crate::support::{Agent, json_lines, run, wsdeck};
 
 async fn start(script: &'static str) -> Agent {
     tokio::task::spawn_blocking(move || Agent::start(script))

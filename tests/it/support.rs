@@ -392,3 +392,10 @@ pub fn json_lines(out: &[u8]) -> Vec<serde_json::Value> {
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
         .collect()
 }
+
+/// Run a wsdeck command without blocking the test's runtime (its loopback servers run there).
+pub async fn run(mut cmd: assert_cmd::Command) -> std::process::Output {
+    tokio::task::spawn_blocking(move || cmd.output().expect("run wsdeck"))
+        .await
+        .expect("join")
+}
