@@ -49,7 +49,7 @@ fn app_with(n: usize) -> App {
     update(
         &mut app,
         Event::Session {
-            index: 0,
+            id: 0,
             event: SessionEvent::Frames(frames),
         },
     );

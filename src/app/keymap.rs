@@ -29,6 +29,7 @@ pub enum Action {
     Search,
     SearchNext,
     Copy,
+    CommandLine,
 }
 
 /// Where a binding applies.
@@ -93,6 +94,12 @@ pub const BINDINGS: &[Binding] = &[
         does: "close an overlay, back to the frames",
     },
     Binding {
+        keys: ":",
+        scope: Scope::Anywhere,
+        action: Action::CommandLine,
+        does: "command line: :add :edit :rename :dup :rm :filter :search :theme :q …",
+    },
+    Binding {
         keys: "j/k, ↓/↑",
         scope: Scope::Lists,
         action: Action::Down,
@@ -105,16 +112,10 @@ pub const BINDINGS: &[Binding] = &[
         does: "move a page",
     },
     Binding {
-        keys: "g / Home",
+        keys: "g/G, Home/End",
         scope: Scope::Lists,
         action: Action::Top,
-        does: "first row",
-    },
-    Binding {
-        keys: "G / End",
-        scope: Scope::Lists,
-        action: Action::Bottom,
-        does: "last row; the log follows the tail again",
+        does: "first / last row; G (End) follows the tail again",
     },
     Binding {
         keys: "Enter",
@@ -129,16 +130,10 @@ pub const BINDINGS: &[Binding] = &[
         does: "disconnect (close 1000)",
     },
     Binding {
-        keys: "R",
+        keys: "R / N",
         scope: Scope::Sessions,
         action: Action::Reconnect,
-        does: "reconnect with the same agent_session_id",
-    },
-    Binding {
-        keys: "N",
-        scope: Scope::Sessions,
-        action: Action::ReconnectNew,
-        does: "reconnect with a new agent_session_id",
+        does: "reconnect with the same / a new agent_session_id",
     },
     Binding {
         keys: "Enter",
@@ -226,6 +221,7 @@ pub fn action_for(key: KeyEvent) -> Option<Action> {
         KeyCode::Char('/') => Action::Search,
         KeyCode::Char('n') => Action::SearchNext,
         KeyCode::Char('y') => Action::Copy,
+        KeyCode::Char(':') => Action::CommandLine,
         _ => return None,
     })
 }

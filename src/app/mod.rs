@@ -1,6 +1,7 @@
 //! The console's state and its update: a pure function of (state, event). No I/O and no clock:
 //! time arrives inside events, effects leave as values for the runtime to carry out.
 
+pub mod command;
 pub mod keymap;
 
 use crate::engine::close::{self, Initiator};
@@ -70,6 +71,10 @@ pub struct Counters {
 
 /// One named session as the console shows it.
 pub struct SessionView {
+    /// Stable identity: effects and events name sessions by id, never by position.
+    pub id: usize,
+    /// Saved in sessions.toml (false for the demo's session, which lives only as long as the demo).
+    pub saved: bool,
     pub name: String,
     pub target: String,
     pub spec: ConnectSpec,
@@ -103,6 +108,8 @@ pub struct SessionView {
 impl SessionView {
     pub fn new(name: impl Into<String>, spec: ConnectSpec) -> Self {
         SessionView {
+            id: 0,
+            saved: false,
             name: name.into(),
             target: spec.target.describe(),
             spec,
@@ -183,6 +190,7 @@ pub struct Prompt {
 pub enum PromptKind {
     Filter,
     Search,
+    Command,
 }
 
 /// Rows a filter scans per slice, between other events (keeps a million-row scan responsive).
@@ -216,6 +224,10 @@ pub enum Effect {
     Command(usize, SessionCommand),
     /// Put this text on the clipboard (OSC 52, works over SSH).
     Copy(String),
+    /// Write sessions.toml with these sessions.
+    SaveSessions(Vec<crate::config::SavedSession>),
+    /// Switch to this theme.
+    SetTheme(String),
     Quit,
 }
 
@@ -228,15 +240,16 @@ pub enum Event {
         width: u16,
         height: u16,
     },
+    /// An event of the session with this id (ids are stable; positions change).
     Session {
-        index: usize,
+        id: usize,
         event: SessionEvent,
     },
     /// The clock, for the status bar's "open 00:02:13": session-relative times come in events.
     Tick(Duration),
-    /// The runtime started session `index`'s actor when the console clock read `at`.
+    /// The runtime started session `id`'s actor when the console clock read `at`.
     Started {
-        index: usize,
+        id: usize,
         at: Duration,
     },
     /// Continue background work (a filter's scan) for one slice.
@@ -260,11 +273,17 @@ pub struct App {
     pub prompt: Option<Prompt>,
     /// The last search, for n/N.
     pub search: Option<String>,
+    next_id: usize,
 }
 
 impl App {
-    pub fn new(sessions: Vec<SessionView>) -> Self {
+    pub fn new(mut sessions: Vec<SessionView>) -> Self {
+        for (i, s) in sessions.iter_mut().enumerate() {
+            s.id = i;
+        }
+        let next_id = sessions.len();
         App {
+            next_id,
             sessions,
             selected: 0,
             focus: Pane::Frames,
@@ -293,6 +312,23 @@ impl App {
 
     fn current_mut(&mut self) -> Option<&mut SessionView> {
         self.sessions.get_mut(self.selected)
+    }
+
+    pub fn by_id_mut(&mut self, id: usize) -> Option<&mut SessionView> {
+        self.sessions.iter_mut().find(|s| s.id == id)
+    }
+
+    fn selected_id(&self) -> Option<usize> {
+        self.current().map(|s| s.id)
+    }
+
+    /// The saved sessions as they should be on disk now.
+    pub fn saved_sessions(&self) -> Vec<crate::config::SavedSession> {
+        self.sessions
+            .iter()
+            .filter(|s| s.saved)
+            .filter_map(|s| crate::config::SavedSession::from_spec(&s.name, &s.spec).ok())
+            .collect()
     }
 
     /// Rows of the frame log on screen (the layout's arithmetic, shared with the view).
@@ -352,20 +388,21 @@ pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
             }
             vec![]
         }
-        Event::Started { index, at } => {
-            if let Some(s) = app.sessions.get_mut(index) {
+        Event::Started { id, at } => {
+            if let Some(s) = app.by_id_mut(id) {
                 s.clock_base = at;
                 s.running = true;
             }
             vec![]
         }
-        Event::Session { index, event } => {
+        Event::Session { id, event } => {
             let rows = app.log_rows();
-            if let Some(s) = app.sessions.get_mut(index) {
+            // Events of a deleted session find nothing and are dropped.
+            if let Some(s) = app.by_id_mut(id) {
                 on_session_event(s, event, rows);
             }
-            if index == app.selected
-                && let Some(s) = app.sessions.get(index)
+            if let Some(s) = app.current()
+                && s.id == id
                 && let ConnState::Failed(msg) = &s.state
             {
                 app.status = Some(format!("{}: {msg} (h: details)", s.name));
@@ -414,6 +451,12 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
             app.prompt = Some(Prompt {
                 kind: PromptKind::Filter,
                 text,
+            });
+        }
+        Action::CommandLine => {
+            app.prompt = Some(Prompt {
+                kind: PromptKind::Command,
+                text: String::new(),
             });
         }
         Action::Search => {
@@ -480,14 +523,15 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
         Action::Enter => match app.focus {
             Pane::Sessions => {
                 let i = app.selected;
+                let id = app.selected_id().unwrap_or(usize::MAX);
                 app.focus = Pane::Frames;
                 if let Some(s) = app.sessions.get(i) {
                     if !s.running {
-                        return vec![Effect::Connect(i)];
+                        return vec![Effect::Connect(id)];
                     }
                     if matches!(s.state, ConnState::Closed { .. } | ConnState::Failed(_)) {
                         return vec![Effect::Command(
-                            i,
+                            id,
                             SessionCommand::Reconnect { new_id: false },
                         )];
                     }
@@ -501,11 +545,12 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
         },
         Action::Disconnect => {
             let i = app.selected;
+            let id = app.selected_id().unwrap_or(usize::MAX);
             if let Some(s) = app.sessions.get(i)
                 && matches!(s.state, ConnState::Open)
             {
                 return vec![Effect::Command(
-                    i,
+                    id,
                     SessionCommand::Close {
                         code: 1000,
                         reason: String::new(),
@@ -516,6 +561,7 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
         }
         Action::Reconnect | Action::ReconnectNew => {
             let i = app.selected;
+            let id = app.selected_id().unwrap_or(usize::MAX);
             let new_id = action == Action::ReconnectNew;
             let Some(s) = app.sessions.get(i) else {
                 return vec![];
@@ -524,14 +570,14 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
                 if new_id && let Some(s) = app.sessions.get_mut(i) {
                     s.spec.session_id = Some(crate::engine::target::new_session_id());
                 }
-                return vec![Effect::Connect(i)];
+                return vec![Effect::Connect(id)];
             }
             app.status = Some(if new_id {
                 "reconnecting with a new agent_session_id".into()
             } else {
                 "reconnecting with the same agent_session_id".into()
             });
-            return vec![Effect::Command(i, SessionCommand::Reconnect { new_id })];
+            return vec![Effect::Command(id, SessionCommand::Reconnect { new_id })];
         }
     }
     vec![]
@@ -751,6 +797,7 @@ fn on_prompt_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             let rows = app.log_rows();
             match kind {
                 PromptKind::Filter => apply_filter(app, &text, rows),
+                PromptKind::Command => return run_command(app, &text, rows),
                 PromptKind::Search => {
                     if text.trim().is_empty() {
                         app.search = None;
@@ -836,4 +883,175 @@ fn search_step(app: &mut App, forward: bool, rows: usize) {
 /// The opcode word shown in the log for a row.
 pub fn opcode_word(op: Opcode) -> &'static str {
     op.as_str()
+}
+
+fn unique_name(app: &App, name: &str) -> Result<String, String> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err("a session needs a name".into());
+    }
+    if app.sessions.iter().any(|s| s.name == name) {
+        return Err(format!("a session named {name:?} exists already"));
+    }
+    Ok(name.to_string())
+}
+
+fn save(app: &App) -> Vec<Effect> {
+    vec![Effect::SaveSessions(app.saved_sessions())]
+}
+
+/// Run a `:` command; problems go to the status bar and change nothing.
+fn run_command(app: &mut App, line: &str, rows: usize) -> Vec<Effect> {
+    use command::ConsoleCommand as C;
+    let cmd = match command::parse(line) {
+        Ok(c) => c,
+        Err(e) => {
+            app.status = Some(e);
+            return vec![];
+        }
+    };
+    let settings = crate::config::Settings::default();
+    match cmd {
+        C::Add { name, target } => {
+            let name = match unique_name(app, &name) {
+                Ok(n) => n,
+                Err(e) => {
+                    app.status = Some(e);
+                    return vec![];
+                }
+            };
+            let mut spec = match crate::cli::target::resolve(&target, None, &settings) {
+                Ok(r) => r.spec,
+                Err(e) => {
+                    app.status = Some(format!("not added: {e:#}"));
+                    return vec![];
+                }
+            };
+            if spec.session_id.is_none() {
+                spec.session_id = Some(crate::engine::target::new_session_id());
+            }
+            if let Err(e) = crate::config::SavedSession::from_spec(&name, &spec) {
+                app.status = Some(format!("not added: {e}"));
+                return vec![];
+            }
+            let mut v = SessionView::new(name.clone(), spec);
+            v.id = app.next_id;
+            v.saved = true;
+            app.next_id += 1;
+            app.sessions.push(v);
+            app.selected = app.sessions.len() - 1;
+            app.focus = Pane::Sessions;
+            save(app)
+        }
+        C::Edit { target } => {
+            let Some(cur) = app.current() else {
+                return vec![];
+            };
+            let (running, old_id, name) =
+                (cur.running, cur.spec.session_id.clone(), cur.name.clone());
+            if running {
+                app.status = Some("disconnect first (x), then :edit".into());
+                return vec![];
+            }
+            let mut spec = match crate::cli::target::resolve(&target, None, &settings) {
+                Ok(r) => r.spec,
+                Err(e) => {
+                    app.status = Some(format!("not changed: {e:#}"));
+                    return vec![];
+                }
+            };
+            if target.session_id.is_none() && !target.new_session_id {
+                spec.session_id = old_id;
+            }
+            if let Err(e) = crate::config::SavedSession::from_spec(&name, &spec) {
+                app.status = Some(format!("not changed: {e}"));
+                return vec![];
+            }
+            if let Some(s) = app.current_mut() {
+                s.target = spec.target.describe();
+                s.spec = spec;
+            }
+            save(app)
+        }
+        C::Rename { name } => {
+            let name = match unique_name(app, &name) {
+                Ok(n) => n,
+                Err(e) => {
+                    app.status = Some(e);
+                    return vec![];
+                }
+            };
+            if let Some(s) = app.current_mut() {
+                s.name = name;
+            }
+            save(app)
+        }
+        C::Dup { name } => {
+            let name = match unique_name(app, &name) {
+                Ok(n) => n,
+                Err(e) => {
+                    app.status = Some(e);
+                    return vec![];
+                }
+            };
+            let Some(cur) = app.current() else {
+                return vec![];
+            };
+            let mut spec = cur.spec.clone();
+            spec.session_id = Some(crate::engine::target::new_session_id());
+            let mut v = SessionView::new(name, spec);
+            v.id = app.next_id;
+            v.saved = true;
+            app.next_id += 1;
+            app.sessions.insert(app.selected + 1, v);
+            app.selected += 1;
+            save(app)
+        }
+        C::Rm => {
+            if app.sessions.is_empty() {
+                return vec![];
+            }
+            let s = app.sessions.remove(app.selected);
+            app.selected = app.selected.min(app.sessions.len().saturating_sub(1));
+            app.status = Some(format!("deleted session {:?}", s.name));
+            let mut out = Vec::new();
+            if s.running {
+                out.push(Effect::Command(s.id, SessionCommand::Shutdown));
+            }
+            if s.saved {
+                out.extend(save(app));
+            }
+            out
+        }
+        C::Connect => {
+            app.focus = Pane::Sessions;
+            on_action(app, Action::Enter)
+        }
+        C::Disconnect => on_action(app, Action::Disconnect),
+        C::Reconnect { new_id } => {
+            let focus = app.focus;
+            app.focus = Pane::Sessions;
+            let out = on_action(
+                app,
+                if new_id {
+                    Action::ReconnectNew
+                } else {
+                    Action::Reconnect
+                },
+            );
+            app.focus = focus;
+            out
+        }
+        C::Filter { expr } => {
+            apply_filter(app, &expr.join(" "), rows);
+            vec![]
+        }
+        C::Search { text } => {
+            app.search = Some(text.join(" "));
+            search_step(app, true, rows);
+            vec![]
+        }
+        C::Theme { name } => vec![Effect::SetTheme(name)],
+        C::Quit => on_action(app, Action::Quit),
+    }
 }

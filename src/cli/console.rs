@@ -47,7 +47,9 @@ pub async fn run(
             Ok(store) => {
                 for s in &store.sessions {
                     if let Ok(spec) = s.to_spec() {
-                        sessions.push(SessionView::new(s.name.clone(), spec));
+                        let mut v = SessionView::new(s.name.clone(), spec);
+                        v.saved = true;
+                        sessions.push(v);
                     }
                 }
             }
@@ -61,7 +63,12 @@ pub async fn run(
             Some("no saved sessions: wsdeck sessions add NAME TARGET, or try wsdeck demo".into());
     }
     let log = paths.map(|p| p.log_dir());
-    crate::tui::run(app, theme, connect_now, first_frames, log).await?;
+    let options = crate::tui::LoopOptions {
+        sessions_file: paths.map(|p| p.sessions_file()),
+        theme_dir: paths.map(|p| p.config_dir.join("themes")),
+        ..Default::default()
+    };
+    crate::tui::run(app, theme, connect_now, first_frames, log, options).await?;
     Ok(exit::OK)
 }
 

@@ -11,6 +11,19 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
+/// Where the loop saves sessions and finds user themes (none in tests).
+#[derive(Debug, Default)]
+pub struct LoopOptions {
+    pub sessions_file: Option<PathBuf>,
+    pub theme_dir: Option<PathBuf>,
+    /// Session ids to connect at start.
+    pub connect_now: Vec<usize>,
+    /// Commands for sessions at start (they queue in the actor until its socket is open).
+    pub first_frames: Vec<(usize, SessionCommand)>,
+    /// Each drawn screen as text (tests wait on it).
+    pub screens: Option<tokio::sync::watch::Sender<String>>,
+}
+
 /// Draw at most this often; events in between are applied and drawn together.
 const FRAME_BUDGET: Duration = Duration::from_millis(16);
 
@@ -32,6 +45,7 @@ pub async fn run(
     connect_now: Vec<usize>,
     first_frames: Vec<(usize, SessionCommand)>,
     log_path: Option<PathBuf>,
+    options: LoopOptions,
 ) -> Result<()> {
     install_panic_note(log_path);
     let mut terminal = ratatui::try_init().context("cannot set up the terminal")?;
@@ -57,16 +71,12 @@ pub async fn run(
             }
         }
     });
-    let result = run_loop(
-        &mut terminal,
-        app,
-        &theme,
-        (tx, rx),
+    let options = LoopOptions {
         connect_now,
         first_frames,
-        None,
-    )
-    .await;
+        ..options
+    };
+    let result = run_loop(&mut terminal, app, &theme, (tx, rx), options).await;
     input.abort();
     result.map(|_| ())
 }
@@ -78,16 +88,15 @@ pub async fn run_loop<B: ratatui::backend::Backend>(
     mut app: App,
     theme: &Theme,
     channel: (mpsc::Sender<Event>, mpsc::Receiver<Event>),
-    connect_now: Vec<usize>,
-    first_frames: Vec<(usize, SessionCommand)>,
-    screens: Option<tokio::sync::watch::Sender<String>>,
+    options: LoopOptions,
 ) -> Result<App>
 where
     B::Error: std::fmt::Display,
 {
     let (tx, mut rx) = channel;
     let t0 = Instant::now();
-    let mut handles: Vec<Option<SessionHandle>> = (0..app.sessions.len()).map(|_| None).collect();
+    let mut handles: std::collections::HashMap<usize, SessionHandle> = Default::default();
+    let mut theme = theme.clone();
     let tick_tx = tx.clone();
     let ticker = tokio::spawn(async move {
         let mut iv = tokio::time::interval(Duration::from_secs(1));
@@ -109,34 +118,38 @@ where
             height: size.height,
         },
     );
+    let LoopOptions {
+        sessions_file,
+        theme_dir,
+        connect_now,
+        first_frames,
+        screens,
+    } = options;
     let mut pending: Vec<Effect> = connect_now.into_iter().map(Effect::Connect).collect();
-    // Commands queue in the actor until its socket is open.
     pending.extend(first_frames.into_iter().map(|(i, c)| Effect::Command(i, c)));
     let mut last_draw: Option<Instant> = None;
     'outer: loop {
         for effect in pending.drain(..) {
             match effect {
                 Effect::Quit => break 'outer,
-                Effect::Connect(i) => {
-                    let Some(s) = app.sessions.get(i) else {
+                Effect::Connect(id) => {
+                    let Some(s) = app.sessions.iter().find(|s| s.id == id) else {
                         continue;
                     };
                     let (etx, mut erx) = mpsc::channel::<SessionEvent>(1024);
                     let (h, _join) = spawn_session(s.spec.clone(), etx);
-                    if let Some(slot) = handles.get_mut(i) {
-                        *slot = Some(h);
-                    }
+                    handles.insert(id, h);
                     update(
                         &mut app,
                         Event::Started {
-                            index: i,
+                            id,
                             at: t0.elapsed(),
                         },
                     );
                     let fwd = tx.clone();
                     tokio::spawn(async move {
                         while let Some(event) = erx.recv().await {
-                            if fwd.send(Event::Session { index: i, event }).await.is_err() {
+                            if fwd.send(Event::Session { id, event }).await.is_err() {
                                 break;
                             }
                         }
@@ -150,11 +163,25 @@ where
                     let _ = write!(out, "\x1b]52;c;{b64}\x07");
                     let _ = out.flush();
                 }
-                Effect::Command(i, cmd) => {
-                    let sent = handles
-                        .get(i)
-                        .and_then(Option::as_ref)
-                        .is_some_and(|h| h.send(cmd));
+                Effect::SaveSessions(sessions) => {
+                    if let Some(path) = &sessions_file {
+                        let result =
+                            crate::config::SessionStore::load(path).and_then(|mut store| {
+                                store.sessions = sessions;
+                                store.save()
+                            });
+                        app.status = Some(match result {
+                            Ok(()) => format!("saved {}", path.display()),
+                            Err(e) => format!("not saved: {e}"),
+                        });
+                    }
+                }
+                Effect::SetTheme(name) => match Theme::load(&name, theme_dir.as_deref()) {
+                    Ok(t) => theme = t,
+                    Err(e) => app.status = Some(e),
+                },
+                Effect::Command(id, cmd) => {
+                    let sent = handles.get(&id).is_some_and(|h| h.send(cmd));
                     if !sent {
                         app.status = Some("that session is not running".into());
                     }
@@ -164,7 +191,7 @@ where
         let now = Instant::now();
         if last_draw.is_none_or(|t| now.duration_since(t) >= FRAME_BUDGET) {
             let frame = terminal
-                .draw(|c| crate::ui::draw(c, &app, theme))
+                .draw(|c| crate::ui::draw(c, &app, &theme))
                 .map_err(|e| anyhow::anyhow!("drawing: {e}"))?;
             if let Some(w) = &screens {
                 let text: String = frame
@@ -198,7 +225,7 @@ where
         }
     }
     // Close open connections with 1000 and give them a moment to finish the handshake.
-    for h in handles.iter().flatten() {
+    for h in handles.values() {
         h.send(SessionCommand::Shutdown);
     }
     tokio::time::sleep(Duration::from_millis(150)).await;

@@ -468,6 +468,10 @@ fn draw_status(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
             crate::app::PromptKind::Search => {
                 (" SEARCH ", "   Enter finds · n/N next/previous · Esc")
             }
+            crate::app::PromptKind::Command => (
+                " : ",
+                "   add NAME TARGET · edit · rename · dup · rm · theme NAME · q · Esc",
+            ),
         };
         let line = Line::from(vec![
             Span::styled(label, t.selection),

@@ -96,12 +96,12 @@ fn demo_app(size: (u16, u16)) -> App {
         },
     ];
     for e in events {
-        update(&mut app, Event::Session { index: 0, event: e });
+        update(&mut app, Event::Session { id: 0, event: e });
     }
     update(
         &mut app,
         Event::Session {
-            index: 1,
+            id: 1,
             event: SessionEvent::Connecting {
                 at: ms(0),
                 wall: SystemTime::UNIX_EPOCH,
@@ -113,7 +113,7 @@ fn demo_app(size: (u16, u16)) -> App {
     update(
         &mut app,
         Event::Session {
-            index: 1,
+            id: 1,
             event: SessionEvent::Opened {
                 at: ms(3),
                 handshake: handshake(),
@@ -146,7 +146,7 @@ fn follow_mode_sticks_to_the_tail_until_the_user_moves_up() {
     update(
         &mut app,
         Event::Session {
-            index: 0,
+            id: 0,
             event: SessionEvent::Frames(vec![frame(8, 30, Direction::In, Opcode::Text, b"{}")]),
         },
     );
@@ -159,7 +159,7 @@ fn follow_mode_sticks_to_the_tail_until_the_user_moves_up() {
     update(
         &mut app,
         Event::Session {
-            index: 0,
+            id: 0,
             event: SessionEvent::Frames(vec![frame(9, 31, Direction::In, Opcode::Text, b"{}")]),
         },
     );
@@ -184,7 +184,7 @@ fn a_million_rows_keep_the_window_on_the_cursor() {
     update(
         &mut app,
         Event::Session {
-            index: 0,
+            id: 0,
             event: SessionEvent::Frames(frames),
         },
     );
@@ -279,7 +279,7 @@ fn a_refused_upgrade_is_kept_for_the_handshake_view() {
     update(
         &mut app,
         Event::Session {
-            index: 0,
+            id: 0,
             event: SessionEvent::Connecting {
                 at: ms(0),
                 wall: SystemTime::UNIX_EPOCH,
@@ -291,7 +291,7 @@ fn a_refused_upgrade_is_kept_for_the_handshake_view() {
     update(
         &mut app,
         Event::Session {
-            index: 0,
+            id: 0,
             event: SessionEvent::Failed {
                 at: ms(80),
                 error,
@@ -418,7 +418,7 @@ fn filter_by_direction_opcode_words_and_jq_then_clear() {
     update(
         &mut app,
         Event::Session {
-            index: 0,
+            id: 0,
             event: SessionEvent::Frames(vec![frame(
                 8,
                 40,
@@ -513,7 +513,7 @@ fn a_filter_over_a_million_rows_scans_in_slices() {
     update(
         &mut app,
         Event::Session {
-            index: 0,
+            id: 0,
             event: SessionEvent::Frames(frames),
         },
     );
@@ -532,4 +532,109 @@ fn a_filter_over_a_million_rows_scans_in_slices() {
     }
     assert_eq!(slices, 1_000_000 / wsdeck::app::FILTER_SLICE);
     assert_eq!(app.sessions[0].view_len(), 500_000);
+}
+
+fn command(app: &mut App, line: &str) -> Vec<Effect> {
+    update(app, key(':'));
+    type_text(app, line);
+    update(app, code(KeyCode::Enter))
+}
+
+#[test]
+fn command_line_manages_sessions_with_validation() {
+    let mut app = demo_app((120, 36));
+    // A bad target says why and adds nothing.
+    assert!(
+        command(
+            &mut app,
+            "add prod --endpoint https://acct.services.ai.azure.com/ --agent a"
+        )
+        .is_empty()
+    );
+    assert!(
+        app.status
+            .as_deref()
+            .is_some_and(|s| s.contains("/api/projects/{project}")),
+        "{:?}",
+        app.status
+    );
+    assert_eq!(app.sessions.len(), 3);
+    assert!(
+        command(&mut app, "add demo ws://x/").is_empty(),
+        "names are unique"
+    );
+    assert!(command(&mut app, "add leak ws://x/ -H 'Authorization: Bearer t'").is_empty());
+    assert!(
+        app.status
+            .as_deref()
+            .is_some_and(|s| s.contains("carries a credential"))
+    );
+    assert!(command(&mut app, "frobnicate").is_empty());
+    assert!(
+        app.status
+            .as_deref()
+            .is_some_and(|s| s.contains(":add NAME TARGET"))
+    );
+
+    let effects = command(
+        &mut app,
+        "add prod --endpoint https://acct.services.ai.azure.com/api/projects/p --agent voice",
+    );
+    let [Effect::SaveSessions(saved)] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(saved.len(), 1, "only saved sessions go to the file");
+    assert_eq!(saved[0].name, "prod");
+    assert_eq!(app.sessions[app.selected].name, "prod");
+    let id = app.sessions[app.selected].spec.session_id.clone();
+
+    let effects = command(&mut app, "rename prod-west");
+    assert!(matches!(effects.as_slice(), [Effect::SaveSessions(s)] if s[0].name == "prod-west"));
+    let effects = command(&mut app, "dup prod-us");
+    let [Effect::SaveSessions(saved)] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(saved.len(), 2);
+    assert_ne!(
+        saved[1].agent_session_id, saved[0].agent_session_id,
+        "a duplicate gets a new id"
+    );
+    assert_eq!(Some(saved[0].agent_session_id.clone()), id);
+
+    let effects = command(&mut app, "edit --local --port 9000");
+    let [Effect::SaveSessions(saved)] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(saved[1].kind, "local");
+    assert_eq!(saved[1].port, Some(9000));
+
+    // Deleting the open session closes it first; its late events are dropped.
+    app.selected = 1;
+    let voice_id = app.sessions[1].id;
+    let effects = command(&mut app, "rm");
+    assert_eq!(
+        effects,
+        vec![Effect::Command(voice_id, SessionCommand::Shutdown)]
+    );
+    assert!(app.sessions.iter().all(|s| s.name != "voice-dev"));
+    update(
+        &mut app,
+        Event::Session {
+            id: voice_id,
+            event: SessionEvent::Ended,
+        },
+    );
+
+    assert_eq!(
+        command(&mut app, "theme light"),
+        vec![Effect::SetTheme("light".into())]
+    );
+    command(&mut app, "filter op:binary");
+    assert_eq!(
+        app.sessions[app.selected]
+            .filter
+            .as_ref()
+            .map(|f| f.source.as_str()),
+        Some("op:binary")
+    );
 }

@@ -67,21 +67,19 @@ async fn two_sessions_demo_and_sdk_agent_at_once() {
     let theme = Theme::load("dark", None).expect("theme");
     let looped = tokio::spawn(async move {
         let mut term = Terminal::new(TestBackend::new(140, 40)).expect("terminal");
-        wsdeck::tui::run_loop(
-            &mut term,
-            app,
-            &theme,
-            (tx, rx),
-            vec![0, 1],
-            vec![
+        let options = wsdeck::tui::LoopOptions {
+            connect_now: vec![0, 1],
+            first_frames: vec![
                 send_text(0, r#"{"type":"ping","id":"p1"}"#),
                 send_text(0, r#"{"type":"count","id":"c1","to":20}"#),
                 send_text(1, "hello sdk"),
             ],
-            Some(screens_tx),
-        )
-        .await
-        .expect("loop")
+            screens: Some(screens_tx),
+            ..Default::default()
+        };
+        wsdeck::tui::run_loop(&mut term, app, &theme, (tx, rx), options)
+            .await
+            .expect("loop")
     });
 
     wait_for(&mut screens, "pong").await;

@@ -1,0 +1,70 @@
+//! The `:` command line: actions with arguments, parsed with the same clap definitions as the
+//! command line, so `:add prod --endpoint … --agent …` validates exactly like `wsdeck sessions add`.
+
+use crate::cli::args::TargetArgs;
+use clap::Parser;
+
+#[derive(Debug, Parser)]
+#[command(
+    no_binary_name = true,
+    disable_help_flag = true,
+    disable_version_flag = true
+)]
+pub enum ConsoleCommand {
+    /// :add NAME TARGET… — a new saved session
+    Add {
+        name: String,
+        #[command(flatten)]
+        target: TargetArgs,
+    },
+    /// :edit TARGET… — a new target for the selected session (its agent_session_id stays)
+    Edit {
+        #[command(flatten)]
+        target: TargetArgs,
+    },
+    /// :rename NAME
+    Rename { name: String },
+    /// :dup NAME — a copy with a new agent_session_id
+    Dup { name: String },
+    /// :rm — delete the selected session (closing it first)
+    Rm,
+    /// :connect
+    Connect,
+    /// :disconnect
+    Disconnect,
+    /// :reconnect [--new-id]
+    Reconnect {
+        #[arg(long)]
+        new_id: bool,
+    },
+    /// :filter EXPR (empty clears)
+    Filter { expr: Vec<String> },
+    /// :search TEXT
+    Search { text: Vec<String> },
+    /// :theme NAME
+    Theme { name: String },
+    /// :quit
+    #[command(alias = "q")]
+    Quit,
+}
+
+/// The commands for the help overlay.
+pub const SUMMARY: &str = ":add NAME TARGET · :edit TARGET · :rename NAME · :dup NAME · :rm · :connect · :disconnect · :reconnect [--new-id] · :filter EXPR · :search TEXT · :theme NAME · :q";
+
+/// Parse a command line; the error is one line for the status bar.
+pub fn parse(line: &str) -> Result<ConsoleCommand, String> {
+    let words = shlex::split(line).ok_or_else(|| "unbalanced quotes".to_string())?;
+    if words.is_empty() {
+        return Err("empty command".into());
+    }
+    ConsoleCommand::try_parse_from(words).map_err(|e| {
+        let text = e.to_string();
+        let first = text
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("bad command")
+            .trim_start_matches("error: ")
+            .to_string();
+        format!("{first} ({SUMMARY})")
+    })
+}
