@@ -30,6 +30,9 @@ pub enum Action {
     SearchNext,
     Copy,
     CommandLine,
+    AddSession,
+    EditSession,
+    DeleteSession,
 }
 
 /// Where a binding applies.
@@ -122,6 +125,12 @@ pub const BINDINGS: &[Binding] = &[
         scope: Scope::Sessions,
         action: Action::Enter,
         does: "connect (or show the frames)",
+    },
+    Binding {
+        keys: "a / e / d",
+        scope: Scope::Sessions,
+        action: Action::AddSession,
+        does: "add / edit / delete a session (a form; d asks first)",
     },
     Binding {
         keys: "x",
@@ -222,6 +231,9 @@ pub fn action_for(key: KeyEvent) -> Option<Action> {
         KeyCode::Char('n') => Action::SearchNext,
         KeyCode::Char('y') => Action::Copy,
         KeyCode::Char(':') => Action::CommandLine,
+        KeyCode::Char('a') => Action::AddSession,
+        KeyCode::Char('e') => Action::EditSession,
+        KeyCode::Char('d') => Action::DeleteSession,
         _ => return None,
     })
 }

@@ -2,6 +2,7 @@
 //! time arrives inside events, effects leave as values for the runtime to carry out.
 
 pub mod command;
+pub mod form;
 pub mod keymap;
 
 use crate::engine::close::{self, Initiator};
@@ -201,6 +202,7 @@ pub enum Overlay {
     Help,
     Handshake,
     ConfirmQuit,
+    ConfirmDelete,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -271,6 +273,8 @@ pub struct App {
     pub now: Duration,
     pub quitting: bool,
     pub prompt: Option<Prompt>,
+    /// The session form, when open (it takes every key).
+    pub form: Option<form::SessionForm>,
     /// The last search, for n/N.
     pub search: Option<String>,
     next_id: usize,
@@ -297,6 +301,7 @@ impl App {
             now: Duration::ZERO,
             quitting: false,
             prompt: None,
+            form: None,
             search: None,
         }
     }
@@ -355,6 +360,9 @@ pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
             app.status = None;
             if app.prompt.is_some() {
                 return on_prompt_key(app, key);
+            }
+            if app.form.is_some() {
+                return on_form_key(app, key);
             }
             match action_for(key) {
                 Some(a) => on_action(app, a),
@@ -417,6 +425,12 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
     if let Some(ov) = app.overlay {
         match (ov, action) {
             (Overlay::ConfirmQuit, Action::Quit) => return vec![Effect::Quit],
+            (Overlay::ConfirmDelete, Action::Copy) => {
+                // y confirms
+                app.overlay = None;
+                let rows = app.log_rows();
+                return run_command(app, "rm", rows);
+            }
             (_, Action::QuitNow) => return vec![Effect::Quit],
             (Overlay::Help, Action::Help | Action::Quit)
             | (Overlay::Handshake, Action::Handshake | Action::Quit)
@@ -424,7 +438,7 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
                 app.overlay = None;
                 return vec![];
             }
-            (Overlay::ConfirmQuit, _) => {
+            (Overlay::ConfirmQuit | Overlay::ConfirmDelete, _) => {
                 app.overlay = None;
                 return vec![];
             }
@@ -453,6 +467,20 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
                 text,
             });
         }
+        Action::AddSession if app.focus == Pane::Sessions => {
+            app.form = Some(form::SessionForm::new_session());
+        }
+        Action::EditSession if app.focus == Pane::Sessions => {
+            if let Some(s) = app.current() {
+                app.form = Some(form::SessionForm::edit(s.id, &s.name, &s.spec));
+            }
+        }
+        Action::DeleteSession if app.focus == Pane::Sessions => {
+            if app.current().is_some() {
+                app.overlay = Some(Overlay::ConfirmDelete);
+            }
+        }
+        Action::AddSession | Action::EditSession | Action::DeleteSession => {}
         Action::CommandLine => {
             app.prompt = Some(Prompt {
                 kind: PromptKind::Command,
@@ -1054,4 +1082,72 @@ fn run_command(app: &mut App, line: &str, rows: usize) -> Vec<Effect> {
         C::Theme { name } => vec![Effect::SetTheme(name)],
         C::Quit => on_action(app, Action::Quit),
     }
+}
+
+fn on_form_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
+    use crossterm::event::{KeyCode, KeyModifiers};
+    let Some(f) = app.form.as_mut() else {
+        return vec![];
+    };
+    let field = form::FIELDS[f.focus];
+    match key.code {
+        KeyCode::Esc => app.form = None,
+        KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+            return vec![Effect::Quit];
+        }
+        KeyCode::Tab | KeyCode::Down => f.focus = (f.focus + 1) % form::FIELDS.len(),
+        KeyCode::BackTab | KeyCode::Up => {
+            f.focus = (f.focus + form::FIELDS.len() - 1) % form::FIELDS.len()
+        }
+        KeyCode::Left | KeyCode::Right | KeyCode::Char(' ') if field == "kind" => f.cycle_kind(),
+        KeyCode::Char(_) if field == "kind" => f.cycle_kind(),
+        KeyCode::Backspace => {
+            f.values[f.focus].pop();
+        }
+        KeyCode::Char(c) => f.values[f.focus].push(c),
+        KeyCode::Enter => {
+            let (name, spec) = match f.build() {
+                Ok(v) => v,
+                Err(e) => {
+                    f.error = Some(e);
+                    return vec![];
+                }
+            };
+            let editing = f.editing;
+            let taken = app
+                .sessions
+                .iter()
+                .any(|s| s.name == name && Some(s.id) != editing);
+            if taken {
+                if let Some(f) = app.form.as_mut() {
+                    f.error = Some(format!("name: a session named {name:?} exists already"));
+                }
+                return vec![];
+            }
+            app.form = None;
+            match editing.and_then(|id| app.sessions.iter().position(|s| s.id == id)) {
+                Some(i) => {
+                    if app.sessions[i].running {
+                        app.status = Some("saved; the change applies at the next connect".into());
+                    }
+                    let s = &mut app.sessions[i];
+                    s.name = name;
+                    s.target = spec.target.describe();
+                    s.spec = spec;
+                    s.saved = true;
+                }
+                None => {
+                    let mut v = SessionView::new(name, spec);
+                    v.id = app.next_id;
+                    v.saved = true;
+                    app.next_id += 1;
+                    app.sessions.push(v);
+                    app.selected = app.sessions.len() - 1;
+                }
+            }
+            return save(app);
+        }
+        _ => {}
+    }
+    vec![]
 }

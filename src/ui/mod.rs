@@ -34,10 +34,14 @@ pub fn draw(c: &mut Canvas, app: &App, t: &Theme) {
     draw_log(c, a.log, app, t);
     draw_detail(c, a.detail, app, t);
     draw_status(c, a.status, app, t);
+    if let Some(f) = &app.form {
+        draw_form(c, area, f, t);
+    }
     match app.overlay {
         Some(Overlay::Help) => draw_help(c, area, app, t),
         Some(Overlay::Handshake) => draw_handshake(c, area, app, t),
         Some(Overlay::ConfirmQuit) => draw_confirm(c, area, t),
+        Some(Overlay::ConfirmDelete) => draw_confirm_delete(c, area, app, t),
         None => {}
     }
 }
@@ -665,6 +669,78 @@ fn draw_handshake(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
                 t,
             ))
             .style(t.base),
+        r,
+    );
+}
+
+fn draw_form(c: &mut Canvas, area: Rect, f: &crate::app::form::SessionForm, t: &Theme) {
+    use crate::app::form::{FIELDS, used};
+    let kind = f.value("kind").to_string();
+    let mut lines = Vec::new();
+    for (i, field) in FIELDS.iter().enumerate() {
+        let on = used(&kind, field);
+        let value = if *field == "kind" {
+            format!("‹ {} ›  (←/→: url, local, foundry)", f.values[i])
+        } else {
+            f.values[i].clone()
+        };
+        let cursor = if i == f.focus && *field != "kind" {
+            "▏"
+        } else {
+            ""
+        };
+        let label_style = if i == f.focus {
+            t.focus
+        } else if on {
+            t.accent
+        } else {
+            t.dim
+        };
+        lines.push(Line::from(vec![
+            Span::styled(format!("{field:>17}  "), label_style),
+            Span::styled(format!("{value}{cursor}"), if on { t.base } else { t.dim }),
+        ]));
+    }
+    lines.push(Line::from(""));
+    match &f.error {
+        Some(e) => lines.push(Line::from(Span::styled(e.clone(), t.error))),
+        None => lines.push(Line::from(Span::styled(
+            "Tab/↓ next · Shift-Tab/↑ previous · Enter saves · Esc cancels · empty id = a new one",
+            t.dim,
+        ))),
+    }
+    let title = if f.editing.is_some() {
+        " Edit session "
+    } else {
+        " New session "
+    };
+    // Room for an error that wraps onto a second or third line.
+    let extra = f
+        .error
+        .as_ref()
+        .map_or(0, |e| (e.chars().count() / 86) as u16);
+    let r = centered(area, 90, lines.len() as u16 + 2 + extra);
+    c.render_widget(Clear, r);
+    c.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(pane_block(title.into(), true, t))
+            .style(t.base),
+        r,
+    );
+}
+
+fn draw_confirm_delete(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
+    let name = app.current().map(|s| s.name.clone()).unwrap_or_default();
+    let r = centered(area, 52, 4);
+    c.render_widget(Clear, r);
+    c.render_widget(
+        Paragraph::new(vec![
+            Line::from(format!("Delete session {name:?}?")),
+            Line::from(Span::styled("y deletes · any other key keeps it", t.dim)),
+        ])
+        .block(pane_block(" Delete? ".into(), true, t))
+        .style(t.base),
         r,
     );
 }

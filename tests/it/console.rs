@@ -638,3 +638,75 @@ fn command_line_manages_sessions_with_validation() {
         Some("op:binary")
     );
 }
+
+#[test]
+fn session_form_adds_and_edits_with_validation() {
+    let mut app = demo_app((120, 36));
+    update(&mut app, code(KeyCode::BackTab));
+    assert_eq!(app.focus, Pane::Sessions);
+    update(&mut app, key('a'));
+    assert!(app.form.is_some());
+    type_text(&mut app, "staging");
+    update(&mut app, code(KeyCode::Tab)); // kind
+    update(&mut app, code(KeyCode::Right)); // url -> local
+    update(&mut app, code(KeyCode::Right)); // local -> foundry
+    update(&mut app, code(KeyCode::Tab)); // url
+    update(&mut app, code(KeyCode::Tab)); // endpoint
+    type_text(&mut app, "https://acct.services.ai.azure.com/nope");
+    update(&mut app, code(KeyCode::Tab)); // agent
+    type_text(&mut app, "voice");
+    // Invalid endpoint: the form stays open and says why.
+    assert!(update(&mut app, code(KeyCode::Enter)).is_empty());
+    let err = app
+        .form
+        .as_ref()
+        .and_then(|f| f.error.clone())
+        .expect("error shown");
+    assert!(err.contains("/api/projects/{project}"), "{err}");
+    insta::assert_snapshot!("session_form_error", render(&app, &dark()).backend());
+    update(&mut app, code(KeyCode::BackTab)); // endpoint
+    for _ in 0.."nope".len() {
+        update(&mut app, code(KeyCode::Backspace));
+    }
+    type_text(&mut app, "api/projects/p");
+    let effects = update(&mut app, code(KeyCode::Enter));
+    let [Effect::SaveSessions(saved)] = effects.as_slice() else {
+        panic!("{effects:?} {:?}", app.form)
+    };
+    assert_eq!(saved[0].name, "staging");
+    assert_eq!(saved[0].kind, "foundry");
+    assert_eq!(saved[0].agent.as_deref(), Some("voice"));
+    assert!(app.form.is_none());
+
+    // Edit keeps the id; a taken name is refused.
+    let id = app.sessions[app.selected].spec.session_id.clone();
+    update(&mut app, key('e'));
+    for _ in 0.."staging".len() {
+        update(&mut app, code(KeyCode::Backspace));
+    }
+    type_text(&mut app, "demo");
+    assert!(update(&mut app, code(KeyCode::Enter)).is_empty());
+    assert!(
+        app.form
+            .as_ref()
+            .and_then(|f| f.error.as_deref())
+            .is_some_and(|e| e.contains("exists already"))
+    );
+    for _ in 0.."demo".len() {
+        update(&mut app, code(KeyCode::Backspace));
+    }
+    type_text(&mut app, "stage");
+    let effects = update(&mut app, code(KeyCode::Enter));
+    assert!(matches!(effects.as_slice(), [Effect::SaveSessions(s)] if s[0].name == "stage"));
+    assert_eq!(app.sessions[app.selected].spec.session_id, id);
+
+    // d asks, any other key keeps it, y deletes.
+    update(&mut app, key('d'));
+    assert_eq!(app.overlay, Some(Overlay::ConfirmDelete));
+    update(&mut app, key('j'));
+    assert!(app.sessions.iter().any(|s| s.name == "stage"));
+    update(&mut app, key('d'));
+    let effects = update(&mut app, key('y'));
+    assert!(matches!(effects.as_slice(), [Effect::SaveSessions(s)] if s.is_empty()));
+    assert!(app.sessions.iter().all(|s| s.name != "stage"));
+}

@@ -1,0 +1,142 @@
+//! The session form: create or edit a session in the console, validated by the same resolver the
+//! command line uses, errors shown in the form (nothing is saved until it is valid).
+
+use crate::cli::args::TargetArgs;
+use crate::engine::target::{ConnectSpec, Target};
+
+pub const FIELDS: [&str; 9] = [
+    "name",
+    "kind",
+    "url",
+    "endpoint",
+    "agent",
+    "route",
+    "port",
+    "agent_session_id",
+    "auth",
+];
+
+/// Which fields a kind uses (the rest are shown dimmed and ignored).
+pub fn used(kind: &str, field: &str) -> bool {
+    match field {
+        "name" | "kind" | "agent_session_id" | "auth" => true,
+        "url" => kind == "url",
+        "endpoint" | "agent" | "route" => kind == "foundry",
+        "port" => kind == "local",
+        _ => false,
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionForm {
+    /// The session being edited (its id), or None for a new one.
+    pub editing: Option<usize>,
+    pub values: Vec<String>,
+    pub focus: usize,
+    pub error: Option<String>,
+}
+
+impl SessionForm {
+    pub fn new_session() -> Self {
+        let mut values = vec![String::new(); FIELDS.len()];
+        values[1] = "url".into();
+        values[5] = "ga".into();
+        values[8] = "auto".into();
+        SessionForm {
+            editing: None,
+            values,
+            focus: 0,
+            error: None,
+        }
+    }
+
+    pub fn edit(id: usize, name: &str, spec: &ConnectSpec) -> Self {
+        let mut f = Self::new_session();
+        f.editing = Some(id);
+        f.values[0] = name.to_string();
+        f.values[1] = spec.target.kind().into();
+        match &spec.target {
+            Target::Url { url } => f.values[2] = url.clone(),
+            Target::Foundry {
+                endpoint,
+                agent,
+                route,
+                ..
+            } => {
+                f.values[3] = endpoint.https_url.clone();
+                f.values[4] = agent.clone();
+                f.values[5] = route.as_str().into();
+            }
+            Target::Local { port, .. } => f.values[6] = port.to_string(),
+        }
+        f.values[7] = spec.session_id.clone().unwrap_or_default();
+        f.values[8] = spec.auth.spec();
+        f
+    }
+
+    pub fn value(&self, field: &str) -> &str {
+        FIELDS
+            .iter()
+            .position(|f| *f == field)
+            .map(|i| self.values[i].as_str())
+            .unwrap_or_default()
+    }
+
+    /// The kind field cycles through its three values instead of taking text.
+    pub fn cycle_kind(&mut self) {
+        self.values[1] = match self.values[1].as_str() {
+            "url" => "local",
+            "local" => "foundry",
+            _ => "url",
+        }
+        .into();
+    }
+
+    /// Validate and build the session: (name, spec), or what is wrong.
+    pub fn build(&self) -> Result<(String, ConnectSpec), String> {
+        let name = self.value("name").trim().to_string();
+        if name.is_empty() {
+            return Err("name: a session needs a name".into());
+        }
+        let kind = self.value("kind");
+        let mut args = TargetArgs {
+            route: self.value("route").trim().to_string(),
+            preview_flag: "query".into(),
+            ..Default::default()
+        };
+        match kind {
+            "url" => args.url = Some(self.value("url").trim().to_string()),
+            "local" => {
+                args.local = true;
+                let p = self.value("port").trim();
+                if !p.is_empty() {
+                    args.port = Some(
+                        p.parse()
+                            .map_err(|_| format!("port: {p:?} is not a port number"))?,
+                    );
+                }
+            }
+            _ => {
+                args.endpoint = Some(self.value("endpoint").trim().to_string());
+                args.agent = Some(self.value("agent").trim().to_string());
+            }
+        }
+        let id = self.value("agent_session_id").trim();
+        if !id.is_empty() {
+            args.session_id = Some(id.to_string());
+        }
+        let auth = self.value("auth").trim();
+        if !auth.is_empty() {
+            args.auth = Some(auth.to_string());
+        }
+        let mut spec =
+            crate::cli::target::resolve(&args, None, &crate::config::Settings::default())
+                .map_err(|e| format!("{e:#}"))?
+                .spec;
+        if spec.session_id.is_none() {
+            spec.session_id = Some(crate::engine::target::new_session_id());
+        }
+        crate::config::SavedSession::from_spec(&name, &spec)?;
+        Ok((name, spec))
+    }
+}
