@@ -99,6 +99,13 @@ fn draw_title(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
             ));
         }
         let k = &s.counters;
+        if let Some(last) = k.last_activity {
+            let ago = app.now.saturating_sub(s.clock_base + last);
+            spans.push(Span::styled(
+                format!("  last {}s ago", ago.as_secs()),
+                t.dim,
+            ));
+        }
         spans.push(Span::styled(
             format!("  ▲ {} frames {}", k.frames_out, human_bytes(k.bytes_out)),
             t.dir_out,
@@ -504,7 +511,7 @@ fn draw_status(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
         Span::styled(format!(" {pane} "), t.selection),
         Span::raw(" "),
     ];
-    let msg = app.status.clone().or_else(|| {
+    let problem = app.status.clone().or_else(|| {
         app.current().and_then(|s| match &s.state {
             ConnState::Closed { code, clean: false } => {
                 Some(format!("{code}: {}", explain(*code).likely_cause))
@@ -513,6 +520,26 @@ fn draw_status(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
             _ => None,
         })
     });
+    // Without a problem to report, the bar says where things stand: session, state, filter.
+    let (msg, msg_style) = match problem {
+        Some(m) => (Some(m), t.warn),
+        None => (
+            app.current().map(|s| {
+                let filter = s
+                    .filter
+                    .as_ref()
+                    .map(|f| format!(" · filter: {}", f.source))
+                    .unwrap_or_default();
+                format!(
+                    "{} {} {}{filter}",
+                    state_glyph(&s.state),
+                    s.name,
+                    s.state.word()
+                )
+            }),
+            t.dim,
+        ),
+    };
     let w = area.width as usize;
     match msg {
         Some(m) => {
@@ -522,7 +549,7 @@ fn draw_status(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
                 spans.push(Span::styled(clip(hints, hint_room), t.dim));
                 spans.push(Span::raw("   "));
             }
-            spans.push(Span::styled(clip(&m, room), t.warn));
+            spans.push(Span::styled(clip(&m, room), msg_style));
         }
         None => spans.push(Span::styled(
             clip(hints, w.saturating_sub(pane.len() + 3)),
