@@ -190,7 +190,7 @@ pub const BINDINGS: &[Binding] = &[
         keys: "v",
         scope: Scope::Detail,
         action: Action::NextView,
-        does: "next view (JSON, hex)",
+        does: "next view (JSON, hex, PCM)",
     },
     Binding {
         keys: "w",

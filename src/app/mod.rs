@@ -216,6 +216,8 @@ pub enum DetailView {
     /// JSON when the payload parses, hex otherwise.
     Auto,
     Hex,
+    /// 16-bit PCM: level and waveform (offered for binary frames of even length).
+    Pcm,
 }
 
 /// What the runtime must do after an update.
@@ -537,7 +539,8 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
         Action::NextView => {
             app.detail_view = match app.detail_view {
                 DetailView::Auto => DetailView::Hex,
-                DetailView::Hex => DetailView::Auto,
+                DetailView::Hex => DetailView::Pcm,
+                DetailView::Pcm => DetailView::Auto,
             };
             app.detail_scroll = 0;
         }

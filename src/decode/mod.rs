@@ -2,3 +2,4 @@
 
 pub mod hexdump;
 pub mod json;
+pub mod pcm;

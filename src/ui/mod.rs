@@ -306,6 +306,17 @@ fn row_line<'a>(app: &App, s: &SessionView, row: &'a Row, w: usize, t: &Theme) -
 fn draw_detail(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
     let focused = app.focus == Pane::Detail && app.overlay.is_none();
     let row = app.current().and_then(SessionView::selected_row);
+    if let Some(Row {
+        kind: RowKind::Frame(f),
+        ..
+    }) = row
+        && app.detail_view == DetailView::Pcm
+        && f.opcode == Opcode::Binary
+        && crate::decode::pcm::fits(&f.payload)
+    {
+        draw_pcm(c, area, f, focused, t);
+        return;
+    }
     let (title, lines) = match row {
         None => (
             " Detail ".to_string(),
@@ -338,6 +349,59 @@ fn draw_detail(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
     c.render_widget(p, area);
 }
 
+/// 16-bit PCM: level and a waveform envelope, one column per slice of samples.
+fn draw_pcm(c: &mut Canvas, area: Rect, f: &Frame, focused: bool, t: &Theme) {
+    use crate::decode::pcm;
+    let title = format!(
+        " Detail · #{} · binary {} · pcm16le (assumed) · hex | pcm? (v) ",
+        f.seq,
+        human_bytes(f.payload.len() as u64)
+    );
+    let block = pane_block(title, focused, t);
+    let inner = block.inner(area);
+    c.render_widget(block, area);
+    if inner.height == 0 {
+        return;
+    }
+    let st = pcm::stats(&f.payload);
+    let db = |v: f64| {
+        if v.is_finite() {
+            format!("{v:.1} dBFS")
+        } else {
+            "silence".to_string()
+        }
+    };
+    let info = Line::from(vec![
+        Span::styled(format!("{} samples", st.samples), t.base),
+        Span::styled(
+            format!(
+                " · {:.1} ms at {} kHz mono",
+                st.samples as f64 * 1000.0 / pcm::ASSUMED_RATE as f64,
+                pcm::ASSUMED_RATE / 1000
+            ),
+            t.dim,
+        ),
+        Span::styled(" · peak ", t.dim),
+        Span::styled(db(st.peak_dbfs), t.accent),
+        Span::styled(" · rms ", t.dim),
+        Span::styled(db(st.rms_dbfs), t.accent),
+    ]);
+    c.render_widget(Paragraph::new(info), Rect { height: 1, ..inner });
+    let wave = Rect {
+        y: inner.y + 1,
+        height: inner.height.saturating_sub(1),
+        ..inner
+    };
+    let env = pcm::envelope(&f.payload, wave.width as usize);
+    c.render_widget(
+        ratatui::widgets::Sparkline::default()
+            .data(&env)
+            .max(100)
+            .style(t.dir_in),
+        wave,
+    );
+}
+
 fn frame_detail<'a>(app: &App, f: &Frame, height: usize, t: &Theme) -> (String, Vec<Line<'a>>) {
     let json_text = f
         .text()
@@ -345,6 +409,8 @@ fn frame_detail<'a>(app: &App, f: &Frame, height: usize, t: &Theme) -> (String, 
     let parsed = json_text.map(crate::decode::json::view);
     let fits = if f.text().is_some() && f.payload.len() <= PRETTY_MAX {
         "json | hex"
+    } else if f.opcode == Opcode::Binary && crate::decode::pcm::fits(&f.payload) {
+        "hex | pcm?"
     } else {
         "hex"
     };

@@ -710,3 +710,40 @@ fn session_form_adds_and_edits_with_validation() {
     assert!(matches!(effects.as_slice(), [Effect::SaveSessions(s)] if s.is_empty()));
     assert!(app.sessions.iter().all(|s| s.name != "stage"));
 }
+
+#[test]
+fn pcm_view_shows_level_and_waveform() {
+    let mut app = App::new(vec![SessionView::new("voice", spec("ws://x/"))]);
+    update(
+        &mut app,
+        Event::Resize {
+            width: 100,
+            height: 30,
+        },
+    );
+    let tone = wsdeck::demo::tone_chunk(440.0, 0);
+    update(
+        &mut app,
+        Event::Session {
+            id: 0,
+            event: SessionEvent::Frames(vec![frame(1, 5, Direction::In, Opcode::Binary, &tone)]),
+        },
+    );
+    update(&mut app, key('v'));
+    update(&mut app, key('v'));
+    let t = render(&app, &dark());
+    let screen = t.backend().to_string();
+    assert!(
+        screen.contains("320 samples · 20.0 ms at 16 kHz mono · peak -10.5 dBFS · rms -13.5 dBFS"),
+        "{screen}"
+    );
+    insta::assert_snapshot!("pcm_detail", t.backend());
+    update(&mut app, key('v'));
+    assert!(
+        render(&app, &dark())
+            .backend()
+            .to_string()
+            .contains("00000000"),
+        "back to hex/auto"
+    );
+}
