@@ -1,6 +1,7 @@
 //! The capture format (docs/capture-format.md): JSON lines, a header and then one line per frame
 //! or lifecycle event. The same line encoding is the headless commands' stdout.
 
+pub mod compare;
 pub mod line;
 pub mod reader;
 pub mod writer;

@@ -78,6 +78,29 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },
+    /// Replay a capture's outgoing frames into a session; with --expect, compare the replies.
+    Replay {
+        /// The capture to replay (wsdeck capture or the JSON lines of connect/send).
+        capture: PathBuf,
+        #[command(flatten)]
+        target: TargetArgs,
+        /// original, fast, or xN (x2 = twice as fast, x0.5 = half speed).
+        #[arg(long, value_name = "MODE", default_value = "original")]
+        timing: String,
+        /// Compare the replies with the capture's; exit 6 on a difference.
+        #[arg(long)]
+        expect: bool,
+        /// A JSON path to ignore in the comparison (repeatable): .a.b, .items[*].id, or a bare
+        /// key name (id, ts) at any depth.
+        #[arg(long = "ignore-path", value_name = "P")]
+        ignore_path: Vec<String>,
+        /// Send each frame only after the previous one's replies went quiet for SECS.
+        #[arg(long, value_name = "SECS", num_args = 0..=1, default_missing_value = "0.5")]
+        wait_replies: Option<f64>,
+        /// After the last frame, wait until no reply has come for SECS, then close with 1000.
+        #[arg(long, value_name = "SECS", default_value_t = 1.0)]
+        linger: f64,
+    },
     /// Print a capture readably (or as JSON lines with --json).
     Inspect {
         /// The capture file.

@@ -6,6 +6,7 @@ pub mod console;
 pub mod inspect;
 pub mod live;
 pub mod payload;
+pub mod replay;
 pub mod sessions;
 pub mod target;
 
@@ -105,6 +106,28 @@ pub async fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<i32> {
                 print: false,
             };
             live::run_live(resolved, Input::Nothing, opts).await
+        }
+        Command::Replay {
+            capture,
+            target,
+            timing,
+            expect,
+            ignore_path,
+            wait_replies,
+            linger,
+        } => {
+            let timing = replay::Timing::parse(&timing)?;
+            let resolved = target::resolve(&target, paths.as_ref(), &settings)?;
+            let opts = replay::ReplayOptions {
+                timing,
+                expect,
+                ignore: ignore_path,
+                wait_replies: wait_replies
+                    .map(|s| secs(s, "--wait-replies"))
+                    .transpose()?,
+                linger: secs(linger, "--linger")?,
+            };
+            replay::run(&capture, resolved, opts).await
         }
         Command::Inspect {
             capture,

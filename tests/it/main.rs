@@ -11,5 +11,6 @@ mod console;
 mod console_loop;
 mod demo;
 mod engine;
+mod replay;
 mod sdk;
 mod support;

@@ -1,0 +1,232 @@
+//! `wsdeck replay CAPTURE TARGET`: play a capture's outgoing frames into a live session (original
+//! timing, scaled, as fast as possible, or waiting for replies), and with `--expect` compare what
+//! came back with what the capture holds.
+
+use crate::capture::compare::{Difference, IgnorePaths, compare};
+use crate::capture::line::{LineEncoder, fields};
+use crate::capture::reader::{Entry, read_capture};
+use crate::capture::writer::event_line;
+use crate::cli::live::report_failure;
+use crate::cli::target::Resolved;
+use crate::engine::session::{SessionCommand, SessionEvent, spawn_session};
+use crate::engine::{Direction, Frame, Opcode};
+use crate::exit;
+use anyhow::{Result, bail};
+use bytes::Bytes;
+use serde_json::json;
+use std::io::Write;
+use std::path::Path;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Timing {
+    Original,
+    Fast,
+    /// Gaps divided by this factor (x2 = twice as fast, x0.5 = half speed).
+    Scaled(f64),
+}
+
+impl Timing {
+    pub fn parse(s: &str) -> Result<Timing> {
+        Ok(match s {
+            "original" => Timing::Original,
+            "fast" => Timing::Fast,
+            _ => {
+                let n = s
+                    .strip_prefix('x')
+                    .or_else(|| s.strip_prefix('×'))
+                    .unwrap_or(s);
+                match n.parse::<f64>() {
+                    Ok(f) if f.is_finite() && f > 0.0 => Timing::Scaled(f),
+                    _ => bail!(
+                        "--timing {s:?}: original, fast, or xN (x2 twice as fast, x0.5 half speed)"
+                    ),
+                }
+            }
+        })
+    }
+
+    fn gap(self, d: Duration) -> Duration {
+        match self {
+            Timing::Original => d,
+            Timing::Fast => Duration::ZERO,
+            Timing::Scaled(f) => d.div_f64(f),
+        }
+    }
+}
+
+pub struct ReplayOptions {
+    pub timing: Timing,
+    pub expect: bool,
+    pub ignore: Vec<String>,
+    /// Send each frame only after the replies to the previous one went quiet for this long.
+    pub wait_replies: Option<Duration>,
+    pub linger: Duration,
+}
+
+pub async fn run(capture: &Path, resolved: Resolved, opts: ReplayOptions) -> Result<i32> {
+    let cap = match read_capture(capture) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("wsdeck: {e}");
+            return Ok(exit::USAGE);
+        }
+    };
+    for w in &cap.warnings {
+        eprintln!("wsdeck: {}: {w}", capture.display());
+    }
+    let is_data = |f: &Frame| matches!(f.opcode, Opcode::Text | Opcode::Binary);
+    let outgoing: Vec<(Duration, Opcode, Bytes)> = cap
+        .frames()
+        .filter(|f| f.dir == Direction::Out && is_data(f))
+        .map(|f| (f.at, f.opcode, f.payload.clone()))
+        .collect();
+    let expected_in: Vec<&Frame> = cap
+        .frames()
+        .filter(|f| f.dir == Direction::In && is_data(f))
+        .collect();
+    let expected_close = cap.entries.iter().rev().find_map(|e| match e {
+        Entry::Event { kind, fields, .. } if kind == "close" => {
+            fields.get("code").and_then(|c| c.as_u64())
+        }
+        _ => None,
+    });
+    if outgoing.is_empty() {
+        eprintln!(
+            "wsdeck: {} holds no outgoing text or binary frame to replay",
+            capture.display()
+        );
+        return Ok(exit::USAGE);
+    }
+
+    let (ev_tx, mut ev_rx) = mpsc::channel::<SessionEvent>(1024);
+    let (handle, join) = spawn_session(resolved.spec, ev_tx);
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut line = Vec::new();
+    let mut enc: Option<LineEncoder> = None;
+    let mut got: Vec<Frame> = Vec::new();
+    let mut next = 0usize;
+    let mut started: Option<Instant> = None;
+    let mut last_in = Instant::now();
+    let mut last_sent = Instant::now();
+    let mut close_sent = false;
+    let mut closed_code: Option<u16> = None;
+    let mut exit_code: Option<i32> = None;
+    let t0 = outgoing[0].0;
+    let far = Duration::from_secs(86400);
+
+    loop {
+        let now = Instant::now();
+        let due = match (started, next < outgoing.len(), close_sent) {
+            (Some(s), true, false) => {
+                let by_time = s + opts.timing.gap(outgoing[next].0.saturating_sub(t0));
+                match opts.wait_replies {
+                    Some(q) if next > 0 => by_time.max(last_in.max(last_sent) + q),
+                    _ => by_time,
+                }
+            }
+            (Some(_), false, false) => last_in.max(last_sent) + opts.linger,
+            _ => now + far,
+        };
+        tokio::select! {
+            ev = ev_rx.recv() => {
+                let Some(ev) = ev else { break };
+                if let SessionEvent::Connecting { wall, .. } = &ev && enc.is_none() {
+                    enc = Some(LineEncoder::new(*wall));
+                }
+                if let Some(e) = enc.as_mut() {
+                    match &ev {
+                        SessionEvent::Frames(fs) => fs.iter().for_each(|f| e.frame(&mut line, f)),
+                        other => if let Some((at, kind, f)) = event_line(other) { e.event(&mut line, at, kind, f) },
+                    }
+                    let _ = out.write_all(&line);
+                    line.clear();
+                }
+                match ev {
+                    SessionEvent::Opened { .. } => started = Some(Instant::now()),
+                    SessionEvent::Frames(fs) => {
+                        for f in fs {
+                            if f.dir == Direction::In && is_data(&f) {
+                                last_in = Instant::now();
+                                got.push(f);
+                            }
+                        }
+                    }
+                    SessionEvent::Closed { info, .. } => {
+                        closed_code = Some(info.code);
+                        exit_code = Some(if info.clean { exit::OK } else { exit::ABNORMAL_CLOSE });
+                        handle.send(SessionCommand::Shutdown);
+                    }
+                    SessionEvent::Failed { error, request, .. } => {
+                        report_failure(&error, request.as_ref());
+                        let _ = out.flush();
+                        join.abort();
+                        return Ok(error.exit_code());
+                    }
+                    SessionEvent::Warning { message, .. } => eprintln!("wsdeck: {message}"),
+                    SessionEvent::Ended => break,
+                    SessionEvent::Connecting { .. } => {}
+                }
+            }
+            _ = tokio::time::sleep_until(due) => {
+                if next < outgoing.len() {
+                    let (_, opcode, payload) = outgoing[next].clone();
+                    handle.send(SessionCommand::Send { opcode, payload });
+                    last_sent = Instant::now();
+                    next += 1;
+                } else if !close_sent {
+                    close_sent = handle.send(SessionCommand::Close { code: 1000, reason: String::new() });
+                }
+            }
+        }
+    }
+    join.abort();
+    eprintln!(
+        "wsdeck: replayed {next} of {} frames; {} replies (the capture has {})",
+        outgoing.len(),
+        got.len(),
+        expected_in.len()
+    );
+    let code = exit_code.unwrap_or(exit::CONNECT_FAILED);
+    if !opts.expect {
+        let _ = out.flush();
+        return Ok(code);
+    }
+    let got_refs: Vec<&Frame> = got.iter().collect();
+    let mut diffs = compare(&expected_in, &got_refs, &IgnorePaths::new(&opts.ignore));
+    if let (Some(e), Some(g)) = (expected_close, closed_code)
+        && e != g as u64
+    {
+        diffs.push(Difference {
+            index: got.len(),
+            path: "close".into(),
+            expected: json!(e),
+            got: json!(g),
+        });
+    }
+    let mut enc = LineEncoder::new(std::time::SystemTime::now());
+    for d in &diffs {
+        enc.event(
+            &mut line,
+            Duration::ZERO,
+            "difference",
+            fields(json!({"index": d.index, "path": d.path, "expected": d.expected, "got": d.got})),
+        );
+        eprintln!(
+            "wsdeck: reply #{} {}: expected {} got {}",
+            d.index, d.path, d.expected, d.got
+        );
+    }
+    let _ = out.write_all(&line);
+    let _ = out.flush();
+    if diffs.is_empty() {
+        eprintln!("wsdeck: replies match the capture");
+        Ok(code)
+    } else {
+        eprintln!("wsdeck: {} difference(s)", diffs.len());
+        Ok(exit::REPLAY_DIFFERENCES)
+    }
+}
