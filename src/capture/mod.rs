@@ -2,6 +2,7 @@
 //! or lifecycle event. The same line encoding is the headless commands' stdout.
 
 pub mod compare;
+pub mod har;
 pub mod line;
 pub mod reader;
 pub mod writer;

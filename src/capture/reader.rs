@@ -58,12 +58,40 @@ pub enum CaptureError {
     NotACapture { path: PathBuf, why: String },
 }
 
+/// Read a wsdeck capture (JSON lines), or a HAR file with WebSocket messages.
 pub fn read_capture(path: &Path) -> Result<Capture, CaptureError> {
     let file = std::fs::File::open(path).map_err(|source| CaptureError::Io {
         path: path.to_path_buf(),
         source,
     })?;
-    read_from(BufReader::with_capacity(256 * 1024, file), path)
+    let mut reader = BufReader::with_capacity(256 * 1024, file);
+    // A HAR is one JSON document spread over many lines; a capture's first line is a whole
+    // object. Look at the first line to tell them apart.
+    let first = reader.fill_buf().map_err(|source| CaptureError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let first_line = first.split(|b| *b == b'\n').next().unwrap_or_default();
+    let looks_like_lines = serde_json::from_slice::<Value>(trim_line(first_line)).is_ok();
+    if !looks_like_lines && first.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+        let mut text = Vec::new();
+        reader
+            .read_to_end(&mut text)
+            .map_err(|source| CaptureError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        if let Ok(v) = serde_json::from_slice::<Value>(&text)
+            && crate::capture::har::is_har(&v)
+        {
+            return crate::capture::har::read_har(&v).map_err(|why| CaptureError::NotACapture {
+                path: path.to_path_buf(),
+                why,
+            });
+        }
+        return read_from(&text[..], path);
+    }
+    read_from(reader, path)
 }
 
 pub fn read_from(mut reader: impl BufRead, path: &Path) -> Result<Capture, CaptureError> {

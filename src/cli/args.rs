@@ -101,6 +101,14 @@ pub enum Command {
         #[arg(long, value_name = "SECS", default_value_t = 1.0)]
         linger: f64,
     },
+    /// Write a capture as a HAR file (Chrome DevTools' WebSocket format).
+    Export {
+        /// The capture (or HAR) to read.
+        capture: PathBuf,
+        /// The HAR file to write.
+        #[arg(long, value_name = "OUT")]
+        har: PathBuf,
+    },
     /// Print a capture readably (or as JSON lines with --json).
     Inspect {
         /// The capture file.

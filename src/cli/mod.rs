@@ -129,6 +129,33 @@ pub async fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<i32> {
             };
             replay::run(&capture, resolved, opts).await
         }
+        Command::Export { capture, har } => {
+            let cap = match crate::capture::read_capture(&capture) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("wsdeck: {e}");
+                    return Ok(exit::USAGE);
+                }
+            };
+            for w in &cap.warnings {
+                eprintln!("wsdeck: {}: {w}", capture.display());
+            }
+            let doc = crate::capture::har::write_har(&cap);
+            let text = serde_json::to_string_pretty(&doc)?;
+            std::fs::write(&har, text)
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", har.display()))?;
+            eprintln!(
+                "wsdeck: wrote {} ({} frames)",
+                har.display(),
+                cap.frames()
+                    .filter(|f| matches!(
+                        f.opcode,
+                        crate::engine::Opcode::Text | crate::engine::Opcode::Binary
+                    ))
+                    .count()
+            );
+            Ok(exit::OK)
+        }
         Command::Inspect {
             capture,
             json,

@@ -11,6 +11,7 @@ mod console;
 mod console_loop;
 mod demo;
 mod engine;
+mod har;
 mod replay;
 mod sdk;
 mod support;
