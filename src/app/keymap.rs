@@ -33,6 +33,7 @@ pub enum Action {
     AddSession,
     EditSession,
     DeleteSession,
+    Compose,
 }
 
 /// Where a binding applies.
@@ -79,16 +80,10 @@ pub const BINDINGS: &[Binding] = &[
         does: "next / previous pane",
     },
     Binding {
-        keys: "q",
+        keys: "q / Ctrl-c",
         scope: Scope::Anywhere,
         action: Action::Quit,
-        does: "quit",
-    },
-    Binding {
-        keys: "Ctrl-c",
-        scope: Scope::Anywhere,
-        action: Action::QuitNow,
-        does: "quit now",
+        does: "quit (asks while connections are open) / quit now",
     },
     Binding {
         keys: "Esc",
@@ -181,6 +176,12 @@ pub const BINDINGS: &[Binding] = &[
         does: "copy the payload (OSC 52; binary as hex)",
     },
     Binding {
+        keys: "c / e",
+        scope: Scope::Frames,
+        action: Action::Compose,
+        does: "compose a frame / one like the selected (Ctrl-s send, Ctrl-t text/binary, Ctrl-o mode, Ctrl-p/n history, Esc)",
+    },
+    Binding {
         keys: "h",
         scope: Scope::Anywhere,
         action: Action::Handshake,
@@ -232,6 +233,7 @@ pub fn action_for(key: KeyEvent) -> Option<Action> {
         KeyCode::Char('y') => Action::Copy,
         KeyCode::Char(':') => Action::CommandLine,
         KeyCode::Char('a') => Action::AddSession,
+        KeyCode::Char('c') => Action::Compose,
         KeyCode::Char('e') => Action::EditSession,
         KeyCode::Char('d') => Action::DeleteSession,
         _ => return None,

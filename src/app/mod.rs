@@ -2,6 +2,7 @@
 //! time arrives inside events, effects leave as values for the runtime to carry out.
 
 pub mod command;
+pub mod composer;
 pub mod form;
 pub mod keymap;
 
@@ -277,6 +278,10 @@ pub struct App {
     pub prompt: Option<Prompt>,
     /// The session form, when open (it takes every key).
     pub form: Option<form::SessionForm>,
+    /// The composer (kept while closed, so its history and draft stay).
+    pub composer: composer::Composer,
+    /// Whether the composer is open (it takes every key but Ctrl-c).
+    pub composing: bool,
     /// The last search, for n/N.
     pub search: Option<String>,
     next_id: usize,
@@ -304,6 +309,8 @@ impl App {
             quitting: false,
             prompt: None,
             form: None,
+            composer: composer::Composer::default(),
+            composing: false,
             search: None,
         }
     }
@@ -365,6 +372,9 @@ pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
             }
             if app.form.is_some() {
                 return on_form_key(app, key);
+            }
+            if app.composing {
+                return on_composer_key(app, key);
             }
             match action_for(key) {
                 Some(a) => on_action(app, a),
@@ -472,6 +482,19 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
         Action::AddSession if app.focus == Pane::Sessions => {
             app.form = Some(form::SessionForm::new_session());
         }
+        Action::EditSession if app.focus == Pane::Frames => {
+            // "new frame like this one": the selected frame into the composer.
+            if let Some(Row {
+                kind: RowKind::Frame(f),
+                ..
+            }) = app.current().and_then(SessionView::selected_row)
+            {
+                let (op, payload) = (f.opcode, f.payload.clone());
+                app.composer.load_frame(op, &payload);
+                app.composing = true;
+            }
+        }
+        Action::Compose => app.composing = true,
         Action::EditSession if app.focus == Pane::Sessions => {
             if let Some(s) = app.current() {
                 app.form = Some(form::SessionForm::edit(s.id, &s.name, &s.spec));
@@ -1151,6 +1174,45 @@ fn on_form_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             return save(app);
         }
         _ => {}
+    }
+    vec![]
+}
+
+fn on_composer_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
+    use crossterm::event::{KeyCode, KeyModifiers};
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    match key.code {
+        KeyCode::Esc => app.composing = false,
+        KeyCode::Char('c') if ctrl => return vec![Effect::Quit],
+        KeyCode::Char('t') if ctrl => app.composer.toggle_opcode(),
+        KeyCode::Char('o') if ctrl => app.composer.cycle_mode(),
+        KeyCode::Char('p') if ctrl => app.composer.history_step(true),
+        KeyCode::Char('n') if ctrl => app.composer.history_step(false),
+        KeyCode::Char('s') if ctrl => {
+            let Some(s) = app.current() else {
+                app.status = Some("no session to send to".into());
+                return vec![];
+            };
+            if !matches!(s.state, ConnState::Open) {
+                app.status = Some(format!("{} is not open: connect first", s.name));
+                return vec![];
+            }
+            let id = s.id;
+            match app.composer.check() {
+                Ok(payload) => {
+                    let opcode = app.composer.send_as;
+                    app.composer.sent();
+                    return vec![Effect::Command(
+                        id,
+                        SessionCommand::Send { opcode, payload },
+                    )];
+                }
+                Err(e) => app.status = Some(format!("not sent: {e}")),
+            }
+        }
+        _ => {
+            app.composer.editor.input(key);
+        }
     }
     vec![]
 }

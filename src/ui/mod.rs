@@ -303,7 +303,38 @@ fn row_line<'a>(app: &App, s: &SessionView, row: &'a Row, w: usize, t: &Theme) -
     }
 }
 
+fn draw_composer(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
+    let comp = &app.composer;
+    let send_as = comp.send_as.as_str();
+    let (verdict, style) = match comp.check() {
+        Ok(p) => (format!("✓ {}", human_bytes(p.len() as u64)), t.ok),
+        Err(e) => (format!("✗ {e}"), t.error),
+    };
+    let title = Line::from(vec![
+        Span::styled(format!(" Compose · {} ", comp.mode.name()), t.focus),
+        Span::styled(verdict, style),
+        Span::styled(
+            format!(" · send as {send_as} · Ctrl-s send · Ctrl-t text/binary · Ctrl-o mode · Esc "),
+            t.dim,
+        ),
+    ]);
+    let mut editor = comp.editor.clone();
+    editor.set_block(
+        Block::default()
+            .borders(Borders::ALL)
+            .border_style(t.focus)
+            .title(title),
+    );
+    editor.set_style(t.base);
+    editor.set_cursor_line_style(Style::default());
+    c.render_widget(&editor, area);
+}
+
 fn draw_detail(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
+    if app.composing {
+        draw_composer(c, area, app, t);
+        return;
+    }
     let focused = app.focus == Pane::Detail && app.overlay.is_none();
     let row = app.current().and_then(SessionView::selected_row);
     if let Some(Row {
@@ -560,11 +591,15 @@ fn draw_status(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
         return;
     }
     let pane = match app.focus {
+        _ if app.composing => "COMPOSE",
         Pane::Sessions => "SESSIONS",
         Pane::Frames => "FRAMES",
         Pane::Detail => "DETAIL",
     };
     let hints = match app.focus {
+        _ if app.composing => {
+            "Ctrl-s send · Ctrl-t text/binary · Ctrl-o mode · Ctrl-p/n history · Esc close"
+        }
         Pane::Sessions => {
             "Enter connect · x disconnect · R reconnect · N new id · Tab pane · ? help"
         }

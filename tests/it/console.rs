@@ -747,3 +747,84 @@ fn pcm_view_shows_level_and_waveform() {
         "back to hex/auto"
     );
 }
+
+fn ctrl(c: char) -> Event {
+    Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
+}
+
+#[test]
+fn composer_checks_as_you_type_and_sends_on_ctrl_s() {
+    let mut app = demo_app((120, 36));
+    app.selected = 1; // voice-dev is open
+    update(&mut app, key('c'));
+    assert!(app.composing);
+    type_text(&mut app, "{\"type\": \"ping\", \"id\": ");
+    let t = render(&app, &dark());
+    let screen = t.backend().to_string();
+    assert!(
+        screen.contains("Compose · JSON ✗ EOF while parsing"),
+        "{screen}"
+    );
+    insta::assert_snapshot!("composer_json_error", t.backend());
+    assert!(update(&mut app, ctrl('s')).is_empty());
+    assert!(
+        app.status
+            .as_deref()
+            .is_some_and(|s| s.starts_with("not sent"))
+    );
+    type_text(&mut app, "7}");
+    let effects = update(&mut app, ctrl('s'));
+    assert_eq!(
+        effects,
+        vec![Effect::Command(
+            1,
+            SessionCommand::Send {
+                opcode: Opcode::Text,
+                payload: Bytes::from_static(br#"{"type":"ping","id":7}"#)
+            }
+        )]
+    );
+    assert_eq!(app.composer.text(), "", "the next frame starts empty");
+    // hex mode, sent as text on purpose, then as binary
+    update(&mut app, ctrl('o'));
+    type_text(&mut app, "68 69 0");
+    insta::assert_snapshot!("composer_hex_error", render(&app, &dark()).backend());
+    update(&mut app, code(KeyCode::Backspace));
+    update(&mut app, code(KeyCode::Backspace));
+    let effects = update(&mut app, ctrl('s'));
+    assert!(
+        matches!(&effects[..], [Effect::Command(1, SessionCommand::Send { opcode: Opcode::Binary, payload })] if payload.as_ref() == b"hi")
+    );
+    update(&mut app, ctrl('p'));
+    update(&mut app, ctrl('t'));
+    let effects = update(&mut app, ctrl('s'));
+    assert!(
+        matches!(&effects[..], [Effect::Command(1, SessionCommand::Send { opcode: Opcode::Text, payload })] if payload.as_ref() == b"hi")
+    );
+    // a closed session refuses, and Esc closes the composer
+    app.selected = 0;
+    type_text(&mut app, "00");
+    assert!(update(&mut app, ctrl('s')).is_empty());
+    assert!(
+        app.status
+            .as_deref()
+            .is_some_and(|s| s.contains("not open"))
+    );
+    update(&mut app, code(KeyCode::Esc));
+    assert!(!app.composing);
+}
+
+#[test]
+fn e_loads_the_selected_frame_into_the_composer() {
+    let mut app = demo_app((120, 36));
+    for _ in 0..6 {
+        update(&mut app, key('k'));
+    }
+    update(&mut app, key('e'));
+    assert!(app.composing);
+    assert!(
+        app.composer.text().contains("\"item_id\": \"in_0001\""),
+        "{}",
+        app.composer.text()
+    );
+}

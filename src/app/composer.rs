@@ -1,0 +1,226 @@
+//! The composer: the next frame, edited in a maintained textarea widget (ratatui-textarea), in one
+//! of four modes, checked as you type, sent as text or binary regardless of content (a wire-format
+//! mismatch is often exactly that choice).
+
+use crate::cli::payload::{parse_base64, parse_hex};
+use crate::engine::Opcode;
+use bytes::Bytes;
+use ratatui_textarea::TextArea;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Text,
+    Json,
+    Hex,
+    Base64,
+}
+
+impl Mode {
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Text => "text",
+            Mode::Json => "JSON",
+            Mode::Hex => "hex",
+            Mode::Base64 => "base64",
+        }
+    }
+
+    fn next(self) -> Mode {
+        match self {
+            Mode::Text => Mode::Json,
+            Mode::Json => Mode::Hex,
+            Mode::Hex => Mode::Base64,
+            Mode::Base64 => Mode::Text,
+        }
+    }
+
+    fn default_opcode(self) -> Opcode {
+        match self {
+            Mode::Text | Mode::Json => Opcode::Text,
+            Mode::Hex | Mode::Base64 => Opcode::Binary,
+        }
+    }
+}
+
+pub struct Composer {
+    pub editor: TextArea<'static>,
+    pub mode: Mode,
+    /// Text or Binary: what goes on the wire, whatever the content.
+    pub send_as: Opcode,
+    /// Frames sent from the composer, oldest first; Ctrl-p/Ctrl-n walk it.
+    pub history: Vec<(Mode, String)>,
+    history_pos: Option<usize>,
+}
+
+impl Default for Composer {
+    fn default() -> Self {
+        Composer {
+            editor: TextArea::default(),
+            mode: Mode::Json,
+            send_as: Opcode::Text,
+            history: Vec::new(),
+            history_pos: None,
+        }
+    }
+}
+
+impl Composer {
+    pub fn text(&self) -> String {
+        self.editor.lines().join("\n")
+    }
+
+    pub fn set_text(&mut self, mode: Mode, text: &str) {
+        self.mode = mode;
+        self.send_as = mode.default_opcode();
+        self.editor = TextArea::new(text.lines().map(str::to_string).collect());
+    }
+
+    /// A frame like `payload`: JSON pretty-printed when it parses, text as is, binary as hex.
+    pub fn load_frame(&mut self, opcode: Opcode, payload: &[u8]) {
+        match (opcode, std::str::from_utf8(payload)) {
+            (Opcode::Text, Ok(t)) => match serde_json::from_str::<serde_json::Value>(t) {
+                Ok(v) => self.set_text(
+                    Mode::Json,
+                    &serde_json::to_string_pretty(&v).unwrap_or_default(),
+                ),
+                Err(_) => self.set_text(Mode::Text, t),
+            },
+            _ => {
+                let hex: Vec<String> = payload.iter().map(|b| format!("{b:02x}")).collect();
+                let lines: Vec<String> = hex.chunks(16).map(|c| c.join(" ")).collect();
+                self.set_text(Mode::Hex, &lines.join("\n"));
+            }
+        }
+    }
+
+    pub fn cycle_mode(&mut self) {
+        self.mode = self.mode.next();
+        self.send_as = self.mode.default_opcode();
+    }
+
+    pub fn toggle_opcode(&mut self) {
+        self.send_as = if self.send_as == Opcode::Text {
+            Opcode::Binary
+        } else {
+            Opcode::Text
+        };
+    }
+
+    /// The payload to send, or what is wrong with it (with line and column for JSON).
+    pub fn check(&self) -> Result<Bytes, String> {
+        let text = self.text();
+        if text.trim().is_empty() && self.mode != Mode::Text {
+            return Err("empty: type the frame".into());
+        }
+        let bytes = match self.mode {
+            Mode::Text => Bytes::from(text),
+            Mode::Json => {
+                let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+                    let m = e.to_string();
+                    let m = m.split(" at line ").next().unwrap_or(&m).to_string();
+                    format!("{m} at line {}, column {}", e.line(), e.column())
+                })?;
+                // Sent compact: one frame, one line, as agents expect.
+                Bytes::from(v.to_string())
+            }
+            Mode::Hex => Bytes::from(
+                parse_hex(&text)
+                    .map_err(|e| e.to_string().trim_start_matches("--hex: ").to_string())?,
+            ),
+            Mode::Base64 => Bytes::from(
+                parse_base64(&text)
+                    .map_err(|e| e.to_string().trim_start_matches("--base64: ").to_string())?,
+            ),
+        };
+        if self.send_as == Opcode::Text && std::str::from_utf8(&bytes).is_err() {
+            return Err("not UTF-8: send it as binary (Ctrl-t)".into());
+        }
+        Ok(bytes)
+    }
+
+    /// After a send: remember it and start the next frame empty.
+    pub fn sent(&mut self) {
+        self.history.push((self.mode, self.text()));
+        self.history_pos = None;
+        let mode = self.mode;
+        let send_as = self.send_as;
+        self.editor = TextArea::default();
+        self.mode = mode;
+        self.send_as = send_as;
+    }
+
+    pub fn history_step(&mut self, back: bool) {
+        if self.history.is_empty() {
+            return;
+        }
+        let last = self.history.len() - 1;
+        let pos = match (self.history_pos, back) {
+            (None, true) => last,
+            (None, false) => return,
+            (Some(p), true) => p.saturating_sub(1),
+            (Some(p), false) if p >= last => {
+                self.history_pos = None;
+                self.editor = TextArea::default();
+                return;
+            }
+            (Some(p), false) => p + 1,
+        };
+        self.history_pos = Some(pos);
+        let (mode, text) = self.history[pos].clone();
+        self.set_text(mode, &text);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modes_validate_and_opcode_is_a_free_choice() {
+        let mut c = Composer::default();
+        c.set_text(Mode::Json, "{\n  \"type\": \"ping\",\n  \"id\": \n}");
+        let e = c.check().unwrap_err();
+        assert!(e.contains("line 4, column 1"), "{e}");
+        c.set_text(Mode::Json, "{\n  \"type\": \"ping\"\n}");
+        assert_eq!(
+            c.check().ok(),
+            Some(Bytes::from_static(b"{\"type\":\"ping\"}"))
+        );
+        c.set_text(Mode::Hex, "00 ff 1");
+        assert!(c.check().unwrap_err().contains("odd number"));
+        c.set_text(Mode::Hex, "00 ff");
+        assert_eq!(c.send_as, Opcode::Binary);
+        assert_eq!(c.check().ok(), Some(Bytes::from_static(&[0, 255])));
+        c.toggle_opcode();
+        assert!(c.check().unwrap_err().contains("not UTF-8"));
+        c.set_text(Mode::Base64, "AQID");
+        assert_eq!(c.check().ok(), Some(Bytes::from_static(&[1, 2, 3])));
+        c.set_text(Mode::Text, "{not json");
+        c.toggle_opcode();
+        assert_eq!(
+            c.send_as,
+            Opcode::Binary,
+            "JSON-looking text can go as binary"
+        );
+        assert!(c.check().is_ok());
+    }
+
+    #[test]
+    fn history_walks_back_and_forth() {
+        let mut c = Composer::default();
+        c.set_text(Mode::Text, "one");
+        c.sent();
+        c.set_text(Mode::Json, "{}");
+        c.sent();
+        c.history_step(true);
+        assert_eq!(c.text(), "{}");
+        c.history_step(true);
+        assert_eq!(c.text(), "one");
+        c.history_step(false);
+        assert_eq!(c.text(), "{}");
+        c.history_step(false);
+        assert_eq!(c.text(), "");
+        c.load_frame(Opcode::Binary, &[1, 2]);
+        assert_eq!((c.mode, c.text()), (Mode::Hex, "01 02".to_string()));
+    }
+}
