@@ -41,6 +41,10 @@ pub enum ConsoleCommand {
     Filter { expr: Vec<String> },
     /// :search TEXT
     Search { text: Vec<String> },
+    /// :set NAME VALUE — a variable for composed frames ({{NAME}})
+    Set { name: String, value: Vec<String> },
+    /// :unset NAME
+    Unset { name: String },
     /// :theme NAME
     Theme { name: String },
     /// :quit
@@ -49,7 +53,7 @@ pub enum ConsoleCommand {
 }
 
 /// The commands for the help overlay.
-pub const SUMMARY: &str = ":add NAME TARGET · :edit TARGET · :rename NAME · :dup NAME · :rm · :connect · :disconnect · :reconnect [--new-id] · :filter EXPR · :search TEXT · :theme NAME · :q";
+pub const SUMMARY: &str = ":add NAME TARGET · :edit TARGET · :rename NAME · :dup NAME · :rm · :connect · :disconnect · :reconnect [--new-id] · :filter EXPR · :search TEXT · :set NAME VALUE · :unset NAME · :theme NAME · :q";
 
 /// Parse a command line; the error is one line for the status bar.
 pub fn parse(line: &str) -> Result<ConsoleCommand, String> {

@@ -106,36 +106,13 @@ impl Composer {
         };
     }
 
-    /// The payload to send, or what is wrong with it (with line and column for JSON).
-    pub fn check(&self) -> Result<Bytes, String> {
-        let text = self.text();
-        if text.trim().is_empty() && self.mode != Mode::Text {
-            return Err("empty: type the frame".into());
-        }
-        let bytes = match self.mode {
-            Mode::Text => Bytes::from(text),
-            Mode::Json => {
-                let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-                    let m = e.to_string();
-                    let m = m.split(" at line ").next().unwrap_or(&m).to_string();
-                    format!("{m} at line {}, column {}", e.line(), e.column())
-                })?;
-                // Sent compact: one frame, one line, as agents expect.
-                Bytes::from(v.to_string())
-            }
-            Mode::Hex => Bytes::from(
-                parse_hex(&text)
-                    .map_err(|e| e.to_string().trim_start_matches("--hex: ").to_string())?,
-            ),
-            Mode::Base64 => Bytes::from(
-                parse_base64(&text)
-                    .map_err(|e| e.to_string().trim_start_matches("--base64: ").to_string())?,
-            ),
-        };
-        if self.send_as == Opcode::Text && std::str::from_utf8(&bytes).is_err() {
-            return Err("not UTF-8: send it as binary (Ctrl-t)".into());
-        }
-        Ok(bytes)
+    /// The payload with placeholder variable values, or what is wrong with the draft.
+    pub fn check(
+        &self,
+        user_vars: &std::collections::BTreeMap<String, String>,
+    ) -> Result<Bytes, String> {
+        let text = crate::app::vars::sample(user_vars)(&self.text())?;
+        encode(self.mode, self.send_as, &text)
     }
 
     /// After a send: remember it and start the next frame empty.
@@ -171,6 +148,38 @@ impl Composer {
     }
 }
 
+/// Text (after variables are expanded) to the bytes of a frame in `mode`, sent as `send_as`.
+pub fn encode(mode: Mode, send_as: Opcode, text: &str) -> Result<Bytes, String> {
+    if text.trim().is_empty() && mode != Mode::Text {
+        return Err("empty: type the frame".into());
+    }
+    let text = text.to_string();
+    let bytes = match mode {
+        Mode::Text => Bytes::from(text),
+        Mode::Json => {
+            let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+                let m = e.to_string();
+                let m = m.split(" at line ").next().unwrap_or(&m).to_string();
+                format!("{m} at line {}, column {}", e.line(), e.column())
+            })?;
+            // Sent compact: one frame, one line, as agents expect.
+            Bytes::from(v.to_string())
+        }
+        Mode::Hex => Bytes::from(
+            parse_hex(&text)
+                .map_err(|e| e.to_string().trim_start_matches("--hex: ").to_string())?,
+        ),
+        Mode::Base64 => Bytes::from(
+            parse_base64(&text)
+                .map_err(|e| e.to_string().trim_start_matches("--base64: ").to_string())?,
+        ),
+    };
+    if send_as == Opcode::Text && std::str::from_utf8(&bytes).is_err() {
+        return Err("not UTF-8: send it as binary (Ctrl-t)".into());
+    }
+    Ok(bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,22 +188,36 @@ mod tests {
     fn modes_validate_and_opcode_is_a_free_choice() {
         let mut c = Composer::default();
         c.set_text(Mode::Json, "{\n  \"type\": \"ping\",\n  \"id\": \n}");
-        let e = c.check().unwrap_err();
+        let e = c.check(&Default::default()).unwrap_err();
         assert!(e.contains("line 4, column 1"), "{e}");
         c.set_text(Mode::Json, "{\n  \"type\": \"ping\"\n}");
         assert_eq!(
-            c.check().ok(),
+            c.check(&Default::default()).ok(),
             Some(Bytes::from_static(b"{\"type\":\"ping\"}"))
         );
         c.set_text(Mode::Hex, "00 ff 1");
-        assert!(c.check().unwrap_err().contains("odd number"));
+        assert!(
+            c.check(&Default::default())
+                .unwrap_err()
+                .contains("odd number")
+        );
         c.set_text(Mode::Hex, "00 ff");
         assert_eq!(c.send_as, Opcode::Binary);
-        assert_eq!(c.check().ok(), Some(Bytes::from_static(&[0, 255])));
+        assert_eq!(
+            c.check(&Default::default()).ok(),
+            Some(Bytes::from_static(&[0, 255]))
+        );
         c.toggle_opcode();
-        assert!(c.check().unwrap_err().contains("not UTF-8"));
+        assert!(
+            c.check(&Default::default())
+                .unwrap_err()
+                .contains("not UTF-8")
+        );
         c.set_text(Mode::Base64, "AQID");
-        assert_eq!(c.check().ok(), Some(Bytes::from_static(&[1, 2, 3])));
+        assert_eq!(
+            c.check(&Default::default()).ok(),
+            Some(Bytes::from_static(&[1, 2, 3]))
+        );
         c.set_text(Mode::Text, "{not json");
         c.toggle_opcode();
         assert_eq!(
@@ -202,7 +225,7 @@ mod tests {
             Opcode::Binary,
             "JSON-looking text can go as binary"
         );
-        assert!(c.check().is_ok());
+        assert!(c.check(&Default::default()).is_ok());
     }
 
     #[test]

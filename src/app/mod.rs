@@ -5,6 +5,7 @@ pub mod command;
 pub mod composer;
 pub mod form;
 pub mod keymap;
+pub mod vars;
 
 use crate::engine::close::{self, Initiator};
 use crate::engine::diagnose::ConnectError;
@@ -105,6 +106,10 @@ pub struct SessionView {
     pub visible: Vec<usize>,
     /// Log rows the filter has looked at (the scan runs in slices between frames).
     pub scanned: usize,
+    /// User-defined variables for composed frames (`:set NAME VALUE`).
+    pub vars: std::collections::BTreeMap<String, String>,
+    /// Frames sent from the composer, for `{{seq}}`.
+    pub composed: u64,
 }
 
 impl SessionView {
@@ -131,6 +136,8 @@ impl SessionView {
             filter: None,
             visible: Vec::new(),
             scanned: 0,
+            vars: Default::default(),
+            composed: 0,
         }
     }
 
@@ -229,6 +236,17 @@ pub enum Effect {
     Command(usize, SessionCommand),
     /// Put this text on the clipboard (OSC 52, works over SSH).
     Copy(String),
+    /// Send a composed frame: expand its variables (the runtime supplies `now` and `uuid`), encode
+    /// it in its mode, and send it.
+    SendComposed {
+        id: usize,
+        mode: composer::Mode,
+        opcode: Opcode,
+        template: String,
+        seq: u64,
+        session_id: String,
+        vars: std::collections::BTreeMap<String, String>,
+    },
     /// Write sessions.toml with these sessions.
     SaveSessions(Vec<crate::config::SavedSession>),
     /// Switch to this theme.
@@ -341,7 +359,11 @@ impl App {
         self.sessions
             .iter()
             .filter(|s| s.saved)
-            .filter_map(|s| crate::config::SavedSession::from_spec(&s.name, &s.spec).ok())
+            .filter_map(|s| {
+                let mut saved = crate::config::SavedSession::from_spec(&s.name, &s.spec).ok()?;
+                saved.vars = s.vars.clone();
+                Some(saved)
+            })
             .collect()
     }
 
@@ -1105,6 +1127,31 @@ fn run_command(app: &mut App, line: &str, rows: usize) -> Vec<Effect> {
             search_step(app, true, rows);
             vec![]
         }
+        C::Set { name, value } => {
+            let ok =
+                !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !ok || ["session_id", "uuid", "now", "seq"].contains(&name.as_str()) {
+                app.status = Some(format!(
+                    "{name:?}: a variable name is letters, digits and _, and not a built-in"
+                ));
+                return vec![];
+            }
+            let Some(s) = app.current_mut() else {
+                return vec![];
+            };
+            s.vars.insert(name.clone(), value.join(" "));
+            let saved = s.saved;
+            app.status = Some(format!("{{{{{name}}}}} set"));
+            if saved { save(app) } else { vec![] }
+        }
+        C::Unset { name } => {
+            let Some(s) = app.current_mut() else {
+                return vec![];
+            };
+            s.vars.remove(&name);
+            let saved = s.saved;
+            if saved { save(app) } else { vec![] }
+        }
         C::Theme { name } => vec![Effect::SetTheme(name)],
         C::Quit => on_action(app, Action::Quit),
     }
@@ -1198,14 +1245,29 @@ fn on_composer_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
                 return vec![];
             }
             let id = s.id;
-            match app.composer.check() {
-                Ok(payload) => {
-                    let opcode = app.composer.send_as;
+            let vars = s.vars.clone();
+            let session_id = s.spec.session_id.clone().unwrap_or_default();
+            match app.composer.check(&vars) {
+                Ok(_) => {
+                    let (mode, opcode, template) =
+                        (app.composer.mode, app.composer.send_as, app.composer.text());
                     app.composer.sent();
-                    return vec![Effect::Command(
+                    let seq = match app.current_mut() {
+                        Some(s) => {
+                            s.composed += 1;
+                            s.composed
+                        }
+                        None => 0,
+                    };
+                    return vec![Effect::SendComposed {
                         id,
-                        SessionCommand::Send { opcode, payload },
-                    )];
+                        mode,
+                        opcode,
+                        template,
+                        seq,
+                        session_id,
+                        vars,
+                    }];
                 }
                 Err(e) => app.status = Some(format!("not sent: {e}")),
             }

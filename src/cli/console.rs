@@ -49,6 +49,7 @@ pub async fn run(
                     if let Ok(spec) = s.to_spec() {
                         let mut v = SessionView::new(s.name.clone(), spec);
                         v.saved = true;
+                        v.vars = s.vars.clone();
                         sessions.push(v);
                     }
                 }

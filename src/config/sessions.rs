@@ -41,6 +41,9 @@ pub struct SavedSession {
     pub auth: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_cert: Option<PathBuf>,
+    /// Variables for composed frames (`{{NAME}}`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub vars: std::collections::BTreeMap<String, String>,
 }
 
 impl SavedSession {
@@ -77,6 +80,7 @@ impl SavedSession {
             subprotocols: spec.subprotocols.clone(),
             auth: Some(spec.auth.spec()),
             ca_cert: spec.ca_cert.clone(),
+            vars: Default::default(),
         };
         match &spec.target {
             Target::Foundry {

@@ -163,6 +163,40 @@ where
                     let _ = write!(out, "\x1b]52;c;{b64}\x07");
                     let _ = out.flush();
                 }
+                Effect::SendComposed {
+                    id,
+                    mode,
+                    opcode,
+                    template,
+                    seq,
+                    session_id,
+                    vars,
+                } => {
+                    let now = time::OffsetDateTime::now_utc()
+                        .format(&time::format_description::well_known::Rfc3339)
+                        .unwrap_or_default();
+                    let uuid = uuid::Uuid::new_v4().to_string();
+                    let values = crate::app::vars::Values {
+                        session_id: &session_id,
+                        uuid: &uuid,
+                        now: &now,
+                        seq,
+                        user: &vars,
+                    };
+                    let payload = crate::app::vars::expand(&template, &values)
+                        .and_then(|text| crate::app::composer::encode(mode, opcode, &text));
+                    match payload {
+                        Ok(payload) => {
+                            if !handles
+                                .get(&id)
+                                .is_some_and(|h| h.send(SessionCommand::Send { opcode, payload }))
+                            {
+                                app.status = Some("that session is not running".into());
+                            }
+                        }
+                        Err(e) => app.status = Some(format!("not sent: {e}")),
+                    }
+                }
                 Effect::SaveSessions(sessions) => {
                     if let Some(path) = &sessions_file {
                         let result =

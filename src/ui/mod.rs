@@ -306,7 +306,9 @@ fn row_line<'a>(app: &App, s: &SessionView, row: &'a Row, w: usize, t: &Theme) -
 fn draw_composer(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
     let comp = &app.composer;
     let send_as = comp.send_as.as_str();
-    let (verdict, style) = match comp.check() {
+    let no_vars = Default::default();
+    let vars = app.current().map(|s| &s.vars).unwrap_or(&no_vars);
+    let (verdict, style) = match comp.check(vars) {
         Ok(p) => (format!("✓ {}", human_bytes(p.len() as u64)), t.ok),
         Err(e) => (format!("✗ {e}"), t.error),
     };

@@ -772,18 +772,40 @@ fn composer_checks_as_you_type_and_sends_on_ctrl_s() {
             .as_deref()
             .is_some_and(|s| s.starts_with("not sent"))
     );
-    type_text(&mut app, "7}");
-    let effects = update(&mut app, ctrl('s'));
-    assert_eq!(
-        effects,
-        vec![Effect::Command(
-            1,
-            SessionCommand::Send {
-                opcode: Opcode::Text,
-                payload: Bytes::from_static(br#"{"type":"ping","id":7}"#)
-            }
-        )]
+    type_text(&mut app, "{{seq}}, \"who\": \"{{agent}}\"}");
+    assert!(
+        update(&mut app, ctrl('s')).is_empty(),
+        "an unknown variable is refused"
     );
+    assert!(
+        app.status
+            .as_deref()
+            .is_some_and(|s| s.contains("unknown variable {{agent}}")),
+        "{:?}",
+        app.status
+    );
+    update(&mut app, code(KeyCode::Esc));
+    command(&mut app, "set agent voice-1");
+    update(&mut app, key('c'));
+    let effects = update(&mut app, ctrl('s'));
+    let [
+        Effect::SendComposed {
+            id: 1,
+            opcode: Opcode::Text,
+            template,
+            seq: 1,
+            vars,
+            ..
+        },
+    ] = effects.as_slice()
+    else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(
+        template,
+        "{\"type\": \"ping\", \"id\": {{seq}}, \"who\": \"{{agent}}\"}"
+    );
+    assert_eq!(vars.get("agent").map(String::as_str), Some("voice-1"));
     assert_eq!(app.composer.text(), "", "the next frame starts empty");
     // hex mode, sent as text on purpose, then as binary
     update(&mut app, ctrl('o'));
@@ -793,13 +815,13 @@ fn composer_checks_as_you_type_and_sends_on_ctrl_s() {
     update(&mut app, code(KeyCode::Backspace));
     let effects = update(&mut app, ctrl('s'));
     assert!(
-        matches!(&effects[..], [Effect::Command(1, SessionCommand::Send { opcode: Opcode::Binary, payload })] if payload.as_ref() == b"hi")
+        matches!(&effects[..], [Effect::SendComposed { opcode: Opcode::Binary, template, seq: 2, .. }] if template == "68 69")
     );
     update(&mut app, ctrl('p'));
     update(&mut app, ctrl('t'));
     let effects = update(&mut app, ctrl('s'));
     assert!(
-        matches!(&effects[..], [Effect::Command(1, SessionCommand::Send { opcode: Opcode::Text, payload })] if payload.as_ref() == b"hi")
+        matches!(&effects[..], [Effect::SendComposed { opcode: Opcode::Text, template, seq: 3, .. }] if template == "68 69")
     );
     // a closed session refuses, and Esc closes the composer
     app.selected = 0;
