@@ -45,6 +45,10 @@ pub enum ConsoleCommand {
     Set { name: String, value: Vec<String> },
     /// :unset NAME
     Unset { name: String },
+    /// :record [on|off] — record this session to a capture file (toggles without an argument)
+    Record { state: Option<String> },
+    /// :open FILE — a capture (or HAR) opened read-only
+    Open { path: String },
     /// :theme NAME
     Theme { name: String },
     /// :quit
@@ -53,7 +57,7 @@ pub enum ConsoleCommand {
 }
 
 /// The commands for the help overlay.
-pub const SUMMARY: &str = ":add NAME TARGET · :edit TARGET · :rename NAME · :dup NAME · :rm · :connect · :disconnect · :reconnect [--new-id] · :filter EXPR · :search TEXT · :set NAME VALUE · :unset NAME · :theme NAME · :q";
+pub const SUMMARY: &str = ":add NAME TARGET · :edit TARGET · :rename NAME · :dup NAME · :rm · :connect · :disconnect · :reconnect [--new-id] · :filter EXPR · :search TEXT · :set NAME VALUE · :unset NAME · :record [on|off] · :open FILE · :theme NAME · :q";
 
 /// Parse a command line; the error is one line for the status bar.
 pub fn parse(line: &str) -> Result<ConsoleCommand, String> {

@@ -10,7 +10,7 @@ pub mod vars;
 use crate::engine::close::{self, Initiator};
 use crate::engine::diagnose::ConnectError;
 use crate::engine::session::{CloseInfo, Handshake, SessionCommand, SessionEvent};
-use crate::engine::{ConnectSpec, Direction, Opcode};
+use crate::engine::{ConnectSpec, Direction, Opcode, Target};
 use crate::filter::Filter;
 use crate::store::{EventKind, FrameLog, Row, RowKind};
 use crossterm::event::{KeyEvent, KeyEventKind, MouseEvent, MouseEventKind};
@@ -22,8 +22,13 @@ pub enum ConnState {
     Idle,
     Connecting,
     Open,
-    Closed { code: u16, clean: bool },
+    Closed {
+        code: u16,
+        clean: bool,
+    },
     Failed(String),
+    /// A capture file opened read-only.
+    File,
 }
 
 impl ConnState {
@@ -34,6 +39,7 @@ impl ConnState {
             ConnState::Open => "open".into(),
             ConnState::Closed { code, .. } => code.to_string(),
             ConnState::Failed(_) => "failed".into(),
+            ConnState::File => "file".into(),
         }
     }
 }
@@ -110,6 +116,10 @@ pub struct SessionView {
     pub vars: std::collections::BTreeMap<String, String>,
     /// Frames sent from the composer, for `{{seq}}`.
     pub composed: u64,
+    /// The capture this session is being recorded to.
+    pub recording: Option<std::path::PathBuf>,
+    /// A capture opened from a file: nothing to connect or send.
+    pub read_only: bool,
 }
 
 impl SessionView {
@@ -138,6 +148,8 @@ impl SessionView {
             scanned: 0,
             vars: Default::default(),
             composed: 0,
+            recording: None,
+            read_only: false,
         }
     }
 
@@ -247,6 +259,13 @@ pub enum Effect {
         session_id: String,
         vars: std::collections::BTreeMap<String, String>,
     },
+    /// Start (true) or stop recording session `id` to a capture file.
+    Record {
+        id: usize,
+        on: bool,
+    },
+    /// Read a capture (or HAR) file and open it read-only.
+    OpenCapture(std::path::PathBuf),
     /// Write sessions.toml with these sessions.
     SaveSessions(Vec<crate::config::SavedSession>),
     /// Switch to this theme.
@@ -277,6 +296,17 @@ pub enum Event {
     },
     /// Continue background work (a filter's scan) for one slice.
     Work,
+    /// Recording of session `id` started (`path`), stopped (`None`), or failed (`error`).
+    Recording {
+        id: usize,
+        path: Option<std::path::PathBuf>,
+        error: Option<String>,
+    },
+    /// A capture file was read (or could not be).
+    CaptureOpened {
+        name: String,
+        result: Result<Box<crate::capture::Capture>, String>,
+    },
 }
 
 pub struct App {
@@ -418,6 +448,44 @@ pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
         }
         Event::Tick(now) => {
             app.now = now;
+            vec![]
+        }
+        Event::Recording { id, path, error } => {
+            if let Some(s) = app.by_id_mut(id) {
+                s.recording = path.clone();
+            }
+            app.status = Some(match (path, error) {
+                (_, Some(e)) => format!("recording failed: {e}"),
+                (Some(p), None) => format!("recording to {}", p.display()),
+                (None, None) => "recording stopped".into(),
+            });
+            vec![]
+        }
+        Event::CaptureOpened { name, result } => {
+            match result {
+                Ok(cap) => {
+                    let mut v = capture_view(&name, &cap);
+                    v.id = app.next_id;
+                    app.next_id += 1;
+                    app.sessions.push(v);
+                    app.selected = app.sessions.len() - 1;
+                    app.focus = Pane::Frames;
+                    let rows = app.log_rows();
+                    if let Some(s) = app.current_mut() {
+                        keep_cursor_visible(s, rows);
+                    }
+                    app.status = Some(if cap.warnings.is_empty() {
+                        format!("opened {name} (read-only)")
+                    } else {
+                        format!(
+                            "opened {name} with {} warning(s): {}",
+                            cap.warnings.len(),
+                            cap.warnings[0]
+                        )
+                    });
+                }
+                Err(e) => app.status = Some(e),
+            }
             vec![]
         }
         Event::Work => {
@@ -602,6 +670,10 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
                 let id = app.selected_id().unwrap_or(usize::MAX);
                 app.focus = Pane::Frames;
                 if let Some(s) = app.sessions.get(i) {
+                    if s.read_only {
+                        app.status = Some("a capture opened from a file is read-only".into());
+                        return vec![];
+                    }
                     if !s.running {
                         return vec![Effect::Connect(id)];
                     }
@@ -642,6 +714,10 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
             let Some(s) = app.sessions.get(i) else {
                 return vec![];
             };
+            if s.read_only {
+                app.status = Some("a capture opened from a file is read-only".into());
+                return vec![];
+            }
             if !s.running {
                 if new_id && let Some(s) = app.sessions.get_mut(i) {
                     s.spec.session_id = Some(crate::engine::target::new_session_id());
@@ -1152,6 +1228,26 @@ fn run_command(app: &mut App, line: &str, rows: usize) -> Vec<Effect> {
             let saved = s.saved;
             if saved { save(app) } else { vec![] }
         }
+        C::Record { state } => {
+            let Some(s) = app.current() else {
+                return vec![];
+            };
+            if s.read_only {
+                app.status = Some("a capture opened from a file is already a recording".into());
+                return vec![];
+            }
+            let on = match state.as_deref() {
+                Some("on") => true,
+                Some("off") => false,
+                None => s.recording.is_none(),
+                Some(other) => {
+                    app.status = Some(format!(":record {other}: on or off"));
+                    return vec![];
+                }
+            };
+            vec![Effect::Record { id: s.id, on }]
+        }
+        C::Open { path } => vec![Effect::OpenCapture(path.into())],
         C::Theme { name } => vec![Effect::SetTheme(name)],
         C::Quit => on_action(app, Action::Quit),
     }
@@ -1277,4 +1373,81 @@ fn on_composer_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         }
     }
     vec![]
+}
+
+/// A read-only session holding a capture's frames and events.
+fn capture_view(name: &str, cap: &crate::capture::Capture) -> SessionView {
+    use crate::capture::Entry;
+    let url = cap
+        .header
+        .as_ref()
+        .and_then(|h| h.get("target"))
+        .and_then(|t| t.get("url"))
+        .and_then(|u| u.as_str())
+        .and_then(|u| Target::url(u).ok())
+        .unwrap_or(Target::Url {
+            url: "ws://capture/".into(),
+        });
+    let mut v = SessionView::new(name, crate::engine::ConnectSpec::new(url));
+    v.read_only = true;
+    v.state = ConnState::File;
+    v.target = format!("capture {name}");
+    for e in &cap.entries {
+        match e {
+            Entry::Frame(f) => {
+                let n = f.payload.len() as u64;
+                match f.dir {
+                    Direction::In => {
+                        v.counters.frames_in += 1;
+                        v.counters.bytes_in += n;
+                    }
+                    Direction::Out => {
+                        v.counters.frames_out += 1;
+                        v.counters.bytes_out += n;
+                    }
+                }
+                v.log.push(Row {
+                    at: f.at,
+                    kind: RowKind::Frame(f.clone()),
+                });
+            }
+            Entry::Event { at, kind, fields } => {
+                let get = |k: &str| fields.get(k).cloned().unwrap_or(serde_json::Value::Null);
+                let (ek, text) = match kind.as_str() {
+                    "close" => {
+                        let code = get("code").as_u64().unwrap_or(0) as u16;
+                        let clean = get("clean").as_bool().unwrap_or(false);
+                        let ex = close::explain(code);
+                        (
+                            EventKind::Close { code, clean },
+                            format!(
+                                "{code} {} · by {} · {}",
+                                ex.name,
+                                get("by").as_str().unwrap_or("?"),
+                                ex.likely_cause
+                            ),
+                        )
+                    }
+                    "open" => (EventKind::Open, format!("open · HTTP {}", get("status"))),
+                    "connecting" => (
+                        EventKind::Connecting,
+                        format!("connecting {}", get("url").as_str().unwrap_or("")),
+                    ),
+                    "error" => (
+                        EventKind::Error,
+                        get("message").as_str().unwrap_or("error").to_string(),
+                    ),
+                    _ => (
+                        EventKind::Warning,
+                        format!("{kind} {}", serde_json::Value::Object(fields.clone())),
+                    ),
+                };
+                v.log.push(Row {
+                    at: *at,
+                    kind: RowKind::Event { kind: ek, text },
+                });
+            }
+        }
+    }
+    v
 }

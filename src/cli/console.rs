@@ -67,6 +67,12 @@ pub async fn run(
     let options = crate::tui::LoopOptions {
         sessions_file: paths.map(|p| p.sessions_file()),
         theme_dir: paths.map(|p| p.config_dir.join("themes")),
+        capture_dir: settings
+            .capture
+            .dir
+            .clone()
+            .or_else(|| paths.map(|p| p.capture_dir())),
+        record_by_default: settings.capture.record_by_default,
         ..Default::default()
     };
     crate::tui::run(app, theme, connect_now, first_frames, log, options).await?;

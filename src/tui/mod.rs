@@ -22,6 +22,16 @@ pub struct LoopOptions {
     pub first_frames: Vec<(usize, SessionCommand)>,
     /// Each drawn screen as text (tests wait on it).
     pub screens: Option<tokio::sync::watch::Sender<String>>,
+    /// Where `:record` writes captures (none: recording is refused).
+    pub capture_dir: Option<PathBuf>,
+    /// Record every session from its first connect.
+    pub record_by_default: bool,
+}
+
+/// Tells a session's forwarder to start or stop recording.
+enum RecordCmd {
+    Start(PathBuf, crate::capture::writer::CaptureMeta),
+    Stop,
 }
 
 /// Draw at most this often; events in between are applied and drawn together.
@@ -124,19 +134,27 @@ where
         connect_now,
         first_frames,
         screens,
+        capture_dir,
+        record_by_default,
     } = options;
+    let mut recorders: std::collections::HashMap<usize, mpsc::UnboundedSender<RecordCmd>> =
+        Default::default();
     let mut pending: Vec<Effect> = connect_now.into_iter().map(Effect::Connect).collect();
     pending.extend(first_frames.into_iter().map(|(i, c)| Effect::Command(i, c)));
     let mut last_draw: Option<Instant> = None;
+    // Effects that effects ask for (recording a session that just got its forwarder).
+    let mut pending_later: Vec<Effect> = Vec::new();
     'outer: loop {
-        for effect in pending.drain(..) {
+        pending.append(&mut pending_later);
+        let effects: Vec<Effect> = std::mem::take(&mut pending);
+        for effect in effects {
             match effect {
                 Effect::Quit => break 'outer,
                 Effect::Connect(id) => {
                     let Some(s) = app.sessions.iter().find(|s| s.id == id) else {
                         continue;
                     };
-                    let (etx, mut erx) = mpsc::channel::<SessionEvent>(1024);
+                    let (etx, erx) = mpsc::channel::<SessionEvent>(1024);
                     let (h, _join) = spawn_session(s.spec.clone(), etx);
                     handles.insert(id, h);
                     update(
@@ -146,13 +164,66 @@ where
                             at: t0.elapsed(),
                         },
                     );
-                    let fwd = tx.clone();
-                    tokio::spawn(async move {
-                        while let Some(event) = erx.recv().await {
-                            if fwd.send(Event::Session { id, event }).await.is_err() {
-                                break;
+                    let (rec_tx, rec_rx) = mpsc::unbounded_channel();
+                    if record_by_default && !recorders.contains_key(&id) {
+                        pending_later.push(Effect::Record { id, on: true });
+                    }
+                    recorders.insert(id, rec_tx);
+                    tokio::spawn(forward(id, erx, rec_rx, tx.clone()));
+                }
+                Effect::Record { id, on } => {
+                    let Some(rec) = recorders.get(&id) else {
+                        app.status = Some("connect first, then record".into());
+                        continue;
+                    };
+                    if !on {
+                        let _ = rec.send(RecordCmd::Stop);
+                        continue;
+                    }
+                    let Some(dir) = &capture_dir else {
+                        app.status = Some("no capture directory (set WSDECK_DATA_DIR)".into());
+                        continue;
+                    };
+                    let Some(s) = app.sessions.iter().find(|s| s.id == id) else {
+                        continue;
+                    };
+                    let stamp = time::OffsetDateTime::now_utc()
+                        .format(&time::macros::format_description!(
+                            "[year][month][day]-[hour][minute][second]"
+                        ))
+                        .unwrap_or_default();
+                    let safe: String = s
+                        .name
+                        .chars()
+                        .map(|c| {
+                            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                                c
+                            } else {
+                                '_'
                             }
-                        }
+                        })
+                        .collect();
+                    let path = dir.join(format!("{safe}-{stamp}.jsonl"));
+                    let meta = crate::capture::writer::CaptureMeta {
+                        session_name: Some(s.name.clone()),
+                        target_kind: s.spec.target.kind().into(),
+                        target: s.spec.target.describe(),
+                        url: crate::engine::redact::url_for_display(&s.spec.request_url()),
+                        agent_session_id: s.spec.session_id.clone(),
+                    };
+                    let _ = rec.send(RecordCmd::Start(path, meta));
+                }
+                Effect::OpenCapture(path) => {
+                    let fwd = tx.clone();
+                    tokio::task::spawn_blocking(move || {
+                        let name = path
+                            .file_name()
+                            .map(|n| n.to_string_lossy().into_owned())
+                            .unwrap_or_else(|| path.display().to_string());
+                        let result = crate::capture::read_capture(&path)
+                            .map(Box::new)
+                            .map_err(|e| e.to_string());
+                        let _ = fwd.blocking_send(Event::CaptureOpened { name, result });
                     });
                 }
                 Effect::Copy(text) => {
@@ -265,6 +336,58 @@ where
     tokio::time::sleep(Duration::from_millis(150)).await;
     ticker.abort();
     Ok(app)
+}
+
+/// Hands one session's events to the loop, and tees them into a capture while recording: the
+/// capture is written here, off the UI's path.
+async fn forward(
+    id: usize,
+    mut events: mpsc::Receiver<SessionEvent>,
+    mut control: mpsc::UnboundedReceiver<RecordCmd>,
+    to_loop: mpsc::Sender<Event>,
+) {
+    use crate::capture::writer::CaptureWriter;
+    let mut writer: Option<CaptureWriter> = None;
+    let mut started: Option<std::time::SystemTime> = None;
+    let mut control_open = true;
+    loop {
+        tokio::select! {
+            ev = events.recv() => {
+                let Some(event) = ev else { break };
+                if let SessionEvent::Connecting { wall, .. } = &event {
+                    started.get_or_insert(*wall);
+                }
+                if let Some(w) = writer.as_mut() {
+                    let written = w.session_event(&event).and_then(|_| if events.is_empty() { w.flush() } else { Ok(()) });
+                    if let Err(e) = written {
+                        writer = None;
+                        let _ = to_loop.send(Event::Recording { id, path: None, error: Some(e.to_string()) }).await;
+                    }
+                }
+                if to_loop.send(Event::Session { id, event }).await.is_err() {
+                    break;
+                }
+            }
+            cmd = control.recv(), if control_open => match cmd {
+                Some(RecordCmd::Start(path, meta)) => {
+                    let wall = started.unwrap_or_else(std::time::SystemTime::now);
+                    let reply = match CaptureWriter::create(&path, &meta, wall) {
+                        Ok(w) => {
+                            writer = Some(w);
+                            Event::Recording { id, path: Some(path), error: None }
+                        }
+                        Err(e) => Event::Recording { id, path: None, error: Some(format!("{}: {e}", path.display())) },
+                    };
+                    let _ = to_loop.send(reply).await;
+                }
+                Some(RecordCmd::Stop) => {
+                    writer = None;
+                    let _ = to_loop.send(Event::Recording { id, path: None, error: None }).await;
+                }
+                None => control_open = false,
+            }
+        }
+    }
 }
 
 /// After a panic the terminal is restored (ratatui's hook) and the user is told where the log is.

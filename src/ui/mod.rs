@@ -61,6 +61,7 @@ fn state_glyph(s: &ConnState) -> &'static str {
         ConnState::Open => "●",
         ConnState::Connecting => "◐",
         ConnState::Idle => "◌",
+        ConnState::File => "▤",
         ConnState::Closed { clean: true, .. } => "○",
         ConnState::Closed { .. } | ConnState::Failed(_) => "✖",
     }
@@ -70,7 +71,7 @@ fn state_style(s: &ConnState, t: &Theme) -> Style {
     match s {
         ConnState::Open => t.ok,
         ConnState::Connecting => t.warn,
-        ConnState::Idle => t.dim,
+        ConnState::Idle | ConnState::File => t.dim,
         ConnState::Closed { clean: true, .. } => t.dim,
         ConnState::Closed { .. } | ConnState::Failed(_) => t.error,
     }
@@ -633,8 +634,13 @@ fn draw_status(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
                     .as_ref()
                     .map(|f| format!(" · filter: {}", f.source))
                     .unwrap_or_default();
+                let rec = s
+                    .recording
+                    .as_ref()
+                    .map(|p| format!(" · ● rec {}", p.display()))
+                    .unwrap_or_default();
                 format!(
-                    "{} {} {}{filter}",
+                    "{} {} {}{filter}{rec}",
                     state_glyph(&s.state),
                     s.name,
                     s.state.word()

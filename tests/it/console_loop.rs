@@ -106,3 +106,96 @@ async fn two_sessions_demo_and_sdk_agent_at_once() {
     );
     assert_eq!(app.sessions[1].counters.frames_in, 1);
 }
+
+fn typed(keys: &mpsc::Sender<Event>, text: &str) -> Vec<Event> {
+    let _ = keys;
+    text.chars().map(|c| key(KeyCode::Char(c))).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn record_from_the_console_then_open_the_capture_read_only() {
+    let demo = wsdeck::demo::start(0).await.expect("demo");
+    let dir = tempfile::tempdir().expect("dir");
+    let sessions = vec![SessionView::new(
+        "demo",
+        ConnectSpec::new(Target::url(&format!("{}?quiet=1", demo.url())).expect("url")),
+    )];
+    let (tx, rx) = mpsc::channel(1024);
+    let (screens_tx, mut screens) = watch::channel(String::new());
+    let keys = tx.clone();
+    let theme = Theme::load("dark", None).expect("theme");
+    let capture_dir = dir.path().to_path_buf();
+    let looped = tokio::spawn(async move {
+        let mut term = Terminal::new(TestBackend::new(160, 40)).expect("terminal");
+        let options = wsdeck::tui::LoopOptions {
+            connect_now: vec![0],
+            screens: Some(screens_tx),
+            capture_dir: Some(capture_dir),
+            ..Default::default()
+        };
+        wsdeck::tui::run_loop(&mut term, App::new(sessions), &theme, (tx, rx), options)
+            .await
+            .expect("loop")
+    });
+    let send = |evs: Vec<Event>| {
+        let keys = keys.clone();
+        async move {
+            for e in evs {
+                keys.send(e).await.expect("key");
+            }
+        }
+    };
+    wait_for(&mut screens, "session.ready").await;
+    send(typed(&keys, ":record on")).await;
+    send(vec![key(KeyCode::Enter)]).await;
+    let screen = wait_for(&mut screens, "recording to").await;
+    assert!(
+        screen.contains(&dir.path().display().to_string()),
+        "{screen}"
+    );
+    send(typed(
+        &keys,
+        "c{\"type\":\"echo\",\"text\":\"rec-{{seq}}\"}",
+    ))
+    .await;
+    send(vec![
+        Event::Key(KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL)),
+        key(KeyCode::Esc),
+    ])
+    .await;
+    wait_for(&mut screens, "echo.reply").await;
+    send(typed(&keys, ":record off")).await;
+    send(vec![key(KeyCode::Enter)]).await;
+    wait_for(&mut screens, "recording stopped").await;
+
+    let files: Vec<std::path::PathBuf> = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let text = std::fs::read_to_string(&files[0]).expect("capture");
+    assert!(
+        text.lines()
+            .next()
+            .expect("header")
+            .contains("\"session\":\"demo\"")
+    );
+    assert!(
+        text.contains(r#"rec-1"#),
+        "the composed frame, expanded, is in the capture: {text}"
+    );
+
+    send(typed(&keys, &format!(":open {}", files[0].display()))).await;
+    send(vec![key(KeyCode::Enter)]).await;
+    let screen = wait_for(&mut screens, "(read-only)").await;
+    assert!(screen.contains("▤"), "{screen}");
+    assert!(screen.contains("echo.reply"));
+    send(vec![key(KeyCode::Char('q')), key(KeyCode::Char('q'))]).await;
+    let app = tokio::time::timeout(Duration::from_secs(10), looped)
+        .await
+        .expect("quits")
+        .expect("join");
+    assert_eq!(app.sessions.len(), 2);
+    assert!(app.sessions[1].read_only);
+}
