@@ -98,11 +98,21 @@ impl Composer {
         self.send_as = self.mode.default_opcode();
     }
 
+    /// Text ↔ binary, whatever the content (from a control frame: back to text).
     pub fn toggle_opcode(&mut self) {
-        self.send_as = if self.send_as == Opcode::Text {
-            Opcode::Binary
-        } else {
-            Opcode::Text
+        self.send_as = match self.send_as {
+            Opcode::Text => Opcode::Binary,
+            _ => Opcode::Text,
+        };
+    }
+
+    /// Ping → pong → close (payload "CODE reason") → back to the mode's data frame.
+    pub fn cycle_control(&mut self) {
+        self.send_as = match self.send_as {
+            Opcode::Ping => Opcode::Pong,
+            Opcode::Pong => Opcode::Close,
+            Opcode::Close => self.mode.default_opcode(),
+            _ => Opcode::Ping,
         };
     }
 
@@ -150,6 +160,23 @@ impl Composer {
 
 /// Text (after variables are expanded) to the bytes of a frame in `mode`, sent as `send_as`.
 pub fn encode(mode: Mode, send_as: Opcode, text: &str) -> Result<Bytes, String> {
+    if send_as == Opcode::Close {
+        // "CODE reason", e.g. "1000 done" or "4001": the close frame's payload.
+        let t = text.trim();
+        let (code, reason) = t.split_once(char::is_whitespace).unwrap_or((t, ""));
+        let code: u16 = code
+            .parse()
+            .ok()
+            .filter(|c| (1000..5000).contains(c) && !matches!(c, 1004..=1006 | 1015))
+            .ok_or("close: CODE [reason], e.g. 1000 done (1000-4999, not 1004-1006 or 1015)")?;
+        if reason.len() > 123 {
+            return Err("close: the reason is at most 123 bytes".into());
+        }
+        return Ok(crate::engine::frame::close_payload(code, reason.trim()));
+    }
+    if matches!(send_as, Opcode::Ping | Opcode::Pong) && text.trim().is_empty() {
+        return Ok(Bytes::new());
+    }
     if text.trim().is_empty() && mode != Mode::Text {
         return Err("empty: type the frame".into());
     }
@@ -176,6 +203,13 @@ pub fn encode(mode: Mode, send_as: Opcode, text: &str) -> Result<Bytes, String> 
     };
     if send_as == Opcode::Text && std::str::from_utf8(&bytes).is_err() {
         return Err("not UTF-8: send it as binary (Ctrl-t)".into());
+    }
+    if matches!(send_as, Opcode::Ping | Opcode::Pong) && bytes.len() > 125 {
+        return Err(format!(
+            "a {} payload is at most 125 bytes ({} here)",
+            send_as.as_str(),
+            bytes.len()
+        ));
     }
     Ok(bytes)
 }
@@ -207,7 +241,7 @@ mod tests {
             c.check(&Default::default()).ok(),
             Some(Bytes::from_static(&[0, 255]))
         );
-        c.toggle_opcode();
+        c.send_as = Opcode::Text;
         assert!(
             c.check(&Default::default())
                 .unwrap_err()
@@ -226,6 +260,38 @@ mod tests {
             "JSON-looking text can go as binary"
         );
         assert!(c.check(&Default::default()).is_ok());
+    }
+
+    #[test]
+    fn ping_pong_and_close_frames() {
+        let none = Default::default();
+        let mut c = Composer::default();
+        c.set_text(Mode::Text, "hello");
+        c.send_as = Opcode::Ping;
+        assert_eq!(c.check(&none).ok(), Some(Bytes::from_static(b"hello")));
+        c.set_text(Mode::Text, &"x".repeat(126));
+        c.send_as = Opcode::Pong;
+        assert!(c.check(&none).unwrap_err().contains("at most 125"));
+        c.set_text(Mode::Text, "4001 going now");
+        c.send_as = Opcode::Close;
+        assert_eq!(
+            c.check(&none).ok(),
+            Some(crate::engine::frame::close_payload(4001, "going now"))
+        );
+        c.set_text(Mode::Text, "1006");
+        c.send_as = Opcode::Close;
+        assert!(c.check(&none).unwrap_err().contains("CODE [reason]"));
+        c.send_as = Opcode::Text;
+        c.cycle_control();
+        assert_eq!(c.send_as, Opcode::Ping);
+        c.cycle_control();
+        c.cycle_control();
+        assert_eq!(c.send_as, Opcode::Close);
+        c.cycle_control();
+        assert_eq!(c.send_as, Opcode::Text, "back to the mode's data frame");
+        c.send_as = Opcode::Close;
+        c.toggle_opcode();
+        assert_eq!(c.send_as, Opcode::Text);
     }
 
     #[test]

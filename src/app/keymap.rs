@@ -179,7 +179,7 @@ pub const BINDINGS: &[Binding] = &[
         keys: "c / e",
         scope: Scope::Frames,
         action: Action::Compose,
-        does: "compose a frame / one like the selected (Ctrl-s send, Ctrl-t text/binary, Ctrl-o mode, Ctrl-p/n history, Esc)",
+        does: "compose a frame / one like the selected (Ctrl-s send, Ctrl-t text/binary, Ctrl-k ping/pong/close, Ctrl-o mode, Ctrl-p/n history)",
     },
     Binding {
         keys: "h",

@@ -1328,6 +1328,7 @@ fn on_composer_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         KeyCode::Esc => app.composing = false,
         KeyCode::Char('c') if ctrl => return vec![Effect::Quit],
         KeyCode::Char('t') if ctrl => app.composer.toggle_opcode(),
+        KeyCode::Char('k') if ctrl => app.composer.cycle_control(),
         KeyCode::Char('o') if ctrl => app.composer.cycle_mode(),
         KeyCode::Char('p') if ctrl => app.composer.history_step(true),
         KeyCode::Char('n') if ctrl => app.composer.history_step(false),

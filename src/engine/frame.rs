@@ -88,12 +88,10 @@ impl Frame {
 
     /// Code and reason of a close frame (`None` for an empty close payload or another opcode).
     pub fn close_code(&self) -> Option<(u16, String)> {
-        if self.opcode != Opcode::Close || self.payload.len() < 2 {
+        if self.opcode != Opcode::Close {
             return None;
         }
-        let code = u16::from_be_bytes([self.payload[0], self.payload[1]]);
-        let reason = String::from_utf8_lossy(&self.payload[2..]).into_owned();
-        Some((code, reason))
+        parse_close_payload(&self.payload)
     }
 }
 
@@ -103,4 +101,13 @@ pub fn close_payload(code: u16, reason: &str) -> Bytes {
     v.extend_from_slice(&code.to_be_bytes());
     v.extend_from_slice(reason.as_bytes());
     Bytes::from(v)
+}
+
+/// Code and reason from a close payload (`None` when it has no code).
+pub fn parse_close_payload(payload: &[u8]) -> Option<(u16, String)> {
+    if payload.len() < 2 {
+        return None;
+    }
+    let code = u16::from_be_bytes([payload[0], payload[1]]);
+    Some((code, String::from_utf8_lossy(&payload[2..]).into_owned()))
 }

@@ -298,6 +298,16 @@ impl Actor {
                             closing = self.start_close(&mut ws, 1000, "reconnecting").await;
                             if closing.is_none() { return After::Reconnect; }
                         }
+                        // A close frame sent as a frame is a close: the peer's answer must be
+                        // read as the end of our handshake, not as the peer closing.
+                        Some(SessionCommand::Send { opcode: Opcode::Close, payload }) => {
+                            let (code, reason) = match crate::engine::frame::parse_close_payload(&payload) {
+                                Some(cr) => cr,
+                                None => (1000, String::new()),
+                            };
+                            closing = self.start_close(&mut ws, code, &reason).await;
+                            if closing.is_none() { return After::Idle; }
+                        }
                         Some(SessionCommand::Send { opcode, payload }) => {
                             if let Some(end) = self.send_frame(&mut ws, opcode, payload).await {
                                 self.finish(end).await;

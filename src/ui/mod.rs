@@ -317,7 +317,9 @@ fn draw_composer(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
         Span::styled(format!(" Compose · {} ", comp.mode.name()), t.focus),
         Span::styled(verdict, style),
         Span::styled(
-            format!(" · send as {send_as} · Ctrl-s send · Ctrl-t text/binary · Ctrl-o mode · Esc "),
+            format!(
+                " · send as {send_as} · Ctrl-s send · Ctrl-t text/binary · Ctrl-k ping/pong/close · Ctrl-o mode · Esc "
+            ),
             t.dim,
         ),
     ]);
@@ -601,7 +603,7 @@ fn draw_status(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
     };
     let hints = match app.focus {
         _ if app.composing => {
-            "Ctrl-s send · Ctrl-t text/binary · Ctrl-o mode · Ctrl-p/n history · Esc close"
+            "Ctrl-s send · Ctrl-t text/binary · Ctrl-k ping/pong/close · Ctrl-o mode · Ctrl-p/n history · Esc"
         }
         Pane::Sessions => {
             "Enter connect · x disconnect · R reconnect · N new id · Tab pane · ? help"

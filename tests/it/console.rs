@@ -850,3 +850,35 @@ fn e_loads_the_selected_frame_into_the_composer() {
         app.composer.text()
     );
 }
+
+#[test]
+fn composer_sends_a_close_with_code_and_reason() {
+    let mut app = demo_app((120, 36));
+    app.selected = 1;
+    update(&mut app, key('c'));
+    update(&mut app, ctrl('o')); // JSON -> hex
+    update(&mut app, ctrl('o')); // hex -> base64
+    update(&mut app, ctrl('o')); // base64 -> text
+    update(&mut app, ctrl('k'));
+    update(&mut app, ctrl('k'));
+    update(&mut app, ctrl('k'));
+    assert_eq!(app.composer.send_as, Opcode::Close);
+    type_text(&mut app, "4001 bye now");
+    let effects = update(&mut app, ctrl('s'));
+    let [
+        Effect::SendComposed {
+            opcode: Opcode::Close,
+            template,
+            ..
+        },
+    ] = effects.as_slice()
+    else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(template, "4001 bye now");
+    assert_eq!(
+        wsdeck::app::composer::encode(wsdeck::app::composer::Mode::Text, Opcode::Close, template)
+            .ok(),
+        Some(wsdeck::engine::frame::close_payload(4001, "bye now"))
+    );
+}

@@ -407,3 +407,25 @@ async fn tls_failure_then_success_with_ca_cert() {
     assert!(run.closed.expect("closed").clean);
     server.abort();
 }
+
+#[tokio::test]
+async fn a_close_sent_as_a_frame_is_our_close_handshake() {
+    let server = serve(Script::Echo).await;
+    let (h, mut rx) = open_session(spec(&server.url())).await;
+    h.send(SessionCommand::Send {
+        opcode: Opcode::Close,
+        payload: wsdeck::engine::frame::close_payload(4001, "bye"),
+    });
+    let run = collect_until_end(&mut rx, true).await;
+    let c = run.closed.expect("closed");
+    assert_eq!((c.code, c.initiator), (4001, Initiator::Client));
+    let outs = run
+        .frames
+        .iter()
+        .filter(|f| f.dir == Direction::Out && f.opcode == Opcode::Close)
+        .count();
+    assert_eq!(
+        outs, 1,
+        "one close frame from us, no automatic echo of the answer"
+    );
+}
