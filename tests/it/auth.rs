@@ -1,7 +1,7 @@
 //! Auth through azure_identity's real code path: a fake `az` (and `azd`) on PATH that prints
 //! what the real ones print. And the canary: the token reaches the wire and nothing else.
 
-use crate::support::{Script, json_lines, run, serve, wsdeck};
+use crate::support::{Script, assert_exit, json_lines, run, serve, wsdeck};
 use std::path::Path;
 
 const CANARY: &str = "eyJ0eXAiOiJKV1QifQ.CANARY-7f3a9c.wsdeck-secret-sig";
@@ -237,12 +237,7 @@ async fn azd_token_and_command_token() {
         "1",
     ]);
     let o = run(c).await;
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert_exit(&o, 0);
     assert_eq!(
         crate::support::header(&server, 0, "authorization"),
         Some(format!("Bearer {CANARY}-azd"))
@@ -260,12 +255,7 @@ async fn azd_token_and_command_token() {
         "1",
     ]);
     let o = run(c).await;
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert_exit(&o, 0);
     assert_eq!(
         crate::support::header(&server, 1, "authorization"),
         Some(format!("Bearer {CANARY}-cmd"))

@@ -1,6 +1,6 @@
 //! The command line as scripts use it: JSON lines, captures, and every exit code of SPEC.md.
 
-use crate::support::{Script, closed_port, json_lines, run, serve, wsdeck};
+use crate::support::{Script, assert_exit, closed_port, json_lines, run, serve, wsdeck};
 use std::process::Output;
 
 fn stderr(o: &Output) -> String {
@@ -15,7 +15,7 @@ async fn connect_echo_then_clean_close_exits_0() {
     c.args(["connect", &server.url(), "--linger", "0.3"])
         .write_stdin("{\"type\":\"ping\"}\n\nsecond\n");
     let o = run(c).await;
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_exit(&o, 0);
     let lines = json_lines(&o.stdout);
     let events: Vec<&str> = lines.iter().filter_map(|l| l["event"].as_str()).collect();
     assert_eq!(events, ["connecting", "open", "close"]);
@@ -55,7 +55,7 @@ async fn send_in_order_with_expect_and_record_then_inspect() {
     .args(["--json", "{\"type\":\"x\"}", "--expect", "5", "--record"])
     .arg(&cap);
     let o = run(c).await;
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_exit(&o, 0);
     let lines = json_lines(&o.stdout);
     let outs: Vec<String> = lines
         .iter()
@@ -83,7 +83,7 @@ async fn send_in_order_with_expect_and_record_then_inspect() {
     let mut c = wsdeck(home.path());
     c.args(["inspect", "--json"]).arg(&cap);
     let o = run(c).await;
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_exit(&o, 0);
     let cap_lines = json_lines(&o.stdout);
     let frames = |ls: &[serde_json::Value]| -> Vec<(String, String, String)> {
         ls.iter()
@@ -263,7 +263,7 @@ async fn abnormal_closes_exit_5() {
     let mut c = wsdeck(home.path());
     c.args(["send", &server.url(), "--text", "x"]);
     let o = run(c).await;
-    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+    assert_exit(&o, 5);
     assert!(
         stderr(&o).contains("closed 1011 internal error by server"),
         "{}",
@@ -299,7 +299,7 @@ async fn expect_unmet_exits_1() {
         "0.5",
     ]);
     let o = run(c).await;
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_exit(&o, 1);
     assert!(
         stderr(&o).contains("1 of 3 expected frames"),
         "{}",
@@ -363,7 +363,7 @@ async fn saved_sessions_add_list_use_rm() {
         "sid-42",
     ]);
     let o = run(c).await;
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_exit(&o, 0);
 
     let mut c = wsdeck(home.path());
     c.args(["sessions", "list", "--json"]);
@@ -383,7 +383,7 @@ async fn saved_sessions_add_list_use_rm() {
         "1",
     ]);
     let o = run(c).await;
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_exit(&o, 0);
     assert!(
         crate::support::header(&server, 0, ":uri")
             .expect("uri")

@@ -1,6 +1,6 @@
 //! The built-in demo agent speaks its vocabulary, streams PCM, and closes abnormally on command.
 
-use crate::support::{json_lines, run, wsdeck};
+use crate::support::{assert_exit, json_lines, run, wsdeck};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn demo_vocabulary_pcm_and_abnormal_closes() {
@@ -17,12 +17,7 @@ async fn demo_vocabulary_pcm_and_abnormal_closes() {
         ])
         .args(["--text", "not json", "--hex", "0102", "--expect", "13"]);
     let o = run(c).await;
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert_exit(&o, 0);
     let ins: Vec<serde_json::Value> = json_lines(&o.stdout)
         .into_iter()
         .filter(|l| l["dir"] == "in" && l["op"] != "close")

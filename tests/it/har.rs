@@ -1,6 +1,6 @@
 //! HAR in (a Chrome DevTools-shaped export) and out (exported, read back byte for byte).
 
-use crate::support::{Script, json_lines, run, serve, wsdeck};
+use crate::support::{Script, assert_exit, json_lines, run, serve, wsdeck};
 
 fn fixture(name: &str) -> std::path::PathBuf {
     crate::support::repo().join("tests/fixtures").join(name)
@@ -13,12 +13,7 @@ async fn chrome_har_inspects_and_replays() {
     c.args(["inspect", "--json"])
         .arg(fixture("chrome-devtools.har"));
     let o = run(c).await;
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert_exit(&o, 0);
     let lines = json_lines(&o.stdout);
     let frames: Vec<(String, String, String)> = lines
         .iter()
@@ -56,12 +51,7 @@ async fn chrome_har_inspects_and_replays() {
         "0.3",
     ]);
     let o = run(c).await;
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert_exit(&o, 0);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,7 +1,7 @@
 //! `wsdeck replay`: timing modes keep order and count; --expect compares, ignores paths, and
 //! exits 6 on a difference; a capture replayed against the real SDK agent compares clean.
 
-use crate::support::{Agent, Script, json_lines, run, serve, wsdeck};
+use crate::support::{Agent, Script, assert_exit, json_lines, run, serve, wsdeck};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn replay_timing_modes_keep_order_and_count() {
@@ -88,12 +88,7 @@ async fn replay_expect_reports_differences_and_ignores_paths() {
         "--expect",
     ]);
     let o = run(c).await;
-    assert_eq!(
-        o.status.code(),
-        Some(6),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert_exit(&o, 6);
     let diffs: Vec<serde_json::Value> = json_lines(&o.stdout)
         .into_iter()
         .filter(|l| l["event"] == "difference")
@@ -116,12 +111,7 @@ async fn replay_expect_reports_differences_and_ignores_paths() {
         ".v",
     ]);
     let o = run(c).await;
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert_exit(&o, 0);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -152,11 +142,6 @@ async fn replay_against_the_real_sdk_agent_compares_clean() {
         .arg(&cap)
         .args([&agent.url(), "--expect", "--wait-replies", "0.2"]);
     let o = run(c).await;
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert_exit(&o, 0);
     assert!(String::from_utf8_lossy(&o.stderr).contains("replies match the capture"));
 }

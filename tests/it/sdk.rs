@@ -1,7 +1,7 @@
 //! Against the real agent SDK (azure-ai-agentserver-invocations from PyPI), in a venv the test
 //! support creates under target/.
 
-use crate::support::{Agent, json_lines, run, wsdeck};
+use crate::support::{Agent, assert_exit, json_lines, run, wsdeck};
 
 async fn start(script: &'static str) -> Agent {
     tokio::task::spawn_blocking(move || Agent::start(script))
@@ -33,12 +33,7 @@ async fn sdk_echo_text_binary_and_session_id_query() {
         "3",
     ]);
     let o = run(c).await;
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert_exit(&o, 0);
     let lines = json_lines(&o.stdout);
     let ins: Vec<&serde_json::Value> = lines.iter().filter(|l| l["dir"] == "in").collect();
     assert_eq!(ins[0]["text"], "hello");
@@ -61,12 +56,7 @@ async fn sdk_handler_that_raises_closes_1011_and_exits_5() {
     let mut c = wsdeck(home.path());
     c.args(["send", &agent.url(), "--text", "anything"]);
     let o = run(c).await;
-    assert_eq!(
-        o.status.code(),
-        Some(5),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert_exit(&o, 5);
     let lines = json_lines(&o.stdout);
     let close = lines.iter().find(|l| l["event"] == "close").expect("close");
     assert_eq!(close["code"], 1011);

@@ -399,3 +399,14 @@ pub async fn run(mut cmd: assert_cmd::Command) -> std::process::Output {
         .await
         .expect("join")
 }
+
+/// The command exited with `code`; otherwise fail showing its stderr.
+#[track_caller]
+pub fn assert_exit(o: &std::process::Output, code: i32) {
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "stderr: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
