@@ -49,6 +49,14 @@ pub enum ConsoleCommand {
     Record { state: Option<String> },
     /// :open FILE — a capture (or HAR) opened read-only
     Open { path: String },
+    /// :replay FILE [original|fast|xN|step] [IGNORE-PATH…] — or :replay pause|resume|stop|step
+    Replay {
+        what: String,
+        timing: Option<String>,
+        ignore: Vec<String>,
+    },
+    /// :compare — the last replay's comparison
+    Compare,
     /// :theme NAME
     Theme { name: String },
     /// :quit
@@ -57,7 +65,7 @@ pub enum ConsoleCommand {
 }
 
 /// The commands for the help overlay.
-pub const SUMMARY: &str = ":add NAME TARGET · :edit TARGET · :rename NAME · :dup NAME · :rm · :connect · :disconnect · :reconnect [--new-id] · :filter EXPR · :search TEXT · :set NAME VALUE · :unset NAME · :record [on|off] · :open FILE · :theme NAME · :q";
+pub const SUMMARY: &str = ":add NAME TARGET · :edit TARGET · :rename NAME · :dup NAME · :rm · :connect · :disconnect · :reconnect [--new-id] · :filter EXPR · :search TEXT · :set NAME VALUE · :unset NAME · :record [on|off] · :open FILE · :replay FILE [original|fast|xN|step] · :replay pause|resume|stop|step · :compare · :theme NAME · :q";
 
 /// Parse a command line; the error is one line for the status bar.
 pub fn parse(line: &str) -> Result<ConsoleCommand, String> {

@@ -34,6 +34,7 @@ pub enum Action {
     EditSession,
     DeleteSession,
     Compose,
+    ReplayStep,
 }
 
 /// Where a binding applies.
@@ -68,10 +69,10 @@ pub struct Binding {
 /// The table, in help order.
 pub const BINDINGS: &[Binding] = &[
     Binding {
-        keys: "?",
+        keys: "? / Esc",
         scope: Scope::Anywhere,
         action: Action::Help,
-        does: "help (this list)",
+        does: "help (this list) / close an overlay, back to the frames",
     },
     Binding {
         keys: "Tab / Shift-Tab",
@@ -84,12 +85,6 @@ pub const BINDINGS: &[Binding] = &[
         scope: Scope::Anywhere,
         action: Action::Quit,
         does: "quit (asks while connections are open) / quit now",
-    },
-    Binding {
-        keys: "Esc",
-        scope: Scope::Anywhere,
-        action: Action::Back,
-        does: "close an overlay, back to the frames",
     },
     Binding {
         keys: ":",
@@ -158,16 +153,10 @@ pub const BINDINGS: &[Binding] = &[
         does: "filter: in/out, op:text…, words, a .jq expression (empty clears)",
     },
     Binding {
-        keys: "/",
+        keys: "/, n / N",
         scope: Scope::Frames,
         action: Action::Search,
-        does: "search the payloads",
-    },
-    Binding {
-        keys: "n / N",
-        scope: Scope::Frames,
-        action: Action::SearchNext,
-        does: "next / previous match",
+        does: "search the payloads; next / previous match",
     },
     Binding {
         keys: "y",
@@ -180,6 +169,12 @@ pub const BINDINGS: &[Binding] = &[
         scope: Scope::Frames,
         action: Action::Compose,
         does: "compose a frame / one like the selected (Ctrl-s send, Ctrl-t text/binary, Ctrl-k ping/pong/close, Ctrl-o mode, Ctrl-p/n history)",
+    },
+    Binding {
+        keys: "]",
+        scope: Scope::Anywhere,
+        action: Action::ReplayStep,
+        does: "next frame of a step-by-step replay (:replay FILE step)",
     },
     Binding {
         keys: "h",
@@ -234,6 +229,7 @@ pub fn action_for(key: KeyEvent) -> Option<Action> {
         KeyCode::Char(':') => Action::CommandLine,
         KeyCode::Char('a') => Action::AddSession,
         KeyCode::Char('c') => Action::Compose,
+        KeyCode::Char(']') => Action::ReplayStep,
         KeyCode::Char('e') => Action::EditSession,
         KeyCode::Char('d') => Action::DeleteSession,
         _ => return None,

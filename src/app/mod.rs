@@ -120,6 +120,7 @@ pub struct SessionView {
     pub recording: Option<std::path::PathBuf>,
     /// A capture opened from a file: nothing to connect or send.
     pub read_only: bool,
+    pub replay: Option<ReplayState>,
 }
 
 impl SessionView {
@@ -150,6 +151,7 @@ impl SessionView {
             composed: 0,
             recording: None,
             read_only: false,
+            replay: None,
         }
     }
 
@@ -223,6 +225,34 @@ pub enum Overlay {
     Handshake,
     ConfirmQuit,
     ConfirmDelete,
+    /// What a replay got against what its capture holds.
+    Compare,
+}
+
+/// A capture being replayed into a session, and then its comparison.
+#[derive(Debug, Clone)]
+pub struct ReplayState {
+    pub file: String,
+    pub total: usize,
+    pub sent: usize,
+    pub paused: bool,
+    pub step: bool,
+    pub finished: bool,
+    /// Log length when the replay started: replies are the incoming data rows after it.
+    pub start_row: usize,
+    /// The capture's incoming data frames, in order.
+    pub expected: Vec<crate::engine::Frame>,
+    pub ignore: Vec<String>,
+    pub diffs: Option<Vec<crate::capture::compare::Difference>>,
+}
+
+/// Controls for a running replay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplayCtl {
+    Pause,
+    Resume,
+    Stop,
+    Step,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -241,7 +271,7 @@ pub enum DetailView {
 }
 
 /// What the runtime must do after an update.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     /// Start the session's actor (connect).
     Connect(usize),
@@ -266,6 +296,17 @@ pub enum Effect {
     },
     /// Read a capture (or HAR) file and open it read-only.
     OpenCapture(std::path::PathBuf),
+    /// Replay a capture's outgoing frames into session `id`.
+    StartReplay {
+        id: usize,
+        path: std::path::PathBuf,
+        timing: crate::cli::replay::Timing,
+        step: bool,
+    },
+    ReplayControl {
+        id: usize,
+        ctl: ReplayCtl,
+    },
     /// Write sessions.toml with these sessions.
     SaveSessions(Vec<crate::config::SavedSession>),
     /// Switch to this theme.
@@ -302,6 +343,27 @@ pub enum Event {
         path: Option<std::path::PathBuf>,
         error: Option<String>,
     },
+    /// The replay of `file` into session `id` started: `total` frames to send.
+    ReplayStarted {
+        id: usize,
+        file: String,
+        total: usize,
+        expected: Vec<crate::engine::Frame>,
+        step: bool,
+    },
+    /// `sent` frames of the replay have gone out.
+    ReplayProgress {
+        id: usize,
+        sent: usize,
+    },
+    /// All sent (or stopped) and the replies went quiet: time to compare.
+    ReplayFinished {
+        id: usize,
+    },
+    ReplayFailed {
+        id: usize,
+        error: String,
+    },
     /// A capture file was read (or could not be).
     CaptureOpened {
         name: String,
@@ -333,6 +395,8 @@ pub struct App {
     /// The last search, for n/N.
     pub search: Option<String>,
     next_id: usize,
+    /// Paths the next replay's comparison ignores (from `:replay FILE TIMING PATH…`).
+    pending_ignore: Vec<String>,
 }
 
 impl App {
@@ -355,6 +419,7 @@ impl App {
             size: (80, 24),
             now: Duration::ZERO,
             quitting: false,
+            pending_ignore: Vec::new(),
             prompt: None,
             form: None,
             composer: composer::Composer::default(),
@@ -488,6 +553,82 @@ pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
             }
             vec![]
         }
+        Event::ReplayStarted {
+            id,
+            file,
+            total,
+            expected,
+            step,
+        } => {
+            let mut ignore = vec!["id".to_string(), "ts".to_string()];
+            ignore.append(&mut app.pending_ignore);
+            if let Some(s) = app.by_id_mut(id) {
+                s.replay = Some(ReplayState {
+                    file: file.clone(),
+                    total,
+                    sent: 0,
+                    paused: false,
+                    step,
+                    finished: false,
+                    start_row: s.log.len(),
+                    expected,
+                    ignore,
+                    diffs: None,
+                });
+            }
+            app.status = Some(format!(
+                "replaying {file}: {total} frames{}",
+                if step {
+                    " (step: ] sends the next)"
+                } else {
+                    ""
+                }
+            ));
+            vec![]
+        }
+        Event::ReplayProgress { id, sent } => {
+            if let Some(r) = app.by_id_mut(id).and_then(|s| s.replay.as_mut()) {
+                r.sent = sent;
+            }
+            vec![]
+        }
+        Event::ReplayFailed { id: _, error } => {
+            app.status = Some(format!("replay: {error}"));
+            vec![]
+        }
+        Event::ReplayFinished { id } => {
+            if let Some(s) = app.by_id_mut(id) {
+                let got: Vec<crate::engine::Frame> = (0..s.log.len())
+                    .skip(s.replay.as_ref().map(|r| r.start_row).unwrap_or(0))
+                    .filter_map(|i| match &s.log.get(i)?.kind {
+                        RowKind::Frame(f)
+                            if f.dir == Direction::In
+                                && matches!(f.opcode, Opcode::Text | Opcode::Binary) =>
+                        {
+                            Some(f.clone())
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                if let Some(r) = s.replay.as_mut() {
+                    let exp: Vec<&crate::engine::Frame> = r.expected.iter().collect();
+                    let g: Vec<&crate::engine::Frame> = got.iter().collect();
+                    let ignore = crate::capture::compare::IgnorePaths::new(&r.ignore);
+                    r.diffs = Some(crate::capture::compare::compare(&exp, &g, &ignore));
+                    r.finished = true;
+                    let n = r.diffs.as_ref().map_or(0, Vec::len);
+                    app.status = Some(if n == 0 {
+                        format!("replay of {} done: the replies match the capture", r.file)
+                    } else {
+                        format!("replay of {} done: {n} difference(s)", r.file)
+                    });
+                }
+            }
+            if app.current().is_some_and(|s| s.id == id) {
+                app.overlay = Some(Overlay::Compare);
+            }
+            vec![]
+        }
         Event::Work => {
             let rows = app.log_rows();
             for s in &mut app.sessions {
@@ -585,6 +726,14 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
             }
         }
         Action::Compose => app.composing = true,
+        Action::ReplayStep => {
+            if let Some(s) = app.current() {
+                return vec![Effect::ReplayControl {
+                    id: s.id,
+                    ctl: ReplayCtl::Step,
+                }];
+            }
+        }
         Action::EditSession if app.focus == Pane::Sessions => {
             if let Some(s) = app.current() {
                 app.form = Some(form::SessionForm::edit(s.id, &s.name, &s.spec));
@@ -1248,6 +1397,60 @@ fn run_command(app: &mut App, line: &str, rows: usize) -> Vec<Effect> {
             vec![Effect::Record { id: s.id, on }]
         }
         C::Open { path } => vec![Effect::OpenCapture(path.into())],
+        C::Replay {
+            what,
+            timing,
+            ignore,
+        } => {
+            let Some(s) = app.current() else {
+                return vec![];
+            };
+            let id = s.id;
+            let ctl = match what.as_str() {
+                "pause" => Some(ReplayCtl::Pause),
+                "resume" => Some(ReplayCtl::Resume),
+                "stop" => Some(ReplayCtl::Stop),
+                "step" => Some(ReplayCtl::Step),
+                _ => None,
+            };
+            if let Some(ctl) = ctl {
+                return vec![Effect::ReplayControl { id, ctl }];
+            }
+            if !matches!(s.state, ConnState::Open) {
+                app.status = Some(format!(
+                    "{} is not open: connect first, then :replay FILE",
+                    s.name
+                ));
+                return vec![];
+            }
+            let step = timing.as_deref() == Some("step");
+            let timing = match timing.as_deref() {
+                None | Some("step") => crate::cli::replay::Timing::Original,
+                Some(t) => match crate::cli::replay::Timing::parse(t) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        app.status = Some(e.to_string());
+                        return vec![];
+                    }
+                },
+            };
+            // Applied when the replay starts; kept for the comparison.
+            app.pending_ignore = ignore;
+            vec![Effect::StartReplay {
+                id,
+                path: what.into(),
+                timing,
+                step,
+            }]
+        }
+        C::Compare => {
+            if app.current().and_then(|s| s.replay.as_ref()).is_some() {
+                app.overlay = Some(Overlay::Compare);
+            } else {
+                app.status = Some("no replay in this session yet: :replay FILE".into());
+            }
+            vec![]
+        }
         C::Theme { name } => vec![Effect::SetTheme(name)],
         C::Quit => on_action(app, Action::Quit),
     }

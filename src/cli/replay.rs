@@ -48,7 +48,7 @@ impl Timing {
         })
     }
 
-    fn gap(self, d: Duration) -> Duration {
+    pub fn gap(self, d: Duration) -> Duration {
         match self {
             Timing::Original => d,
             Timing::Fast => Duration::ZERO,

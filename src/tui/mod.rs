@@ -139,6 +139,10 @@ where
     } = options;
     let mut recorders: std::collections::HashMap<usize, mpsc::UnboundedSender<RecordCmd>> =
         Default::default();
+    let mut replays: std::collections::HashMap<
+        usize,
+        mpsc::UnboundedSender<crate::app::ReplayCtl>,
+    > = Default::default();
     let mut pending: Vec<Effect> = connect_now.into_iter().map(Effect::Connect).collect();
     pending.extend(first_frames.into_iter().map(|(i, c)| Effect::Command(i, c)));
     let mut last_draw: Option<Instant> = None;
@@ -212,6 +216,33 @@ where
                         agent_session_id: s.spec.session_id.clone(),
                     };
                     let _ = rec.send(RecordCmd::Start(path, meta));
+                }
+                Effect::StartReplay {
+                    id,
+                    path,
+                    timing,
+                    step,
+                } => {
+                    let Some(handle) = handles.get(&id).cloned() else {
+                        app.status = Some("that session is not running".into());
+                        continue;
+                    };
+                    let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
+                    replays.insert(id, ctl_tx);
+                    tokio::spawn(replay_task(
+                        id,
+                        path,
+                        timing,
+                        step,
+                        handle,
+                        ctl_rx,
+                        tx.clone(),
+                    ));
+                }
+                Effect::ReplayControl { id, ctl } => {
+                    if replays.get(&id).is_none_or(|r| r.send(ctl).is_err()) {
+                        app.status = Some("no replay running in this session".into());
+                    }
                 }
                 Effect::OpenCapture(path) => {
                     let fwd = tx.clone();
@@ -388,6 +419,118 @@ async fn forward(
             }
         }
     }
+}
+
+/// Sends a capture's outgoing frames into a running session with the chosen timing, reporting
+/// progress to the loop; pause, resume, stop and step come on `ctl`. When done (or stopped), it
+/// waits a second for the replies to settle and says so, and the update compares.
+async fn replay_task(
+    id: usize,
+    path: PathBuf,
+    timing: crate::cli::replay::Timing,
+    step: bool,
+    handle: SessionHandle,
+    mut ctl: mpsc::UnboundedReceiver<crate::app::ReplayCtl>,
+    to_loop: mpsc::Sender<Event>,
+) {
+    use crate::app::ReplayCtl;
+    use crate::engine::{Direction, Opcode};
+    let read = tokio::task::spawn_blocking({
+        let path = path.clone();
+        move || crate::capture::read_capture(&path)
+    })
+    .await;
+    let cap = match read {
+        Ok(Ok(c)) => c,
+        Ok(Err(e)) => {
+            let _ = to_loop
+                .send(Event::ReplayFailed {
+                    id,
+                    error: e.to_string(),
+                })
+                .await;
+            return;
+        }
+        Err(e) => {
+            let _ = to_loop
+                .send(Event::ReplayFailed {
+                    id,
+                    error: e.to_string(),
+                })
+                .await;
+            return;
+        }
+    };
+    let data = |f: &&crate::engine::Frame| matches!(f.opcode, Opcode::Text | Opcode::Binary);
+    let out: Vec<(Duration, Opcode, bytes::Bytes)> = cap
+        .frames()
+        .filter(data)
+        .filter(|f| f.dir == Direction::Out)
+        .map(|f| (f.at, f.opcode, f.payload.clone()))
+        .collect();
+    let expected: Vec<crate::engine::Frame> = cap
+        .frames()
+        .filter(data)
+        .filter(|f| f.dir == Direction::In)
+        .cloned()
+        .collect();
+    let file = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let total = out.len();
+    let _ = to_loop
+        .send(Event::ReplayStarted {
+            id,
+            file,
+            total,
+            expected,
+            step,
+        })
+        .await;
+    let t0 = out.first().map(|o| o.0).unwrap_or_default();
+    let mut start = tokio::time::Instant::now();
+    let mut paused_at: Option<tokio::time::Instant> = None;
+    let mut i = 0;
+    while i < total {
+        let due = if step || paused_at.is_some() {
+            tokio::time::Instant::now() + Duration::from_secs(86400)
+        } else {
+            start + timing.gap(out[i].0.saturating_sub(t0))
+        };
+        tokio::select! {
+            _ = tokio::time::sleep_until(due) => {
+                let (_, opcode, payload) = out[i].clone();
+                if !handle.send(SessionCommand::Send { opcode, payload }) {
+                    break;
+                }
+                i += 1;
+                let _ = to_loop.send(Event::ReplayProgress { id, sent: i }).await;
+            }
+            c = ctl.recv() => match c {
+                None | Some(ReplayCtl::Stop) => break,
+                Some(ReplayCtl::Pause) => {
+                    paused_at.get_or_insert_with(tokio::time::Instant::now);
+                }
+                Some(ReplayCtl::Resume) => {
+                    // The pause does not count against the original gaps.
+                    if let Some(p) = paused_at.take() {
+                        start += p.elapsed();
+                    }
+                }
+                Some(ReplayCtl::Step) => {
+                    let (_, opcode, payload) = out[i].clone();
+                    if !handle.send(SessionCommand::Send { opcode, payload }) {
+                        break;
+                    }
+                    i += 1;
+                    let _ = to_loop.send(Event::ReplayProgress { id, sent: i }).await;
+                }
+            }
+        }
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let _ = to_loop.send(Event::ReplayFinished { id }).await;
 }
 
 /// After a panic the terminal is restored (ratatui's hook) and the user is told where the log is.

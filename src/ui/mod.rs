@@ -42,6 +42,7 @@ pub fn draw(c: &mut Canvas, app: &App, t: &Theme) {
         Some(Overlay::Handshake) => draw_handshake(c, area, app, t),
         Some(Overlay::ConfirmQuit) => draw_confirm(c, area, t),
         Some(Overlay::ConfirmDelete) => draw_confirm_delete(c, area, app, t),
+        Some(Overlay::Compare) => draw_compare(c, area, app, t),
         None => {}
     }
 }
@@ -97,6 +98,35 @@ fn draw_title(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
             spans.push(Span::styled(
                 format!(" {}", clock(app.now.saturating_sub(s.clock_base + at))),
                 t.dim,
+            ));
+        }
+        if let Some(r) = &s.replay {
+            let done = if r.total == 0 {
+                1.0
+            } else {
+                r.sent as f64 / r.total as f64
+            };
+            let filled = (done * 10.0).round() as usize;
+            let state = if r.finished {
+                match &r.diffs {
+                    Some(d) if d.is_empty() => "✓ match".to_string(),
+                    Some(d) => format!("✗ {} diff", d.len()),
+                    None => String::new(),
+                }
+            } else if r.step {
+                "step: ]".into()
+            } else {
+                String::new()
+            };
+            spans.push(Span::styled(
+                format!(
+                    "  replay {}/{} ▕{}{}▏ {state}",
+                    r.sent,
+                    r.total,
+                    "█".repeat(filled),
+                    "░".repeat(10 - filled.min(10))
+                ),
+                t.accent,
             ));
         }
         let k = &s.counters;
@@ -879,6 +909,72 @@ fn draw_confirm_delete(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
         ])
         .block(pane_block(" Delete? ".into(), true, t))
         .style(t.base),
+        r,
+    );
+}
+
+fn draw_compare(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
+    let mut lines = Vec::new();
+    if let Some(r) = app.current().and_then(|s| s.replay.as_ref()) {
+        lines.push(Line::from(vec![
+            Span::styled(format!("{} · ", r.file), t.accent),
+            Span::styled(
+                format!(
+                    "{} of {} frames sent · {} replies expected · ignoring {}",
+                    r.sent,
+                    r.total,
+                    r.expected.len(),
+                    r.ignore.join(", ")
+                ),
+                t.dim,
+            ),
+        ]));
+        lines.push(Line::from(""));
+        match &r.diffs {
+            None => lines.push(Line::from(Span::styled(
+                "replaying… (the comparison comes when it is done)",
+                t.dim,
+            ))),
+            Some(d) if d.is_empty() => lines.push(Line::from(Span::styled(
+                format!(
+                    "✓ the replies match the capture ({} frames)",
+                    r.expected.len()
+                ),
+                t.ok,
+            ))),
+            Some(d) => {
+                lines.push(Line::from(Span::styled(
+                    format!("{:>6}  {:<24} {:<30} got", "reply", "path", "expected"),
+                    t.dim,
+                )));
+                for x in d {
+                    lines.push(Line::from(vec![
+                        Span::styled(format!("{:>6}  ", format!("#{}", x.index + 1)), t.base),
+                        Span::styled(format!("{:<24} ", clip(&x.path, 24)), t.json_key),
+                        Span::styled(
+                            format!("{:<30} ", clip(&x.expected.to_string(), 30)),
+                            t.dir_out,
+                        ),
+                        Span::styled(clip(&x.got.to_string(), 60), t.error),
+                    ]));
+                }
+            }
+        }
+    }
+    let r = centered(
+        area,
+        area.width.saturating_sub(4),
+        (lines.len() as u16 + 2).min(area.height),
+    );
+    c.render_widget(Clear, r);
+    c.render_widget(
+        Paragraph::new(lines)
+            .block(pane_block(
+                " Replay comparison · Esc closes ".into(),
+                true,
+                t,
+            ))
+            .style(t.base),
         r,
     );
 }

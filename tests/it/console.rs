@@ -882,3 +882,77 @@ fn composer_sends_a_close_with_code_and_reason() {
         Some(wsdeck::engine::frame::close_payload(4001, "bye now"))
     );
 }
+
+#[test]
+fn snapshot_replay_progress_and_comparison() {
+    let mut app = demo_app((120, 36));
+    app.selected = 1;
+    let expected = vec![
+        frame(
+            1,
+            1,
+            Direction::In,
+            Opcode::Text,
+            br#"{"type":"pong","id":"x"}"#,
+        ),
+        frame(
+            2,
+            2,
+            Direction::In,
+            Opcode::Text,
+            br#"{"type":"count.done","count":3}"#,
+        ),
+    ];
+    update(
+        &mut app,
+        Event::ReplayStarted {
+            id: 1,
+            file: "voice.jsonl".into(),
+            total: 2,
+            expected,
+            step: false,
+        },
+    );
+    update(&mut app, Event::ReplayProgress { id: 1, sent: 1 });
+    let t = render(&app, &dark());
+    assert!(t.backend().to_string().contains("replay 1/2 ▕█████░░░░░▏"));
+    insta::assert_snapshot!("replay_progress", t.backend());
+    update(
+        &mut app,
+        Event::Session {
+            id: 1,
+            event: SessionEvent::Frames(vec![
+                frame(
+                    10,
+                    40,
+                    Direction::In,
+                    Opcode::Text,
+                    br#"{"type":"pong","id":"y"}"#,
+                ),
+                frame(
+                    11,
+                    41,
+                    Direction::In,
+                    Opcode::Text,
+                    br#"{"type":"count.done","count":4}"#,
+                ),
+                frame(12, 42, Direction::In, Opcode::Binary, b"\x00\x01"),
+            ]),
+        },
+    );
+    update(&mut app, Event::ReplayProgress { id: 1, sent: 2 });
+    update(&mut app, Event::ReplayFinished { id: 1 });
+    assert_eq!(app.overlay, Some(Overlay::Compare));
+    let diffs = app.sessions[1]
+        .replay
+        .as_ref()
+        .and_then(|r| r.diffs.clone())
+        .expect("diffs");
+    let paths: Vec<&str> = diffs.iter().map(|d| d.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [".count", "frame"],
+        "id is ignored by default; the extra binary is a difference"
+    );
+    insta::assert_snapshot!("replay_comparison", render(&app, &dark()).backend());
+}

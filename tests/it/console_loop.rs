@@ -199,3 +199,80 @@ async fn record_from_the_console_then_open_the_capture_read_only() {
     assert_eq!(app.sessions.len(), 2);
     assert!(app.sessions[1].read_only);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn replay_a_capture_from_the_console_and_compare() {
+    let demo = wsdeck::demo::start(0).await.expect("demo");
+    let dir = tempfile::tempdir().expect("dir");
+    let capture = |name: &str, expected_text: &str| {
+        let p = dir.path().join(name);
+        let reply = format!(
+            "{{\"type\":\"echo.reply\",\"id\":\"d_2\",\"ts\":\"2026-01-01T00:00:00Z\",\"in_reply_to\":\"c1\",\"text\":\"{expected_text}\"}}"
+        );
+        let out = r#"{"type":"echo","id":"c1","text":"hi"}"#;
+        let line = |seq: u32, dir: &str, text: &str| {
+            serde_json::json!({"seq": seq, "ms": seq as f64, "dir": dir, "op": "text", "len": text.len(), "text": text}).to_string()
+        };
+        let body = format!(
+            "{{\"wsdeck_capture\":1}}\n{}\n{}\n",
+            line(1, "out", out),
+            line(2, "in", &reply)
+        );
+        std::fs::write(&p, body).expect("write");
+        p
+    };
+    let good = capture("match.jsonl", "hi");
+    let bad = capture("differs.jsonl", "bye");
+    let sessions = vec![SessionView::new(
+        "demo",
+        ConnectSpec::new(Target::url(&format!("{}?quiet=1", demo.url())).expect("url")),
+    )];
+    let (tx, rx) = mpsc::channel(1024);
+    let (screens_tx, mut screens) = watch::channel(String::new());
+    let keys = tx.clone();
+    let theme = Theme::load("dark", None).expect("theme");
+    let looped = tokio::spawn(async move {
+        let mut term = Terminal::new(TestBackend::new(160, 40)).expect("terminal");
+        let options = wsdeck::tui::LoopOptions {
+            connect_now: vec![0],
+            screens: Some(screens_tx),
+            ..Default::default()
+        };
+        wsdeck::tui::run_loop(&mut term, App::new(sessions), &theme, (tx, rx), options)
+            .await
+            .expect("loop")
+    });
+    let send = |evs: Vec<Event>| {
+        let keys = keys.clone();
+        async move {
+            for e in evs {
+                keys.send(e).await.expect("key");
+            }
+        }
+    };
+    wait_for(&mut screens, "session.ready").await;
+    send(typed(&keys, &format!(":replay {} fast", good.display()))).await;
+    send(vec![key(KeyCode::Enter)]).await;
+    wait_for(&mut screens, "✓ the replies match the capture (1 frames)").await;
+    send(vec![key(KeyCode::Esc)]).await;
+    send(typed(&keys, &format!(":replay {} step", bad.display()))).await;
+    send(vec![key(KeyCode::Enter)]).await;
+    wait_for(&mut screens, "replay 0/1").await;
+    send(vec![key(KeyCode::Char(']'))]).await;
+    let screen = wait_for(&mut screens, "Replay comparison").await;
+    assert!(screen.contains(".text"), "{screen}");
+    assert!(screen.contains("\"bye\""), "{screen}");
+    assert!(screen.contains("✗ 1 diff"), "{screen}");
+    send(vec![
+        key(KeyCode::Esc),
+        key(KeyCode::Char('q')),
+        key(KeyCode::Char('q')),
+    ])
+    .await;
+    let app = tokio::time::timeout(Duration::from_secs(10), looped)
+        .await
+        .expect("quits")
+        .expect("join");
+    let r = app.sessions[0].replay.as_ref().expect("replay state");
+    assert_eq!(r.diffs.as_ref().map(Vec::len), Some(1));
+}
