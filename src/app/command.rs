@@ -55,6 +55,16 @@ pub enum ConsoleCommand {
         timing: Option<String>,
         ignore: Vec<String>,
     },
+    /// :snip [list] · :snip save NAME [--global] · :snip rm NAME · :snip NAME (load)
+    Snip {
+        #[arg(default_value = "list")]
+        action: String,
+        name: Option<String>,
+        #[arg(long)]
+        global: bool,
+    },
+    /// :like [TYPE] — a new frame like the last one of a message type seen
+    Like { kind: Option<String> },
     /// :compare — the last replay's comparison
     Compare,
     /// :theme NAME
@@ -65,7 +75,7 @@ pub enum ConsoleCommand {
 }
 
 /// The commands for the help overlay.
-pub const SUMMARY: &str = ":add NAME TARGET · :edit TARGET · :rename NAME · :dup NAME · :rm · :connect · :disconnect · :reconnect [--new-id] · :filter EXPR · :search TEXT · :set NAME VALUE · :unset NAME · :record [on|off] · :open FILE · :replay FILE [original|fast|xN|step] · :replay pause|resume|stop|step · :compare · :theme NAME · :q";
+pub const SUMMARY: &str = ":add NAME TARGET · :edit TARGET · :rename NAME · :dup NAME · :rm · :connect · :disconnect · :reconnect [--new-id] · :filter EXPR · :search TEXT · :set NAME VALUE · :unset NAME · :record [on|off] · :open FILE · :replay FILE [original|fast|xN|step] · :replay pause|resume|stop|step · :compare · :snip [save|rm] NAME · :like [TYPE] · :theme NAME · :q";
 
 /// Parse a command line; the error is one line for the status bar.
 pub fn parse(line: &str) -> Result<ConsoleCommand, String> {

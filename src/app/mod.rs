@@ -5,6 +5,7 @@ pub mod command;
 pub mod composer;
 pub mod form;
 pub mod keymap;
+pub mod picker;
 pub mod vars;
 
 use crate::engine::close::{self, Initiator};
@@ -307,6 +308,8 @@ pub enum Effect {
         id: usize,
         ctl: ReplayCtl,
     },
+    /// Write snippets.toml with these snippets.
+    SaveSnippets(Vec<crate::config::Snippet>),
     /// Write sessions.toml with these sessions.
     SaveSessions(Vec<crate::config::SavedSession>),
     /// Switch to this theme.
@@ -392,6 +395,10 @@ pub struct App {
     pub composer: composer::Composer,
     /// Whether the composer is open (it takes every key but Ctrl-c).
     pub composing: bool,
+    /// A picker over history, snippets or templates (it takes every key).
+    pub picker: Option<picker::Picker>,
+    /// Saved snippets, global and per session (snippets.toml).
+    pub snippets: Vec<crate::config::Snippet>,
     /// The last search, for n/N.
     pub search: Option<String>,
     next_id: usize,
@@ -424,6 +431,8 @@ impl App {
             form: None,
             composer: composer::Composer::default(),
             composing: false,
+            picker: None,
+            snippets: Vec::new(),
             search: None,
         }
     }
@@ -489,6 +498,9 @@ pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
             }
             if app.form.is_some() {
                 return on_form_key(app, key);
+            }
+            if app.picker.is_some() {
+                return on_picker_key(app, key);
             }
             if app.composing {
                 return on_composer_key(app, key);
@@ -1443,6 +1455,15 @@ fn run_command(app: &mut App, line: &str, rows: usize) -> Vec<Effect> {
                 step,
             }]
         }
+        C::Snip {
+            action,
+            name,
+            global,
+        } => snip_command(app, &action, name, global),
+        C::Like { kind } => {
+            open_templates(app, kind);
+            vec![]
+        }
         C::Compare => {
             if app.current().and_then(|s| s.replay.as_ref()).is_some() {
                 app.overlay = Some(Overlay::Compare);
@@ -1532,6 +1553,7 @@ fn on_composer_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         KeyCode::Char('c') if ctrl => return vec![Effect::Quit],
         KeyCode::Char('t') if ctrl => app.composer.toggle_opcode(),
         KeyCode::Char('k') if ctrl => app.composer.cycle_control(),
+        KeyCode::Char('r') if ctrl => open_history(app),
         KeyCode::Char('o') if ctrl => app.composer.cycle_mode(),
         KeyCode::Char('p') if ctrl => app.composer.history_step(true),
         KeyCode::Char('n') if ctrl => app.composer.history_step(false),
@@ -1654,4 +1676,207 @@ fn capture_view(name: &str, cap: &crate::capture::Capture) -> SessionView {
         }
     }
     v
+}
+
+fn on_picker_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
+    use crossterm::event::{KeyCode, KeyModifiers};
+    let Some(p) = app.picker.as_mut() else {
+        return vec![];
+    };
+    match key.code {
+        KeyCode::Esc => app.picker = None,
+        KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+            return vec![Effect::Quit];
+        }
+        KeyCode::Up => p.selected = p.selected.saturating_sub(1),
+        KeyCode::Down => p.selected = (p.selected + 1).min(p.visible().len().saturating_sub(1)),
+        KeyCode::Backspace => {
+            p.query.pop();
+            p.selected = 0;
+        }
+        KeyCode::Char(c) => {
+            p.query.push(c);
+            p.selected = 0;
+        }
+        KeyCode::Enter => {
+            if let Some(item) = p.chosen().cloned() {
+                app.composer.set_text(item.mode, &item.text);
+                app.composing = true;
+            }
+            app.picker = None;
+        }
+        _ => {}
+    }
+    vec![]
+}
+
+fn open_history(app: &mut App) {
+    let items = app
+        .composer
+        .history
+        .iter()
+        .rev()
+        .map(|(mode, text)| picker::Item {
+            label: text
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .chars()
+                .take(80)
+                .collect(),
+            mode: *mode,
+            text: text.clone(),
+        })
+        .collect();
+    app.picker = Some(picker::Picker::new("History (newest first)", items));
+}
+
+/// A template for each message type seen in the selected session: the last frame of each
+/// discriminator value (`:like` lists them, `:like TYPE` loads one at once). Looks at the last
+/// 50 000 rows, so a huge log does not stall the screen.
+fn open_templates(app: &mut App, kind: Option<String>) {
+    let Some(s) = app.current() else { return };
+    let mut seen: Vec<(String, Direction, Vec<u8>, usize)> = Vec::new();
+    let start = s.log.len().saturating_sub(50_000);
+    for i in start..s.log.len() {
+        let Some(Row {
+            kind: RowKind::Frame(f),
+            ..
+        }) = s.log.get(i)
+        else {
+            continue;
+        };
+        if f.opcode != Opcode::Text || f.payload.len() > 64 * 1024 {
+            continue;
+        }
+        let Ok(v) = serde_json::from_slice::<serde_json::Value>(&f.payload) else {
+            continue;
+        };
+        let Some((_, d)) = crate::decode::json::discriminator(&v) else {
+            continue;
+        };
+        match seen.iter_mut().find(|x| x.0 == d && x.1 == f.dir) {
+            Some(x) => {
+                x.2 = f.payload.to_vec();
+                x.3 += 1;
+            }
+            None => seen.push((d, f.dir, f.payload.to_vec(), 1)),
+        }
+    }
+    let items: Vec<picker::Item> = seen
+        .into_iter()
+        .map(|(d, dir, payload, n)| {
+            let pretty = serde_json::from_slice::<serde_json::Value>(&payload)
+                .ok()
+                .and_then(|v| serde_json::to_string_pretty(&v).ok())
+                .unwrap_or_default();
+            picker::Item {
+                label: format!(
+                    "{d}  ({}, {n}×)",
+                    if dir == Direction::Out {
+                        "sent"
+                    } else {
+                        "received"
+                    }
+                ),
+                mode: composer::Mode::Json,
+                text: pretty,
+            }
+        })
+        .collect();
+    if items.is_empty() {
+        app.status = Some("no JSON message with a type field in this session yet".into());
+        return;
+    }
+    let mut p = picker::Picker::new("New frame like… (message types seen)", items);
+    if let Some(k) = kind {
+        p.query = k;
+        if let Some(item) = p.chosen().cloned() {
+            app.composer.set_text(item.mode, &item.text);
+            app.composing = true;
+            return;
+        }
+        app.status = Some(format!("no message type like {:?} seen yet", p.query));
+        return;
+    }
+    app.picker = Some(p);
+}
+
+fn snip_command(app: &mut App, action: &str, name: Option<String>, global: bool) -> Vec<Effect> {
+    let session = app.current().map(|s| s.name.clone());
+    match (action, name) {
+        ("save", Some(name)) => {
+            let text = app.composer.text();
+            if text.trim().is_empty() {
+                app.status = Some("the composer is empty: write the frame first".into());
+                return vec![];
+            }
+            let owner = if global { None } else { session };
+            app.snippets
+                .retain(|s| !(s.name == name && s.session == owner));
+            app.snippets.push(crate::config::Snippet {
+                name: name.clone(),
+                mode: picker::mode_name(app.composer.mode).into(),
+                text,
+                session: owner.clone(),
+            });
+            app.status = Some(format!(
+                "snippet {name:?} saved ({})",
+                owner
+                    .map(|o| format!("session {o}"))
+                    .unwrap_or_else(|| "global".into())
+            ));
+            vec![Effect::SaveSnippets(app.snippets.clone())]
+        }
+        ("rm", Some(name)) => {
+            let before = app.snippets.len();
+            app.snippets
+                .retain(|s| !(s.name == name && (s.session.is_none() || s.session == session)));
+            if app.snippets.len() == before {
+                app.status = Some(format!("no snippet {name:?}"));
+                return vec![];
+            }
+            vec![Effect::SaveSnippets(app.snippets.clone())]
+        }
+        ("list", _) | ("", _) => {
+            let items: Vec<picker::Item> = app
+                .snippets
+                .iter()
+                .filter(|s| s.session.is_none() || s.session == session)
+                .map(|s| picker::Item {
+                    label: format!(
+                        "{}  ({}{})",
+                        s.name,
+                        s.mode,
+                        if s.session.is_some() {
+                            ", this session"
+                        } else {
+                            ""
+                        }
+                    ),
+                    mode: picker::mode_from(&s.mode),
+                    text: s.text.clone(),
+                })
+                .collect();
+            app.picker = Some(picker::Picker::new("Snippets", items));
+            vec![]
+        }
+        (other, _) => {
+            // `:snip NAME` loads it at once.
+            let found = app
+                .snippets
+                .iter()
+                .filter(|s| s.name == other)
+                .max_by_key(|s| s.session == session)
+                .cloned();
+            match found {
+                Some(s) => {
+                    app.composer.set_text(picker::mode_from(&s.mode), &s.text);
+                    app.composing = true;
+                }
+                None => app.status = Some(format!("no snippet {other:?} (:snip lists them)")),
+            }
+            vec![]
+        }
+    }
 }

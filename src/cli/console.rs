@@ -58,6 +58,12 @@ pub async fn run(
         }
     }
     let mut app = App::new(sessions);
+    if let Some(p) = paths {
+        match crate::config::snippets::load(&p.snippets_file()) {
+            Ok(s) => app.snippets = s,
+            Err(e) => status = Some(format!("snippets not loaded: {e}")),
+        }
+    }
     app.status = status;
     if app.sessions.is_empty() {
         app.status =
@@ -73,6 +79,7 @@ pub async fn run(
             .clone()
             .or_else(|| paths.map(|p| p.capture_dir())),
         record_by_default: settings.capture.record_by_default,
+        snippets_file: paths.map(|p| p.snippets_file()),
         ..Default::default()
     };
     crate::tui::run(app, theme, connect_now, first_frames, log, options).await?;

@@ -7,10 +7,12 @@
 mod paths;
 mod sessions;
 mod settings;
+pub mod snippets;
 
 pub use paths::Paths;
 pub use sessions::{SavedSession, SessionStore};
 pub use settings::Settings;
+pub use snippets::Snippet;
 
 use std::path::{Path, PathBuf};
 use thiserror::Error;

@@ -34,6 +34,10 @@ impl Paths {
         self.config_dir.join("sessions.toml")
     }
 
+    pub fn snippets_file(&self) -> PathBuf {
+        self.config_dir.join("snippets.toml")
+    }
+
     pub fn log_dir(&self) -> PathBuf {
         self.data_dir.join("logs")
     }

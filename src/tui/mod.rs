@@ -26,6 +26,8 @@ pub struct LoopOptions {
     pub capture_dir: Option<PathBuf>,
     /// Record every session from its first connect.
     pub record_by_default: bool,
+    /// Where snippets are saved.
+    pub snippets_file: Option<PathBuf>,
 }
 
 /// Tells a session's forwarder to start or stop recording.
@@ -136,6 +138,7 @@ where
         screens,
         capture_dir,
         record_by_default,
+        snippets_file,
     } = options;
     let mut recorders: std::collections::HashMap<usize, mpsc::UnboundedSender<RecordCmd>> =
         Default::default();
@@ -297,6 +300,14 @@ where
                             }
                         }
                         Err(e) => app.status = Some(format!("not sent: {e}")),
+                    }
+                }
+                Effect::SaveSnippets(snippets) => {
+                    if let Some(path) = &snippets_file {
+                        app.status = Some(match crate::config::snippets::save(path, &snippets) {
+                            Ok(()) => format!("saved {}", path.display()),
+                            Err(e) => format!("not saved: {e}"),
+                        });
                     }
                 }
                 Effect::SaveSessions(sessions) => {

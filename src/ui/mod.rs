@@ -37,6 +37,9 @@ pub fn draw(c: &mut Canvas, app: &App, t: &Theme) {
     if let Some(f) = &app.form {
         draw_form(c, area, f, t);
     }
+    if let Some(p) = &app.picker {
+        draw_picker(c, area, p, t);
+    }
     match app.overlay {
         Some(Overlay::Help) => draw_help(c, area, app, t),
         Some(Overlay::Handshake) => draw_handshake(c, area, app, t),
@@ -971,6 +974,43 @@ fn draw_compare(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
         Paragraph::new(lines)
             .block(pane_block(
                 " Replay comparison · Esc closes ".into(),
+                true,
+                t,
+            ))
+            .style(t.base),
+        r,
+    );
+}
+
+fn draw_picker(c: &mut Canvas, area: Rect, p: &crate::app::picker::Picker, t: &Theme) {
+    let visible = p.visible();
+    let r = centered(
+        area,
+        90,
+        (visible.len() as u16 + 4).clamp(6, area.height.saturating_sub(2)),
+    );
+    let rows = r.height.saturating_sub(4) as usize;
+    let first = p.selected.saturating_sub(rows.saturating_sub(1));
+    let mut lines = vec![
+        Line::from(vec![
+            Span::styled("filter: ", t.dim),
+            Span::styled(format!("{}▏", p.query), t.base),
+            Span::styled(format!("   {} of {}", visible.len(), p.items.len()), t.dim),
+        ]),
+        Line::from(""),
+    ];
+    for (i, item) in visible.iter().enumerate().skip(first).take(rows) {
+        let style = if i == p.selected { t.selection } else { t.base };
+        lines.push(Line::from(Span::styled(clip(&item.label, 86), style)));
+    }
+    if visible.is_empty() {
+        lines.push(Line::from(Span::styled("nothing matches", t.dim)));
+    }
+    c.render_widget(Clear, r);
+    c.render_widget(
+        Paragraph::new(lines)
+            .block(pane_block(
+                format!(" {} · ↑/↓ Enter loads into the composer · Esc ", p.title),
                 true,
                 t,
             ))

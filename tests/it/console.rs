@@ -956,3 +956,83 @@ fn snapshot_replay_progress_and_comparison() {
     );
     insta::assert_snapshot!("replay_comparison", render(&app, &dark()).backend());
 }
+
+#[test]
+fn templates_history_and_snippets_load_into_the_composer() {
+    let mut app = demo_app((120, 36));
+    // :like lists one template per message type seen; typing narrows; Enter loads it.
+    command(&mut app, "like");
+    let p = app.picker.as_ref().expect("picker");
+    let labels: Vec<&str> = p.items.iter().map(|i| i.label.as_str()).collect();
+    assert!(
+        labels
+            .iter()
+            .any(|l| l.starts_with("session.ready  (received")),
+        "{labels:?}"
+    );
+    assert!(
+        labels.iter().any(|l| l.starts_with("user.message  (sent")),
+        "{labels:?}"
+    );
+    type_text(&mut app, "user");
+    insta::assert_snapshot!("template_picker", render(&app, &dark()).backend());
+    update(&mut app, code(KeyCode::Enter));
+    assert!(app.composing);
+    assert!(app.composer.text().contains("\"item_id\": \"in_0001\""));
+    update(&mut app, code(KeyCode::Esc));
+    // :like TYPE loads at once.
+    command(&mut app, "like response.output_text.delta");
+    assert!(
+        app.composer.text().contains("\"delta\": \"you \""),
+        "{}",
+        app.composer.text()
+    );
+    update(&mut app, code(KeyCode::Esc));
+
+    // Snippets: save the draft (per session, and global), list, load by name, remove.
+    let effects = command(&mut app, "snip save greet");
+    let [Effect::SaveSnippets(saved)] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(saved[0].session.as_deref(), Some("demo"));
+    let effects = command(&mut app, "snip save hello --global");
+    assert!(
+        matches!(effects.as_slice(), [Effect::SaveSnippets(s)] if s.len() == 2 && s[1].session.is_none())
+    );
+    command(&mut app, "snip");
+    assert_eq!(app.picker.as_ref().map(|p| p.items.len()), Some(2));
+    update(&mut app, code(KeyCode::Esc));
+    app.composer.set_text(wsdeck::app::composer::Mode::Text, "");
+    command(&mut app, "snip greet");
+    assert!(
+        app.composer.text().contains("delta"),
+        "{}",
+        app.composer.text()
+    );
+    update(&mut app, code(KeyCode::Esc));
+    let effects = command(&mut app, "snip rm greet");
+    assert!(matches!(effects.as_slice(), [Effect::SaveSnippets(s)] if s.len() == 1));
+
+    // History: Ctrl-r in the composer lists what was sent, newest first.
+    app.selected = 1;
+    update(&mut app, key('c'));
+    app.composer
+        .set_text(wsdeck::app::composer::Mode::Text, "first");
+    update(&mut app, ctrl('s'));
+    app.composer
+        .set_text(wsdeck::app::composer::Mode::Text, "second");
+    update(&mut app, ctrl('s'));
+    update(&mut app, ctrl('r'));
+    let labels: Vec<String> = app
+        .picker
+        .as_ref()
+        .expect("history")
+        .items
+        .iter()
+        .map(|i| i.label.clone())
+        .collect();
+    assert_eq!(labels, ["second", "first"]);
+    type_text(&mut app, "fir");
+    update(&mut app, code(KeyCode::Enter));
+    assert_eq!(app.composer.text(), "first");
+}
