@@ -49,7 +49,7 @@ pub enum ConsoleCommand {
     Record { state: Option<String> },
     /// :open FILE — a capture (or HAR) opened read-only
     Open { path: String },
-    /// :replay FILE [original|fast|xN|step] [IGNORE-PATH…] — or :replay pause|resume|stop|step
+    /// :replay FILE [original|fast|xN|step|wait] [IGNORE-PATH…] — or :replay pause|resume|stop|step
     Replay {
         what: String,
         timing: Option<String>,

@@ -303,6 +303,8 @@ pub enum Effect {
         path: std::path::PathBuf,
         timing: crate::cli::replay::Timing,
         step: bool,
+        /// Send each frame only once the replies went quiet for this long.
+        wait_replies: Option<Duration>,
     },
     ReplayControl {
         id: usize,
@@ -1436,8 +1438,11 @@ fn run_command(app: &mut App, line: &str, rows: usize) -> Vec<Effect> {
                 return vec![];
             }
             let step = timing.as_deref() == Some("step");
+            let wait_replies =
+                (timing.as_deref() == Some("wait")).then(|| Duration::from_millis(500));
             let timing = match timing.as_deref() {
                 None | Some("step") => crate::cli::replay::Timing::Original,
+                Some("wait") => crate::cli::replay::Timing::Fast,
                 Some(t) => match crate::cli::replay::Timing::parse(t) {
                     Ok(t) => t,
                     Err(e) => {
@@ -1453,6 +1458,7 @@ fn run_command(app: &mut App, line: &str, rows: usize) -> Vec<Effect> {
                 path: what.into(),
                 timing,
                 step,
+                wait_replies,
             }]
         }
         C::Snip {

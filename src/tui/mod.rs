@@ -30,6 +30,34 @@ pub struct LoopOptions {
     pub snippets_file: Option<PathBuf>,
 }
 
+/// When a session last received a frame, shared by its forwarder (which writes) and a replay
+/// waiting for replies to go quiet (which reads).
+#[derive(Clone)]
+struct Activity(std::sync::Arc<std::sync::Mutex<tokio::time::Instant>>);
+
+impl Default for Activity {
+    fn default() -> Self {
+        Activity(std::sync::Arc::new(std::sync::Mutex::new(
+            tokio::time::Instant::now(),
+        )))
+    }
+}
+
+impl Activity {
+    fn touch(&self) {
+        if let Ok(mut t) = self.0.lock() {
+            *t = tokio::time::Instant::now();
+        }
+    }
+
+    fn last(&self) -> tokio::time::Instant {
+        self.0
+            .lock()
+            .map(|t| *t)
+            .unwrap_or_else(|_| tokio::time::Instant::now())
+    }
+}
+
 /// Tells a session's forwarder to start or stop recording.
 enum RecordCmd {
     Start(PathBuf, crate::capture::writer::CaptureMeta),
@@ -146,6 +174,8 @@ where
         usize,
         mpsc::UnboundedSender<crate::app::ReplayCtl>,
     > = Default::default();
+    // Per session: when its last incoming data frame arrived (for waiting on replies).
+    let mut activity: std::collections::HashMap<usize, Activity> = Default::default();
     let mut pending: Vec<Effect> = connect_now.into_iter().map(Effect::Connect).collect();
     pending.extend(first_frames.into_iter().map(|(i, c)| Effect::Command(i, c)));
     let mut last_draw: Option<Instant> = None;
@@ -176,7 +206,9 @@ where
                         pending_later.push(Effect::Record { id, on: true });
                     }
                     recorders.insert(id, rec_tx);
-                    tokio::spawn(forward(id, erx, rec_rx, tx.clone()));
+                    let seen = Activity::default();
+                    activity.insert(id, seen.clone());
+                    tokio::spawn(forward(id, erx, rec_rx, tx.clone(), seen));
                 }
                 Effect::Record { id, on } => {
                     let Some(rec) = recorders.get(&id) else {
@@ -225,6 +257,7 @@ where
                     path,
                     timing,
                     step,
+                    wait_replies,
                 } => {
                     let Some(handle) = handles.get(&id).cloned() else {
                         app.status = Some("that session is not running".into());
@@ -232,11 +265,11 @@ where
                     };
                     let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
                     replays.insert(id, ctl_tx);
+                    let quiet = activity.get(&id).cloned().zip(wait_replies);
                     tokio::spawn(replay_task(
                         id,
                         path,
-                        timing,
-                        step,
+                        (timing, step, quiet),
                         handle,
                         ctl_rx,
                         tx.clone(),
@@ -387,6 +420,7 @@ async fn forward(
     mut events: mpsc::Receiver<SessionEvent>,
     mut control: mpsc::UnboundedReceiver<RecordCmd>,
     to_loop: mpsc::Sender<Event>,
+    seen: Activity,
 ) {
     use crate::capture::writer::CaptureWriter;
     let mut writer: Option<CaptureWriter> = None;
@@ -398,6 +432,11 @@ async fn forward(
                 let Some(event) = ev else { break };
                 if let SessionEvent::Connecting { wall, .. } = &event {
                     started.get_or_insert(*wall);
+                }
+                if let SessionEvent::Frames(fs) = &event
+                    && fs.iter().any(|f| f.dir == crate::engine::Direction::In)
+                {
+                    seen.touch();
                 }
                 if let Some(w) = writer.as_mut() {
                     let written = w.session_event(&event).and_then(|_| if events.is_empty() { w.flush() } else { Ok(()) });
@@ -438,8 +477,11 @@ async fn forward(
 async fn replay_task(
     id: usize,
     path: PathBuf,
-    timing: crate::cli::replay::Timing,
-    step: bool,
+    (timing, step, quiet): (
+        crate::cli::replay::Timing,
+        bool,
+        Option<(Activity, Duration)>,
+    ),
     handle: SessionHandle,
     mut ctl: mpsc::UnboundedReceiver<crate::app::ReplayCtl>,
     to_loop: mpsc::Sender<Event>,
@@ -503,18 +545,32 @@ async fn replay_task(
     let mut start = tokio::time::Instant::now();
     let mut paused_at: Option<tokio::time::Instant> = None;
     let mut i = 0;
+    let mut last_sent = tokio::time::Instant::now();
     while i < total {
         let due = if step || paused_at.is_some() {
             tokio::time::Instant::now() + Duration::from_secs(86400)
         } else {
-            start + timing.gap(out[i].0.saturating_sub(t0))
+            let by_time = start + timing.gap(out[i].0.saturating_sub(t0));
+            match &quiet {
+                // The previous frame's replies must have gone quiet first.
+                Some((seen, gap)) if i > 0 => by_time.max(seen.last().max(last_sent) + *gap),
+                _ => by_time,
+            }
         };
         tokio::select! {
             _ = tokio::time::sleep_until(due) => {
+                // Replies may have come while we slept: look again before sending.
+                if let Some((seen, gap)) = &quiet
+                    && i > 0
+                    && seen.last().max(last_sent) + *gap > tokio::time::Instant::now()
+                {
+                    continue;
+                }
                 let (_, opcode, payload) = out[i].clone();
                 if !handle.send(SessionCommand::Send { opcode, payload }) {
                     break;
                 }
+                last_sent = tokio::time::Instant::now();
                 i += 1;
                 let _ = to_loop.send(Event::ReplayProgress { id, sent: i }).await;
             }

@@ -251,7 +251,7 @@ async fn replay_a_capture_from_the_console_and_compare() {
         }
     };
     wait_for(&mut screens, "session.ready").await;
-    send(typed(&keys, &format!(":replay {} fast", good.display()))).await;
+    send(typed(&keys, &format!(":replay {} wait", good.display()))).await;
     send(vec![key(KeyCode::Enter)]).await;
     wait_for(&mut screens, "✓ the replies match the capture (1 frames)").await;
     send(vec![key(KeyCode::Esc)]).await;
