@@ -13,6 +13,8 @@ pub enum Mode {
     Json,
     Hex,
     Base64,
+    /// The draft is a file's path; its bytes are read when the frame is sent.
+    File,
 }
 
 impl Mode {
@@ -22,6 +24,7 @@ impl Mode {
             Mode::Json => "JSON",
             Mode::Hex => "hex",
             Mode::Base64 => "base64",
+            Mode::File => "file",
         }
     }
 
@@ -30,14 +33,15 @@ impl Mode {
             Mode::Text => Mode::Json,
             Mode::Json => Mode::Hex,
             Mode::Hex => Mode::Base64,
-            Mode::Base64 => Mode::Text,
+            Mode::Base64 => Mode::File,
+            Mode::File => Mode::Text,
         }
     }
 
     fn default_opcode(self) -> Opcode {
         match self {
             Mode::Text | Mode::Json => Opcode::Text,
-            Mode::Hex | Mode::Base64 => Opcode::Binary,
+            Mode::Hex | Mode::Base64 | Mode::File => Opcode::Binary,
         }
     }
 }
@@ -91,6 +95,26 @@ impl Composer {
                 self.set_text(Mode::Hex, &lines.join("\n"));
             }
         }
+    }
+
+    /// JSON drafts: pretty ↔ compact.
+    pub fn reformat(&mut self) {
+        if self.mode != Mode::Json {
+            return;
+        }
+        let text = self.text();
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else {
+            return;
+        };
+        let compact = v.to_string();
+        let next = if text.trim() == compact {
+            serde_json::to_string_pretty(&v).unwrap_or(compact)
+        } else {
+            compact
+        };
+        let (mode, send_as) = (self.mode, self.send_as);
+        self.set_text(mode, &next);
+        self.send_as = send_as;
     }
 
     pub fn cycle_mode(&mut self) {
@@ -181,6 +205,10 @@ pub fn encode(mode: Mode, send_as: Opcode, text: &str) -> Result<Bytes, String> 
         return Err("empty: type the frame".into());
     }
     let text = text.to_string();
+    if mode == Mode::File {
+        // The path is checked here; the bytes are read by the runtime when the frame is sent.
+        return Ok(Bytes::new());
+    }
     let bytes = match mode {
         Mode::Text => Bytes::from(text),
         Mode::Json => {
@@ -200,6 +228,7 @@ pub fn encode(mode: Mode, send_as: Opcode, text: &str) -> Result<Bytes, String> 
             parse_base64(&text)
                 .map_err(|e| e.to_string().trim_start_matches("--base64: ").to_string())?,
         ),
+        Mode::File => Bytes::new(),
     };
     if send_as == Opcode::Text && std::str::from_utf8(&bytes).is_err() {
         return Err("not UTF-8: send it as binary (Ctrl-t)".into());

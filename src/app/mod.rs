@@ -245,6 +245,8 @@ pub struct ReplayState {
     pub expected: Vec<crate::engine::Frame>,
     pub ignore: Vec<String>,
     pub diffs: Option<Vec<crate::capture::compare::Difference>>,
+    /// The console clock when it started (for the elapsed time).
+    pub started_at: Duration,
 }
 
 /// Controls for a running replay.
@@ -576,6 +578,7 @@ pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
         } => {
             let mut ignore = vec!["id".to_string(), "ts".to_string()];
             ignore.append(&mut app.pending_ignore);
+            let started_at = app.now;
             if let Some(s) = app.by_id_mut(id) {
                 s.replay = Some(ReplayState {
                     file: file.clone(),
@@ -588,6 +591,7 @@ pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
                     expected,
                     ignore,
                     diffs: None,
+                    started_at,
                 });
             }
             app.status = Some(format!(
@@ -1560,6 +1564,7 @@ fn on_composer_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         KeyCode::Char('t') if ctrl => app.composer.toggle_opcode(),
         KeyCode::Char('k') if ctrl => app.composer.cycle_control(),
         KeyCode::Char('r') if ctrl => open_history(app),
+        KeyCode::Char('f') if ctrl => app.composer.reformat(),
         KeyCode::Char('o') if ctrl => app.composer.cycle_mode(),
         KeyCode::Char('p') if ctrl => app.composer.history_step(true),
         KeyCode::Char('n') if ctrl => app.composer.history_step(false),

@@ -56,6 +56,7 @@ pub fn mode_name(m: Mode) -> &'static str {
         Mode::Json => "json",
         Mode::Hex => "hex",
         Mode::Base64 => "base64",
+        Mode::File => "file",
     }
 }
 
@@ -64,6 +65,7 @@ pub fn mode_from(name: &str) -> Mode {
         "json" => Mode::Json,
         "hex" => Mode::Hex,
         "base64" => Mode::Base64,
+        "file" => Mode::File,
         _ => Mode::Text,
     }
 }

@@ -321,8 +321,15 @@ where
                         seq,
                         user: &vars,
                     };
-                    let payload = crate::app::vars::expand(&template, &values)
-                        .and_then(|text| crate::app::composer::encode(mode, opcode, &text));
+                    let payload = crate::app::vars::expand(&template, &values).and_then(|text| {
+                        if mode == crate::app::composer::Mode::File {
+                            let path = text.trim();
+                            return std::fs::read(path)
+                                .map(bytes::Bytes::from)
+                                .map_err(|e| format!("{path}: {e}"));
+                        }
+                        crate::app::composer::encode(mode, opcode, &text)
+                    });
                     match payload {
                         Ok(payload) => {
                             if !handles

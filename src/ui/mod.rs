@@ -123,9 +123,10 @@ fn draw_title(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
             };
             spans.push(Span::styled(
                 format!(
-                    "  replay {}/{} ▕{}{}▏ {state}",
+                    "  replay {}/{} {}s ▕{}{}▏ {state}",
                     r.sent,
                     r.total,
+                    app.now.saturating_sub(r.started_at).as_secs(),
                     "█".repeat(filled),
                     "░".repeat(10 - filled.min(10))
                 ),
@@ -636,7 +637,7 @@ fn draw_status(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
     };
     let hints = match app.focus {
         _ if app.composing => {
-            "Ctrl-s send · Ctrl-t text/binary · Ctrl-k ping/pong/close · Ctrl-o mode · Ctrl-p/n history · Esc"
+            "Ctrl-s send · Ctrl-t text/binary · Ctrl-k ping/pong/close · Ctrl-o mode · Ctrl-f pretty/compact · Ctrl-p/n/r history · Esc"
         }
         Pane::Sessions => {
             "Enter connect · x disconnect · R reconnect · N new id · Tab pane · ? help"

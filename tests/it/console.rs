@@ -915,7 +915,11 @@ fn snapshot_replay_progress_and_comparison() {
     );
     update(&mut app, Event::ReplayProgress { id: 1, sent: 1 });
     let t = render(&app, &dark());
-    assert!(t.backend().to_string().contains("replay 1/2 ▕█████░░░░░▏"));
+    assert!(
+        t.backend()
+            .to_string()
+            .contains("replay 1/2 0s ▕█████░░░░░▏")
+    );
     insta::assert_snapshot!("replay_progress", t.backend());
     update(
         &mut app,
@@ -1035,4 +1039,47 @@ fn templates_history_and_snippets_load_into_the_composer() {
     type_text(&mut app, "fir");
     update(&mut app, code(KeyCode::Enter));
     assert_eq!(app.composer.text(), "first");
+}
+
+#[test]
+fn composer_modes_text_base64_file_and_json_reformat() {
+    let mut app = demo_app((120, 36));
+    app.selected = 1;
+    update(&mut app, key('c'));
+    type_text(&mut app, "{\"b\": 1, \"a\": [1, 2]}");
+    update(&mut app, ctrl('f'));
+    assert_eq!(
+        app.composer.text(),
+        "{\"b\":1,\"a\":[1,2]}",
+        "compact, key order kept"
+    );
+    update(&mut app, ctrl('f'));
+    assert!(
+        app.composer.text().contains("\n  \"a\": ["),
+        "pretty: {}",
+        app.composer.text()
+    );
+    update(&mut app, ctrl('o')); // hex
+    update(&mut app, ctrl('o')); // base64
+    app.composer
+        .set_text(wsdeck::app::composer::Mode::Base64, "AQI*");
+    insta::assert_snapshot!("composer_base64_error", render(&app, &dark()).backend());
+    update(&mut app, ctrl('o')); // file
+    app.composer
+        .set_text(wsdeck::app::composer::Mode::File, "/tmp/chunk.pcm");
+    let t = render(&app, &dark());
+    assert!(
+        t.backend().to_string().contains("Compose · file ✓"),
+        "{}",
+        t.backend()
+    );
+    insta::assert_snapshot!("composer_file", t.backend());
+    let effects = update(&mut app, ctrl('s'));
+    assert!(
+        matches!(&effects[..], [Effect::SendComposed { mode: wsdeck::app::composer::Mode::File, opcode: Opcode::Binary, template, .. }] if template == "/tmp/chunk.pcm")
+    );
+    update(&mut app, ctrl('o')); // text
+    app.composer
+        .set_text(wsdeck::app::composer::Mode::Text, "plain words, {not json}");
+    insta::assert_snapshot!("composer_text", render(&app, &dark()).backend());
 }

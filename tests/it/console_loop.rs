@@ -257,7 +257,7 @@ async fn replay_a_capture_from_the_console_and_compare() {
     send(vec![key(KeyCode::Esc)]).await;
     send(typed(&keys, &format!(":replay {} step", bad.display()))).await;
     send(vec![key(KeyCode::Enter)]).await;
-    wait_for(&mut screens, "replay 0/1").await;
+    wait_for(&mut screens, "replay 0/1 ").await;
     send(vec![key(KeyCode::Char(']'))]).await;
     let screen = wait_for(&mut screens, "Replay comparison").await;
     assert!(screen.contains(".text"), "{screen}");
