@@ -139,6 +139,7 @@ async fn wsdeck_record(size: usize, count: usize, out: Option<&std::path::Path>)
             expect_timeout: Duration::ZERO,
             record: out.map(|p| p.to_path_buf()),
             print: false,
+            monitor: None,
         },
     )
     .await

@@ -37,6 +37,8 @@ pub enum Command {
         /// Also record the session to a capture file.
         #[arg(long, value_name = "FILE")]
         record: Option<PathBuf>,
+        #[command(flatten)]
+        monitor: MonitorArgs,
     },
     /// Send frames in the order given, print what comes back as JSON lines.
     Send {
@@ -69,6 +71,8 @@ pub enum Command {
         /// Also record the session to a capture file.
         #[arg(long, value_name = "FILE")]
         record: Option<PathBuf>,
+        #[command(flatten)]
+        monitor: MonitorArgs,
     },
     /// Record a session to a capture until the peer closes or Ctrl-C.
     Record {
@@ -216,4 +220,18 @@ pub struct TargetArgs {
     /// Largest message accepted, in bytes (default 64 MiB; 0 = no limit).
     #[arg(long, value_name = "BYTES")]
     pub max_message_size: Option<usize>,
+}
+
+/// On an abnormal close, read the container logs for the session and print them after the frames.
+#[derive(Debug, Args, Clone, Default)]
+pub struct MonitorArgs {
+    /// After an abnormal close, print the agent's logs for this agent_session_id.
+    #[arg(long)]
+    pub monitor: bool,
+    /// azd (default) or cmd:TEMPLATE ({session_id}, {agent}, {endpoint} are filled in).
+    #[arg(long, value_name = "SOURCE")]
+    pub monitor_source: Option<String>,
+    /// Stop reading the logs after SECS.
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    pub monitor_timeout: f64,
 }

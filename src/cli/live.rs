@@ -35,10 +35,21 @@ pub struct LiveOptions {
     pub record: Option<PathBuf>,
     /// Print frames and events to stdout (false for `record`).
     pub print: bool,
+    /// After an abnormal close, read the container logs (source, time bound).
+    pub monitor: Option<(crate::monitor::MonitorSource, Duration)>,
 }
 
 pub async fn run_live(resolved: Resolved, input: Input, opts: LiveOptions) -> Result<i32> {
     let Resolved { spec, session_name } = resolved;
+    let agent = match &spec.target {
+        crate::engine::Target::Foundry { agent, .. } => Some(agent.clone()),
+        _ => None,
+    };
+    let endpoint = match &spec.target {
+        crate::engine::Target::Foundry { endpoint, .. } => Some(endpoint.https_url.clone()),
+        _ => None,
+    };
+    let mut log_session_id = spec.session_id.clone();
     let meta = CaptureMeta {
         session_name: session_name.clone(),
         target_kind: spec.target.kind().into(),
@@ -112,7 +123,11 @@ pub async fn run_live(resolved: Resolved, input: Input, opts: LiveOptions) -> Re
                     line.clear();
                 }
                 match ev {
-                    SessionEvent::Opened { .. } => {
+                    SessionEvent::Opened { handshake, .. } => {
+                        // The platform's id, when it returns one, is the one its logs know.
+                        if let Some(p) = &handshake.platform_session_id {
+                            log_session_id = Some(p.clone());
+                        }
                         open = true;
                         last_in = Instant::now();
                         match &input {
@@ -230,6 +245,16 @@ pub async fn run_live(resolved: Resolved, input: Input, opts: LiveOptions) -> Re
     }
     join.abort();
     let code = exit_code.unwrap_or(exit::CONNECT_FAILED);
+    if code == exit::ABNORMAL_CLOSE
+        && let Some((source, timeout)) = &opts.monitor
+    {
+        let req = crate::monitor::MonitorRequest {
+            session_id: log_session_id.unwrap_or_default(),
+            agent,
+            endpoint,
+        };
+        print_logs(source, &req, *timeout, opts.print, enc.as_mut(), &mut out).await;
+    }
     Ok(if expect_unmet && code == exit::OK {
         exit::EXPECT_UNMET
     } else {
@@ -297,4 +322,66 @@ pub fn report_failure(error: &ConnectError, request: Option<&(String, Vec<(Strin
             let _ = writeln!(err, "  - {a}");
         }
     }
+}
+
+/// The container logs after an abnormal close: JSON lines on stdout (`{"event":"log",…}`), and
+/// readable on stderr.
+async fn print_logs(
+    source: &crate::monitor::MonitorSource,
+    req: &crate::monitor::MonitorRequest,
+    timeout: Duration,
+    print: bool,
+    enc: Option<&mut LineEncoder>,
+    out: &mut impl Write,
+) {
+    use crate::capture::line::fields;
+    use serde_json::json;
+    if req.session_id.is_empty() {
+        eprintln!("wsdeck: no agent_session_id to read the logs for (give --session-id)");
+        return;
+    }
+    let argv = match crate::monitor::command_line(source, req) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("wsdeck: logs: {e}");
+            return;
+        }
+    };
+    eprintln!(
+        "wsdeck: container logs ({}, at most {}s):",
+        argv.join(" "),
+        timeout.as_secs_f32()
+    );
+    let mut buf = Vec::new();
+    let mut encoder = enc;
+    match crate::monitor::collect(&argv, timeout, 10_000).await {
+        Ok((lines, status)) => {
+            if lines.is_empty() {
+                eprintln!("  (the command printed nothing)");
+            }
+            for l in &lines {
+                eprintln!("  {} {}", l.stream.as_str(), l.text);
+                if let (true, Some(e)) = (print, encoder.as_deref_mut()) {
+                    e.event(
+                        &mut buf,
+                        Duration::ZERO,
+                        "log",
+                        fields(json!({"stream": l.stream.as_str(), "text": l.text})),
+                    );
+                }
+            }
+            if let Some(s) = status.filter(|s| *s != 0) {
+                eprintln!("  (the command exited with status {s})");
+            }
+        }
+        Err(e) => {
+            eprintln!("wsdeck: logs: {e}");
+            eprintln!("  {}", e.advice());
+            if let (true, Some(en)) = (print, encoder) {
+                en.event(&mut buf, Duration::ZERO, "error", fields(json!({"kind": "monitor", "message": e.to_string(), "advice": [e.advice()]})));
+            }
+        }
+    }
+    let _ = out.write_all(&buf);
+    let _ = out.flush();
 }

@@ -51,6 +51,7 @@ pub async fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<i32> {
             target,
             linger,
             record,
+            monitor,
         } => {
             let resolved = target::resolve(&target, paths.as_ref(), &settings)?;
             let opts = LiveOptions {
@@ -59,6 +60,7 @@ pub async fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<i32> {
                 expect_timeout: Duration::ZERO,
                 record,
                 print: true,
+                monitor: monitor_opts(&monitor)?,
             };
             live::run_live(resolved, Input::Stdin, opts).await
         }
@@ -68,6 +70,7 @@ pub async fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<i32> {
             timeout,
             linger,
             record,
+            monitor,
             ..
         } => {
             let sub = matches
@@ -93,6 +96,7 @@ pub async fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<i32> {
                 expect_timeout: secs(timeout, "--timeout")?,
                 record,
                 print: true,
+                monitor: monitor_opts(&monitor)?,
             };
             live::run_live(resolved, Input::Frames(frames), opts).await
         }
@@ -104,6 +108,7 @@ pub async fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<i32> {
                 expect_timeout: Duration::ZERO,
                 record: Some(out),
                 print: false,
+                monitor: None,
             };
             live::run_live(resolved, Input::Nothing, opts).await
         }
@@ -204,6 +209,26 @@ async fn demo_serve(port: u16) -> Result<i32> {
         .await
         .context("waiting for Ctrl-C")?;
     Ok(exit::OK)
+}
+
+/// `--monitor`: the source (azd unless named) and its time bound.
+fn monitor_opts(
+    m: &args::MonitorArgs,
+) -> Result<Option<(crate::monitor::MonitorSource, Duration)>> {
+    if !m.monitor {
+        if m.monitor_source.is_some() {
+            anyhow::bail!("--monitor-source goes with --monitor");
+        }
+        return Ok(None);
+    }
+    let source = match &m.monitor_source {
+        Some(s) => crate::monitor::MonitorSource::parse(s)?,
+        None => crate::monitor::MonitorSource::Azd,
+    };
+    Ok(Some((
+        source,
+        secs(m.monitor_timeout, "--monitor-timeout")?,
+    )))
 }
 
 fn secs(v: f64, flag: &str) -> Result<Duration> {

@@ -12,6 +12,7 @@ mod console_loop;
 mod demo;
 mod engine;
 mod har;
+mod monitor;
 mod replay;
 mod sdk;
 mod support;
