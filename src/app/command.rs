@@ -65,6 +65,8 @@ pub enum ConsoleCommand {
     },
     /// :like [TYPE] — a new frame like the last one of a message type seen
     Like { kind: Option<String> },
+    /// :logs [start|stop|azd|cmd:TEMPLATE] — the container logs of this session
+    Logs { what: Option<String> },
     /// :compare — the last replay's comparison
     Compare,
     /// :theme NAME

@@ -122,6 +122,21 @@ pub struct SessionView {
     /// A capture opened from a file: nothing to connect or send.
     pub read_only: bool,
     pub replay: Option<ReplayState>,
+    /// The container logs pane of this session.
+    pub logs: Option<LogsPane>,
+}
+
+/// Container logs beside the frames (issue 5's pane).
+#[derive(Debug, Clone, Default)]
+pub struct LogsPane {
+    /// The command, as shown in the title.
+    pub source: String,
+    pub lines: Vec<crate::monitor::LogLine>,
+    pub running: bool,
+    /// Why it stopped, or that it printed nothing.
+    pub message: Option<String>,
+    /// Log row index of the close that started it (to jump back to).
+    pub from_row: Option<usize>,
 }
 
 impl SessionView {
@@ -153,6 +168,7 @@ impl SessionView {
             recording: None,
             read_only: false,
             replay: None,
+            logs: None,
         }
     }
 
@@ -312,6 +328,14 @@ pub enum Effect {
         id: usize,
         ctl: ReplayCtl,
     },
+    /// Start reading the container logs of session `id` with this command line.
+    StartLogs {
+        id: usize,
+        argv: Vec<String>,
+    },
+    StopLogs {
+        id: usize,
+    },
     /// Write snippets.toml with these snippets.
     SaveSnippets(Vec<crate::config::Snippet>),
     /// Write sessions.toml with these sessions.
@@ -371,6 +395,16 @@ pub enum Event {
         id: usize,
         error: String,
     },
+    /// Lines from a session's log source.
+    LogLines {
+        id: usize,
+        lines: Vec<crate::monitor::LogLine>,
+    },
+    /// The log source ended (or could not start).
+    LogsEnded {
+        id: usize,
+        message: String,
+    },
     /// A capture file was read (or could not be).
     CaptureOpened {
         name: String,
@@ -408,6 +442,10 @@ pub struct App {
     next_id: usize,
     /// Paths the next replay's comparison ignores (from `:replay FILE TIMING PATH…`).
     pending_ignore: Vec<String>,
+    /// Where container logs come from (azd unless configured), and whether an abnormal close
+    /// starts reading them.
+    pub logs_source: crate::monitor::MonitorSource,
+    pub logs_on_abnormal_close: bool,
 }
 
 impl App {
@@ -431,6 +469,8 @@ impl App {
             now: Duration::ZERO,
             quitting: false,
             pending_ignore: Vec::new(),
+            logs_source: crate::monitor::MonitorSource::Azd,
+            logs_on_abnormal_close: true,
             prompt: None,
             form: None,
             composer: composer::Composer::default(),
@@ -647,6 +687,23 @@ pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
             }
             vec![]
         }
+        Event::LogLines { id, lines } => {
+            if let Some(l) = app.by_id_mut(id).and_then(|s| s.logs.as_mut()) {
+                l.lines.extend(lines);
+            }
+            vec![]
+        }
+        Event::LogsEnded { id, message } => {
+            if let Some(l) = app.by_id_mut(id).and_then(|s| s.logs.as_mut()) {
+                l.running = false;
+                l.message = Some(if l.lines.is_empty() && message.is_empty() {
+                    "the log source printed nothing".into()
+                } else {
+                    message
+                });
+            }
+            vec![]
+        }
         Event::Work => {
             let rows = app.log_rows();
             for s in &mut app.sessions {
@@ -666,6 +723,16 @@ pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
         }
         Event::Session { id, event } => {
             let rows = app.log_rows();
+            // An abnormal close: the frames cannot say why, the container logs can.
+            let abnormal = matches!(&event, SessionEvent::Closed { info, .. } if !info.clean);
+            let mut effects = Vec::new();
+            if abnormal
+                && app.logs_on_abnormal_close
+                && let Some(s) = app.sessions.iter().find(|s| s.id == id)
+                && s.logs.as_ref().is_none_or(|l| !l.running)
+            {
+                effects = start_logs(app, id, Some(()));
+            }
             // Events of a deleted session find nothing and are dropped.
             if let Some(s) = app.by_id_mut(id) {
                 on_session_event(s, event, rows);
@@ -676,7 +743,7 @@ pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
             {
                 app.status = Some(format!("{}: {msg} (h: details)", s.name));
             }
-            vec![]
+            effects
         }
     }
 }
@@ -1474,6 +1541,31 @@ fn run_command(app: &mut App, line: &str, rows: usize) -> Vec<Effect> {
             open_templates(app, kind);
             vec![]
         }
+        C::Logs { what } => {
+            let Some(id) = app.selected_id() else {
+                return vec![];
+            };
+            match what.as_deref() {
+                Some("stop") => {
+                    if let Some(l) = app.by_id_mut(id).and_then(|s| s.logs.as_mut()) {
+                        l.running = false;
+                        l.message = Some("stopped".into());
+                    }
+                    vec![Effect::StopLogs { id }]
+                }
+                None | Some("start") => start_logs(app, id, None),
+                Some(src) => match crate::monitor::MonitorSource::parse(src) {
+                    Ok(source) => {
+                        app.logs_source = source;
+                        start_logs(app, id, None)
+                    }
+                    Err(e) => {
+                        app.status = Some(e.to_string());
+                        vec![]
+                    }
+                },
+            }
+        }
         C::Compare => {
             if app.current().and_then(|s| s.replay.as_ref()).is_some() {
                 app.overlay = Some(Overlay::Compare);
@@ -1887,6 +1979,59 @@ fn snip_command(app: &mut App, action: &str, name: Option<String>, global: bool)
                 }
                 None => app.status = Some(format!("no snippet {other:?} (:snip lists them)")),
             }
+            vec![]
+        }
+    }
+}
+
+/// The command that reads session `id`'s logs, and the pane that shows them.
+fn start_logs(app: &mut App, id: usize, at_close: Option<()>) -> Vec<Effect> {
+    let source = app.logs_source.clone();
+    let Some(s) = app.by_id_mut(id) else {
+        return vec![];
+    };
+    let session_id = s
+        .handshake
+        .as_ref()
+        .and_then(|h| h.platform_session_id.clone())
+        .or_else(|| s.spec.session_id.clone())
+        .unwrap_or_default();
+    let (agent, endpoint) = match &s.spec.target {
+        Target::Foundry {
+            agent, endpoint, ..
+        } => (Some(agent.clone()), Some(endpoint.https_url.clone())),
+        _ => (None, None),
+    };
+    let from_row = at_close.map(|_| s.log.len().saturating_sub(1));
+    if session_id.is_empty() {
+        s.logs = Some(LogsPane {
+            message: Some("no agent_session_id to read the logs for".into()),
+            from_row,
+            ..Default::default()
+        });
+        return vec![];
+    }
+    let req = crate::monitor::MonitorRequest {
+        session_id,
+        agent,
+        endpoint,
+    };
+    match crate::monitor::command_line(&source, &req) {
+        Ok(argv) => {
+            s.logs = Some(LogsPane {
+                source: argv.join(" "),
+                running: true,
+                from_row,
+                ..Default::default()
+            });
+            vec![Effect::StartLogs { id, argv }]
+        }
+        Err(e) => {
+            s.logs = Some(LogsPane {
+                message: Some(e.to_string()),
+                from_row,
+                ..Default::default()
+            });
             vec![]
         }
     }

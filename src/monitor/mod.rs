@@ -180,6 +180,55 @@ pub async fn collect(
     Ok((lines, status))
 }
 
+/// Run the command until it exits, sending each line as it comes; dropping the future (or the
+/// receiver going away) kills the child.
+pub async fn follow(
+    argv: &[String],
+    sink: tokio::sync::mpsc::Sender<LogLine>,
+) -> Result<Option<i32>, MonitorError> {
+    let Some((program, args)) = argv.split_first() else {
+        return Err(MonitorError::BadTemplate(String::new()));
+    };
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                MonitorError::NotFound {
+                    program: program.clone(),
+                }
+            } else {
+                MonitorError::Spawn {
+                    program: program.clone(),
+                    message: e.to_string(),
+                }
+            }
+        })?;
+    let mut out = child.stdout.take().map(|s| BufReader::new(s).lines());
+    let mut err = child.stderr.take().map(|s| BufReader::new(s).lines());
+    while out.is_some() || err.is_some() {
+        let line = tokio::select! {
+            l = async { out.as_mut()?.next_line().await.ok().flatten() }, if out.is_some() => match l {
+                Some(text) => LogLine { stream: Stream::Stdout, text },
+                None => { out = None; continue; }
+            },
+            l = async { err.as_mut()?.next_line().await.ok().flatten() }, if err.is_some() => match l {
+                Some(text) => LogLine { stream: Stream::Stderr, text },
+                None => { err = None; continue; }
+            },
+        };
+        if sink.send(line).await.is_err() {
+            break;
+        }
+    }
+    let _ = child.start_kill();
+    Ok(child.wait().await.ok().and_then(|s| s.code()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -174,6 +174,9 @@ where
         usize,
         mpsc::UnboundedSender<crate::app::ReplayCtl>,
     > = Default::default();
+    // Per session: the task reading its container logs (aborting it kills the child).
+    let mut log_tasks: std::collections::HashMap<usize, tokio::task::JoinHandle<()>> =
+        Default::default();
     // Per session: when its last incoming data frame arrived (for waiting on replies).
     let mut activity: std::collections::HashMap<usize, Activity> = Default::default();
     let mut pending: Vec<Effect> = connect_now.into_iter().map(Effect::Connect).collect();
@@ -278,6 +281,17 @@ where
                 Effect::ReplayControl { id, ctl } => {
                     if replays.get(&id).is_none_or(|r| r.send(ctl).is_err()) {
                         app.status = Some("no replay running in this session".into());
+                    }
+                }
+                Effect::StartLogs { id, argv } => {
+                    if let Some(old) = log_tasks.remove(&id) {
+                        old.abort();
+                    }
+                    log_tasks.insert(id, tokio::spawn(logs_task(id, argv, tx.clone())));
+                }
+                Effect::StopLogs { id } => {
+                    if let Some(t) = log_tasks.remove(&id) {
+                        t.abort();
                     }
                 }
                 Effect::OpenCapture(path) => {
@@ -414,6 +428,9 @@ where
     // Close open connections with 1000 and give them a moment to finish the handshake.
     for h in handles.values() {
         h.send(SessionCommand::Shutdown);
+    }
+    for t in log_tasks.values() {
+        t.abort();
     }
     tokio::time::sleep(Duration::from_millis(150)).await;
     ticker.abort();
@@ -605,6 +622,31 @@ async fn replay_task(
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
     let _ = to_loop.send(Event::ReplayFinished { id }).await;
+}
+
+/// Reads a session's container logs and hands them to the loop in batches.
+async fn logs_task(id: usize, argv: Vec<String>, to_loop: mpsc::Sender<Event>) {
+    let (line_tx, mut line_rx) = mpsc::channel(1024);
+    let fwd = to_loop.clone();
+    let batcher = tokio::spawn(async move {
+        while let Some(first) = line_rx.recv().await {
+            let mut lines = vec![first];
+            while let Ok(l) = line_rx.try_recv() {
+                lines.push(l);
+            }
+            if fwd.send(Event::LogLines { id, lines }).await.is_err() {
+                break;
+            }
+        }
+    });
+    let result = crate::monitor::follow(&argv, line_tx).await;
+    let _ = batcher.await;
+    let message = match result {
+        Ok(Some(0)) | Ok(None) => "the log source ended".to_string(),
+        Ok(Some(code)) => format!("the log source exited with status {code}"),
+        Err(e) => format!("{e}: {}", e.advice()),
+    };
+    let _ = to_loop.send(Event::LogsEnded { id, message }).await;
 }
 
 /// After a panic the terminal is restored (ratatui's hook) and the user is told where the log is.

@@ -32,7 +32,33 @@ pub fn draw(c: &mut Canvas, app: &App, t: &Theme) {
         draw_sessions(c, sa, app, t);
     }
     draw_log(c, a.log, app, t);
-    draw_detail(c, a.detail, app, t);
+    // The logs pane shares the bottom with the detail once a session has one.
+    match app.current().and_then(|s| s.logs.as_ref()) {
+        Some(logs) if a.detail.width >= 60 => {
+            let left = a.detail.width * 11 / 20;
+            draw_detail(
+                c,
+                Rect {
+                    width: left,
+                    ..a.detail
+                },
+                app,
+                t,
+            );
+            draw_logs(
+                c,
+                Rect {
+                    x: a.detail.x + left,
+                    width: a.detail.width - left,
+                    ..a.detail
+                },
+                logs,
+                t,
+            );
+        }
+        Some(logs) => draw_logs(c, a.detail, logs, t),
+        None => draw_detail(c, a.detail, app, t),
+    }
     draw_status(c, a.status, app, t);
     if let Some(f) = &app.form {
         draw_form(c, area, f, t);
@@ -1018,6 +1044,41 @@ fn draw_picker(c: &mut Canvas, area: Rect, p: &crate::app::picker::Picker, t: &T
             .style(t.base),
         r,
     );
+}
+
+fn draw_logs(c: &mut Canvas, area: Rect, logs: &crate::app::LogsPane, t: &Theme) {
+    let state = if logs.running { "following" } else { "ended" };
+    let title = format!(" Logs · {} · {state} ", clip(&logs.source, 40));
+    let block = pane_block(title, false, t);
+    let inner = block.inner(area);
+    c.render_widget(block, area);
+    let room = inner.height as usize;
+    let mut lines: Vec<Line> = Vec::new();
+    let reserve = usize::from(logs.message.is_some());
+    let shown = room.saturating_sub(reserve);
+    let start = logs.lines.len().saturating_sub(shown);
+    for l in &logs.lines[start..] {
+        let style = match l.stream {
+            crate::monitor::Stream::Stderr
+                if l.text.contains("Error") || l.text.contains("raised") =>
+            {
+                t.error
+            }
+            crate::monitor::Stream::Stderr => t.warn,
+            crate::monitor::Stream::Stdout => t.base,
+        };
+        lines.push(Line::from(Span::styled(
+            clip(&l.text, inner.width as usize),
+            style,
+        )));
+    }
+    if let Some(m) = &logs.message {
+        lines.push(Line::from(Span::styled(
+            clip(m, inner.width as usize),
+            t.dim,
+        )));
+    }
+    c.render_widget(Paragraph::new(lines), inner);
 }
 
 fn draw_confirm(c: &mut Canvas, area: Rect, t: &Theme) {

@@ -1083,3 +1083,117 @@ fn composer_modes_text_base64_file_and_json_reformat() {
         .set_text(wsdeck::app::composer::Mode::Text, "plain words, {not json}");
     insta::assert_snapshot!("composer_text", render(&app, &dark()).backend());
 }
+
+#[test]
+fn logs_pane_starts_on_an_abnormal_close_and_says_what_happened() {
+    let mut app = App::new(vec![SessionView::new("voice", spec("ws://x/"))]);
+    update(
+        &mut app,
+        Event::Resize {
+            width: 120,
+            height: 30,
+        },
+    );
+    update(
+        &mut app,
+        Event::Session {
+            id: 0,
+            event: SessionEvent::Connecting {
+                at: ms(0),
+                wall: SystemTime::UNIX_EPOCH,
+                url: "ws://x/".into(),
+                session_id: None,
+            },
+        },
+    );
+    update(
+        &mut app,
+        Event::Session {
+            id: 0,
+            event: SessionEvent::Opened {
+                at: ms(1),
+                handshake: handshake(),
+            },
+        },
+    );
+    let effects = update(
+        &mut app,
+        Event::Session {
+            id: 0,
+            event: SessionEvent::Closed {
+                at: ms(5),
+                info: CloseInfo {
+                    code: 1006,
+                    reason: String::new(),
+                    initiator: Initiator::Transport,
+                    clean: false,
+                },
+            },
+        },
+    );
+    // The platform's id (from x-agent-session-id) is the one the logs know.
+    assert_eq!(
+        effects,
+        vec![Effect::StartLogs {
+            id: 0,
+            argv: [
+                "azd",
+                "ai",
+                "agent",
+                "monitor",
+                "--session-id",
+                "0123456789abcdef0123456789abcdef",
+                "--follow"
+            ]
+            .map(String::from)
+            .to_vec()
+        }]
+    );
+    update(
+        &mut app,
+        Event::LogLines {
+            id: 0,
+            lines: vec![
+                wsdeck::monitor::LogLine {
+                    stream: wsdeck::monitor::Stream::Stderr,
+                    text: "Streaming session logs for voice (session: 0123…)...".into(),
+                },
+                wsdeck::monitor::LogLine {
+                    stream: wsdeck::monitor::Stream::Stderr,
+                    text: "09:41:07  stderr  RuntimeError: boom".into(),
+                },
+            ],
+        },
+    );
+    update(
+        &mut app,
+        Event::LogsEnded {
+            id: 0,
+            message: "azd is not installed (not found on PATH): install the Azure Developer CLI"
+                .into(),
+        },
+    );
+    insta::assert_snapshot!("logs_pane", render(&app, &dark()).backend());
+    // A clean close starts nothing; :logs stop stops.
+    let mut clean = App::new(vec![SessionView::new("v", spec("ws://x/"))]);
+    let effects = update(
+        &mut clean,
+        Event::Session {
+            id: 0,
+            event: SessionEvent::Closed {
+                at: ms(5),
+                info: CloseInfo {
+                    code: 1000,
+                    reason: String::new(),
+                    initiator: Initiator::Server,
+                    clean: true,
+                },
+            },
+        },
+    );
+    assert!(effects.is_empty());
+    assert_eq!(
+        command(&mut app, "logs stop"),
+        vec![Effect::StopLogs { id: 0 }]
+    );
+}

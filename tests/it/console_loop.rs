@@ -276,3 +276,65 @@ async fn replay_a_capture_from_the_console_and_compare() {
     let r = app.sessions[0].replay.as_ref().expect("replay state");
     assert_eq!(r.diffs.as_ref().map(Vec::len), Some(1));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_abnormal_close_opens_the_logs_pane_and_quitting_stops_the_child() {
+    let demo = wsdeck::demo::start(0).await.expect("demo");
+    let dir = tempfile::tempdir().expect("dir");
+    let pid_file = dir.path().join("logs.pid");
+    let mut spec = ConnectSpec::new(Target::url(&format!("{}?quiet=1", demo.url())).expect("url"));
+    spec.session_id = Some("sess-logs-1".into());
+    let mut app = App::new(vec![SessionView::new("demo", spec)]);
+    app.logs_source = wsdeck::monitor::MonitorSource::Cmd(format!(
+        "sh -c 'echo $$ > {}; echo \"WebSocket handler raised for session {{session_id}}: boom\" >&2; exec sleep 30'",
+        pid_file.display()
+    ));
+    let (tx, rx) = mpsc::channel(1024);
+    let (screens_tx, mut screens) = watch::channel(String::new());
+    let keys = tx.clone();
+    let theme = Theme::load("dark", None).expect("theme");
+    let looped = tokio::spawn(async move {
+        let mut term = Terminal::new(TestBackend::new(160, 40)).expect("terminal");
+        let options = wsdeck::tui::LoopOptions {
+            connect_now: vec![0],
+            first_frames: vec![send_text(0, r#"{"type":"raise"}"#)],
+            screens: Some(screens_tx),
+            ..Default::default()
+        };
+        wsdeck::tui::run_loop(&mut term, app, &theme, (tx, rx), options)
+            .await
+            .expect("loop")
+    });
+    let screen = wait_for(
+        &mut screens,
+        "WebSocket handler raised for session sess-logs-1",
+    )
+    .await;
+    assert!(screen.contains("Logs · sh -c"), "{screen}");
+    assert!(
+        screen.contains("1011 internal error"),
+        "the close row is read beside the logs: {screen}"
+    );
+    let pid = std::fs::read_to_string(&pid_file)
+        .expect("pid")
+        .trim()
+        .to_string();
+    keys.send(key(KeyCode::Char('q'))).await.expect("key");
+    let app = tokio::time::timeout(Duration::from_secs(10), looped)
+        .await
+        .expect("quits")
+        .expect("join");
+    assert!(
+        app.sessions[0]
+            .logs
+            .as_ref()
+            .is_some_and(|l| !l.lines.is_empty())
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let alive = std::process::Command::new("kill")
+        .args(["-0", &pid])
+        .status()
+        .expect("kill")
+        .success();
+    assert!(!alive, "the log source (pid {pid}) outlived the console");
+}
