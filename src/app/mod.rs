@@ -1404,6 +1404,9 @@ fn run_command(app: &mut App, line: &str, rows: usize) -> Vec<Effect> {
             if s.running {
                 out.push(Effect::Command(s.id, SessionCommand::Shutdown));
             }
+            if s.logs.as_ref().is_some_and(|l| l.running) {
+                out.push(Effect::StopLogs { id: s.id });
+            }
             if s.saved {
                 out.extend(save(app));
             }

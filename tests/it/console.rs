@@ -611,10 +611,18 @@ fn command_line_manages_sessions_with_validation() {
     // Deleting the open session closes it first; its late events are dropped.
     app.selected = 1;
     let voice_id = app.sessions[1].id;
+    app.sessions[1].logs = Some(wsdeck::app::LogsPane {
+        running: true,
+        ..Default::default()
+    });
     let effects = command(&mut app, "rm");
     assert_eq!(
         effects,
-        vec![Effect::Command(voice_id, SessionCommand::Shutdown)]
+        vec![
+            Effect::Command(voice_id, SessionCommand::Shutdown),
+            Effect::StopLogs { id: voice_id }
+        ],
+        "a deleted session's connection and log reader both stop"
     );
     assert!(app.sessions.iter().all(|s| s.name != "voice-dev"));
     update(
