@@ -121,63 +121,43 @@ pub fn command_line(
 }
 
 /// Run the command and collect what it prints (stdout and stderr, in arrival order) until it
-/// exits, `timeout` passes, or `max_lines` arrived; the child is killed either way.
+/// exits, `timeout` passes, or `max_lines` arrived; the status is `None` when it was still
+/// running, and the child is killed either way (a `--follow` never ends on its own).
 pub async fn collect(
     argv: &[String],
     timeout: Duration,
     max_lines: usize,
 ) -> Result<(Vec<LogLine>, Option<i32>), MonitorError> {
-    let Some((program, args)) = argv.split_first() else {
-        return Err(MonitorError::BadTemplate(String::new()));
-    };
-    let mut child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                MonitorError::NotFound {
-                    program: program.clone(),
-                }
-            } else {
-                MonitorError::Spawn {
-                    program: program.clone(),
-                    message: e.to_string(),
-                }
-            }
-        })?;
-    let mut out = child.stdout.take().map(|s| BufReader::new(s).lines());
-    let mut err = child.stderr.take().map(|s| BufReader::new(s).lines());
-    let mut lines = Vec::new();
+    let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
+    let argv = argv.to_vec();
+    let task = tokio::spawn(async move { follow(&argv, tx).await });
     let deadline = tokio::time::Instant::now() + timeout;
-    let mut status = None;
-    while lines.len() < max_lines && (out.is_some() || err.is_some()) {
+    let mut lines = Vec::new();
+    let mut ended = false;
+    while lines.len() < max_lines {
         tokio::select! {
-            l = async { out.as_mut()?.next_line().await.ok().flatten() }, if out.is_some() => match l {
-                Some(text) => lines.push(LogLine { stream: Stream::Stdout, text }),
-                None => out = None,
-            },
-            l = async { err.as_mut()?.next_line().await.ok().flatten() }, if err.is_some() => match l {
-                Some(text) => lines.push(LogLine { stream: Stream::Stderr, text }),
-                None => err = None,
+            l = rx.recv() => match l {
+                Some(l) => lines.push(l),
+                None => {
+                    ended = true;
+                    break;
+                }
             },
             _ = tokio::time::sleep_until(deadline) => break,
         }
     }
-    if out.is_none() && err.is_none() {
-        status = tokio::time::timeout(Duration::from_secs(1), child.wait())
-            .await
-            .ok()
-            .and_then(Result::ok)
-            .and_then(|s| s.code());
+    if !ended {
+        // Dropping the follower drops the child, which kill_on_drop kills.
+        task.abort();
+        return Ok((lines, None));
     }
-    // A --follow never ends on its own: stop it, and wait so no zombie is left.
-    let _ = child.start_kill();
-    let _ = tokio::time::timeout(Duration::from_secs(2), child.wait()).await;
-    Ok((lines, status))
+    match task.await {
+        Ok(result) => result.map(|status| (lines, status)),
+        Err(e) => Err(MonitorError::Spawn {
+            program: "log source".into(),
+            message: e.to_string(),
+        }),
+    }
 }
 
 /// Run the command until it exits, sending each line as it comes; dropping the future (or the
