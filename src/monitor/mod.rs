@@ -129,8 +129,9 @@ pub async fn collect(
     max_lines: usize,
 ) -> Result<(Vec<LogLine>, Option<i32>), MonitorError> {
     let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let argv = argv.to_vec();
-    let task = tokio::spawn(async move { follow(&argv, tx).await });
+    let task = tokio::spawn(async move { follow(&argv, tx, stop_rx).await });
     let deadline = tokio::time::Instant::now() + timeout;
     let mut lines = Vec::new();
     let mut ended = false;
@@ -147,8 +148,9 @@ pub async fn collect(
         }
     }
     if !ended {
-        // Dropping the follower drops the child, which kill_on_drop kills.
-        task.abort();
+        // Tell the follower to kill the child and wait for it, so none outlives us.
+        let _ = stop_tx.send(());
+        let _ = tokio::time::timeout(Duration::from_secs(3), task).await;
         return Ok((lines, None));
     }
     match task.await {
@@ -160,11 +162,12 @@ pub async fn collect(
     }
 }
 
-/// Run the command until it exits, sending each line as it comes; dropping the future (or the
-/// receiver going away) kills the child.
+/// Run the command until it exits or `stop` completes, sending each line as it comes; on stop
+/// the child is killed and waited for, so none outlives its reader.
 pub async fn follow(
     argv: &[String],
     sink: tokio::sync::mpsc::Sender<LogLine>,
+    stop: impl std::future::Future,
 ) -> Result<Option<i32>, MonitorError> {
     let Some((program, args)) = argv.split_first() else {
         return Err(MonitorError::BadTemplate(String::new()));
@@ -190,8 +193,10 @@ pub async fn follow(
         })?;
     let mut out = child.stdout.take().map(|s| BufReader::new(s).lines());
     let mut err = child.stderr.take().map(|s| BufReader::new(s).lines());
+    tokio::pin!(stop);
     while out.is_some() || err.is_some() {
         let line = tokio::select! {
+            _ = &mut stop => break,
             l = async { out.as_mut()?.next_line().await.ok().flatten() }, if out.is_some() => match l {
                 Some(text) => LogLine { stream: Stream::Stdout, text },
                 None => { out = None; continue; }

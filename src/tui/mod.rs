@@ -175,8 +175,14 @@ where
         mpsc::UnboundedSender<crate::app::ReplayCtl>,
     > = Default::default();
     // Per session: the task reading its container logs (aborting it kills the child).
-    let mut log_tasks: std::collections::HashMap<usize, tokio::task::JoinHandle<()>> =
-        Default::default();
+    // The sender stops the reader, which kills its child and waits for it.
+    let mut log_tasks: std::collections::HashMap<
+        usize,
+        (
+            tokio::sync::oneshot::Sender<()>,
+            tokio::task::JoinHandle<()>,
+        ),
+    > = Default::default();
     // Per session: when its last incoming data frame arrived (for waiting on replies).
     let mut activity: std::collections::HashMap<usize, Activity> = Default::default();
     let mut pending: Vec<Effect> = connect_now.into_iter().map(Effect::Connect).collect();
@@ -284,14 +290,16 @@ where
                     }
                 }
                 Effect::StartLogs { id, argv } => {
-                    if let Some(old) = log_tasks.remove(&id) {
-                        old.abort();
+                    if let Some((stop, _)) = log_tasks.remove(&id) {
+                        let _ = stop.send(());
                     }
-                    log_tasks.insert(id, tokio::spawn(logs_task(id, argv, tx.clone())));
+                    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel();
+                    let task = tokio::spawn(logs_task(id, argv, tx.clone(), stop_rx));
+                    log_tasks.insert(id, (stop_tx, task));
                 }
                 Effect::StopLogs { id } => {
-                    if let Some(t) = log_tasks.remove(&id) {
-                        t.abort();
+                    if let Some((stop, _)) = log_tasks.remove(&id) {
+                        let _ = stop.send(());
                     }
                 }
                 Effect::OpenCapture(path) => {
@@ -429,10 +437,18 @@ where
     for h in handles.values() {
         h.send(SessionCommand::Shutdown);
     }
-    for t in log_tasks.values() {
-        t.abort();
-    }
+    let readers: Vec<_> = log_tasks
+        .into_values()
+        .map(|(stop, task)| {
+            let _ = stop.send(());
+            task
+        })
+        .collect();
     tokio::time::sleep(Duration::from_millis(150)).await;
+    // Each reader kills its child and waits for it; give them a bounded moment.
+    for task in readers {
+        let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
+    }
     ticker.abort();
     Ok(app)
 }
@@ -625,7 +641,12 @@ async fn replay_task(
 }
 
 /// Reads a session's container logs and hands them to the loop in batches.
-async fn logs_task(id: usize, argv: Vec<String>, to_loop: mpsc::Sender<Event>) {
+async fn logs_task(
+    id: usize,
+    argv: Vec<String>,
+    to_loop: mpsc::Sender<Event>,
+    stop: tokio::sync::oneshot::Receiver<()>,
+) {
     let (line_tx, mut line_rx) = mpsc::channel(1024);
     let fwd = to_loop.clone();
     let batcher = tokio::spawn(async move {
@@ -639,7 +660,7 @@ async fn logs_task(id: usize, argv: Vec<String>, to_loop: mpsc::Sender<Event>) {
             }
         }
     });
-    let result = crate::monitor::follow(&argv, line_tx).await;
+    let result = crate::monitor::follow(&argv, line_tx, stop).await;
     let _ = batcher.await;
     let message = match result {
         Ok(Some(0)) | Ok(None) => "the log source ended".to_string(),
