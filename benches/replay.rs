@@ -57,6 +57,7 @@ async fn fidelity(dir: &std::path::Path, n: usize, gap: Duration) -> Vec<f64> {
         ignore: vec![],
         wait_replies: None,
         linger: Duration::from_millis(50),
+        monitor: None,
     };
     let spec = wsdeck::engine::ConnectSpec::new(wsdeck::engine::Target::url(&url).expect("url"));
     let resolved = wsdeck::cli::target::Resolved {

@@ -35,6 +35,7 @@ pub enum Action {
     DeleteSession,
     Compose,
     ReplayStep,
+    Logs,
 }
 
 /// Where a binding applies.
@@ -45,6 +46,7 @@ pub enum Scope {
     Sessions,
     Frames,
     Detail,
+    Logs,
 }
 
 impl Scope {
@@ -55,6 +57,7 @@ impl Scope {
             Scope::Sessions => "sessions",
             Scope::Frames => "frames",
             Scope::Detail => "detail",
+            Scope::Logs => "logs",
         }
     }
 }
@@ -93,22 +96,10 @@ pub const BINDINGS: &[Binding] = &[
         does: "command line: :add :edit :rename :dup :rm :filter :search :theme :q …",
     },
     Binding {
-        keys: "j/k, ↓/↑",
+        keys: "j/k ↓/↑ PgDn/PgUp g/G",
         scope: Scope::Lists,
         action: Action::Down,
-        does: "move",
-    },
-    Binding {
-        keys: "PgDn/PgUp, Ctrl-d/Ctrl-u",
-        scope: Scope::Lists,
-        action: Action::PageDown,
-        does: "move a page",
-    },
-    Binding {
-        keys: "g/G, Home/End",
-        scope: Scope::Lists,
-        action: Action::Top,
-        does: "first / last row; G (End) follows the tail again",
+        does: "move / a page (also Ctrl-d/u) / first, last; G (End) follows the tail again",
     },
     Binding {
         keys: "Enter",
@@ -177,22 +168,28 @@ pub const BINDINGS: &[Binding] = &[
         does: "next frame of a step-by-step replay (:replay FILE step)",
     },
     Binding {
+        keys: "l",
+        scope: Scope::Anywhere,
+        action: Action::Logs,
+        does: "container logs: show (starts reading) and focus / hide; :logs stop|start|SOURCE",
+    },
+    Binding {
+        keys: "Enter, /, n/N",
+        scope: Scope::Logs,
+        action: Action::Enter,
+        does: "back to the close that started the logs; search the log lines",
+    },
+    Binding {
         keys: "h",
         scope: Scope::Anywhere,
         action: Action::Handshake,
         does: "handshake and close of this session",
     },
     Binding {
-        keys: "v",
+        keys: "v / w",
         scope: Scope::Detail,
         action: Action::NextView,
-        does: "next view (JSON, hex, PCM)",
-    },
-    Binding {
-        keys: "w",
-        scope: Scope::Detail,
-        action: Action::Wrap,
-        does: "wrap long lines",
+        does: "next view (JSON, hex, PCM) / wrap long lines",
     },
 ];
 
@@ -219,6 +216,7 @@ pub fn action_for(key: KeyEvent) -> Option<Action> {
         KeyCode::Char('v') => Action::NextView,
         KeyCode::Char('w') => Action::Wrap,
         KeyCode::Char('h') => Action::Handshake,
+        KeyCode::Char('l') => Action::Logs,
         KeyCode::Char('x') => Action::Disconnect,
         KeyCode::Char('R') => Action::Reconnect,
         KeyCode::Char('N') => Action::ReconnectNew,

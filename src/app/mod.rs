@@ -5,6 +5,7 @@ pub mod command;
 pub mod composer;
 pub mod form;
 pub mod keymap;
+pub mod logs;
 pub mod picker;
 pub mod vars;
 
@@ -16,6 +17,7 @@ use crate::filter::Filter;
 use crate::store::{EventKind, FrameLog, Row, RowKind};
 use crossterm::event::{KeyEvent, KeyEventKind, MouseEvent, MouseEventKind};
 use keymap::{Action, action_for};
+pub use logs::LogsPane;
 use std::time::{Duration, SystemTime};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,20 +125,7 @@ pub struct SessionView {
     pub read_only: bool,
     pub replay: Option<ReplayState>,
     /// The container logs pane of this session.
-    pub logs: Option<LogsPane>,
-}
-
-/// Container logs beside the frames (issue 5's pane).
-#[derive(Debug, Clone, Default)]
-pub struct LogsPane {
-    /// The command, as shown in the title.
-    pub source: String,
-    pub lines: Vec<crate::monitor::LogLine>,
-    pub running: bool,
-    /// Why it stopped, or that it printed nothing.
-    pub message: Option<String>,
-    /// Log row index of the close that started it (to jump back to).
-    pub from_row: Option<usize>,
+    pub logs: Option<logs::LogsPane>,
 }
 
 impl SessionView {
@@ -210,6 +199,15 @@ impl SessionView {
     pub fn selected_row(&self) -> Option<&Row> {
         self.view_row(self.cursor)
     }
+
+    /// The frame-log index of the selected row.
+    pub fn selected_row_index(&self) -> Option<usize> {
+        if self.filter.is_some() {
+            self.visible.get(self.cursor).copied()
+        } else {
+            (self.cursor < self.log.len()).then_some(self.cursor)
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -217,6 +215,8 @@ pub enum Pane {
     Sessions,
     Frames,
     Detail,
+    /// The container logs (only while the session's logs pane is shown).
+    Logs,
 }
 
 /// A one-line input at the bottom of the screen.
@@ -328,10 +328,10 @@ pub enum Effect {
         id: usize,
         ctl: ReplayCtl,
     },
-    /// Start reading the container logs of session `id` with this command line.
+    /// Start reading the container logs of session `id` (the runtime adds the session's tokens).
     StartLogs {
         id: usize,
-        argv: Vec<String>,
+        plan: crate::monitor::Plan,
     },
     StopLogs {
         id: usize,
@@ -446,6 +446,8 @@ pub struct App {
     /// starts reading them.
     pub logs_source: crate::monitor::MonitorSource,
     pub logs_on_abnormal_close: bool,
+    /// Close codes that do not start the logs (besides a clean 1000/1001).
+    pub logs_quiet_codes: Vec<u16>,
 }
 
 impl App {
@@ -469,8 +471,9 @@ impl App {
             now: Duration::ZERO,
             quitting: false,
             pending_ignore: Vec::new(),
-            logs_source: crate::monitor::MonitorSource::Azd,
+            logs_source: crate::monitor::MonitorSource::Auto,
             logs_on_abnormal_close: true,
+            logs_quiet_codes: Vec::new(),
             prompt: None,
             form: None,
             composer: composer::Composer::default(),
@@ -492,6 +495,10 @@ impl App {
 
     fn current_mut(&mut self) -> Option<&mut SessionView> {
         self.sessions.get_mut(self.selected)
+    }
+
+    pub fn by_id(&self, id: usize) -> Option<&SessionView> {
+        self.sessions.iter().find(|s| s.id == id)
     }
 
     pub fn by_id_mut(&mut self, id: usize) -> Option<&mut SessionView> {
@@ -518,6 +525,18 @@ impl App {
     /// Rows of the frame log on screen (the layout's arithmetic, shared with the view).
     pub fn log_rows(&self) -> usize {
         crate::ui::layout::log_rows(self.size.0, self.size.1)
+    }
+
+    /// Lines the logs pane shows.
+    pub fn logs_rows(&self) -> usize {
+        crate::ui::layout::logs_rows(self.size.0, self.size.1)
+    }
+
+    /// Whether the selected session's logs pane is on screen.
+    pub fn logs_shown(&self) -> bool {
+        self.current()
+            .and_then(|s| s.logs.as_ref())
+            .is_some_and(|l| !l.hidden)
     }
 
     /// Whether quitting would lose something: an open connection.
@@ -688,8 +707,9 @@ pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
             vec![]
         }
         Event::LogLines { id, lines } => {
+            let rows = app.logs_rows();
             if let Some(l) = app.by_id_mut(id).and_then(|s| s.logs.as_mut()) {
-                l.lines.extend(lines);
+                l.push(lines, rows);
             }
             vec![]
         }
@@ -724,7 +744,8 @@ pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
         Event::Session { id, event } => {
             let rows = app.log_rows();
             // An abnormal close: the frames cannot say why, the container logs can.
-            let abnormal = matches!(&event, SessionEvent::Closed { info, .. } if !info.clean);
+            let abnormal = matches!(&event, SessionEvent::Closed { info, .. }
+                if !info.clean && !app.logs_quiet_codes.contains(&info.code));
             let mut effects = Vec::new();
             if abnormal
                 && app.logs_on_abnormal_close
@@ -739,9 +760,21 @@ pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
             }
             if let Some(s) = app.current()
                 && s.id == id
-                && let ConnState::Failed(msg) = &s.state
             {
-                app.status = Some(format!("{}: {msg} (h: details)", s.name));
+                match &s.state {
+                    ConnState::Failed(msg) => {
+                        app.status = Some(format!("{}: {msg} (h: details)", s.name));
+                    }
+                    ConnState::Closed { code, clean: false } => {
+                        let ex = close::explain(*code);
+                        let logs = if s.logs.is_some() { " (l: logs)" } else { "" };
+                        app.status = Some(format!(
+                            "{}: {code} {}{logs} — {}",
+                            s.name, ex.name, ex.likely_cause
+                        ));
+                    }
+                    _ => {}
+                }
             }
             effects
         }
@@ -845,6 +878,18 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
         }
         Action::SearchNext => search_step(app, true, rows),
         Action::ReconnectNew if app.focus != Pane::Sessions => search_step(app, false, rows),
+        Action::Copy if app.focus == Pane::Logs => {
+            if let Some(l) = app.current().and_then(|s| s.logs.as_ref())
+                && let Some(line) = l.lines.get(l.cursor)
+            {
+                let text = line.text.clone();
+                app.status = Some(format!(
+                    "copied {} characters (OSC 52)",
+                    text.chars().count()
+                ));
+                return vec![Effect::Copy(text)];
+            }
+        }
         Action::Copy => {
             if let Some(row) = app.current().and_then(SessionView::selected_row) {
                 let text = match &row.kind {
@@ -864,19 +909,25 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
         Action::Handshake => app.overlay = Some(Overlay::Handshake),
         Action::Back => app.focus = Pane::Frames,
         Action::FocusNext => {
+            let logs = app.logs_shown();
             app.focus = match app.focus {
                 Pane::Sessions => Pane::Frames,
                 Pane::Frames => Pane::Detail,
-                Pane::Detail => Pane::Sessions,
+                Pane::Detail if logs => Pane::Logs,
+                Pane::Detail | Pane::Logs => Pane::Sessions,
             }
         }
         Action::FocusPrev => {
+            let logs = app.logs_shown();
             app.focus = match app.focus {
+                Pane::Sessions if logs => Pane::Logs,
                 Pane::Sessions => Pane::Detail,
                 Pane::Frames => Pane::Sessions,
                 Pane::Detail => Pane::Frames,
+                Pane::Logs => Pane::Detail,
             }
         }
+        Action::Logs => return toggle_logs(app),
         Action::ToggleTime => {
             app.time_mode = match app.time_mode {
                 TimeMode::Relative => TimeMode::Absolute,
@@ -924,6 +975,7 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
                 app.detail_scroll = 0;
             }
             Pane::Detail => {}
+            Pane::Logs => jump_to_close_row(app, rows),
         },
         Action::Disconnect => {
             let i = app.selected;
@@ -1004,6 +1056,20 @@ fn move_in(app: &mut App, action: Action, rows: usize) {
                 && matches!(action, Action::Bottom | Action::Down | Action::PageDown);
             keep_cursor_visible(s, rows);
             app.detail_scroll = 0;
+        }
+        Pane::Logs => {
+            let lrows = app.logs_rows();
+            let m = match action {
+                Action::Up => logs::Move::Up,
+                Action::Down => logs::Move::Down,
+                Action::PageUp => logs::Move::PageUp,
+                Action::PageDown => logs::Move::PageDown,
+                Action::Top => logs::Move::Top,
+                _ => logs::Move::Bottom,
+            };
+            if let Some(l) = app.current_mut().and_then(|s| s.logs.as_mut()) {
+                l.move_cursor(m, lrows);
+            }
         }
         Pane::Detail => {
             app.detail_scroll = match action {
@@ -1233,6 +1299,20 @@ fn search_step(app: &mut App, forward: bool, rows: usize) {
         app.status = Some("no search yet: / to search".into());
         return;
     };
+    if app.focus == Pane::Logs {
+        let lrows = app.logs_rows();
+        let Some(l) = app.current_mut().and_then(|s| s.logs.as_mut()) else {
+            return;
+        };
+        app.status = Some(match l.find(&needle, forward) {
+            Some(i) => {
+                l.select(i, lrows);
+                format!("/{needle}: log line {} of {}", i + 1, l.lines.len())
+            }
+            None => format!("/{needle}: no match in the logs"),
+        });
+        return;
+    }
     let Some(s) = app.sessions.get_mut(app.selected) else {
         return;
     };
@@ -1987,55 +2067,118 @@ fn snip_command(app: &mut App, action: &str, name: Option<String>, global: bool)
     }
 }
 
-/// The command that reads session `id`'s logs, and the pane that shows them.
+/// The source that reads session `id`'s logs, and the pane that shows them.
 fn start_logs(app: &mut App, id: usize, at_close: Option<()>) -> Vec<Effect> {
     let source = app.logs_source.clone();
+    let rows = app.logs_rows();
     let Some(s) = app.by_id_mut(id) else {
         return vec![];
     };
-    let session_id = s
-        .handshake
-        .as_ref()
-        .and_then(|h| h.platform_session_id.clone())
-        .or_else(|| s.spec.session_id.clone())
-        .unwrap_or_default();
-    let (agent, endpoint) = match &s.spec.target {
-        Target::Foundry {
-            agent, endpoint, ..
-        } => (Some(agent.clone()), Some(endpoint.https_url.clone())),
-        _ => (None, None),
+    let req = crate::monitor::MonitorRequest::for_spec(
+        &s.spec,
+        s.handshake
+            .as_ref()
+            .and_then(|h| h.platform_session_id.clone()),
+    );
+    let from_row = match at_close {
+        Some(()) => Some(s.log.len().saturating_sub(1)),
+        None => s.logs.as_ref().and_then(|l| l.from_row),
     };
-    let from_row = at_close.map(|_| s.log.len().saturating_sub(1));
-    if session_id.is_empty() {
-        s.logs = Some(LogsPane {
-            message: Some("no agent_session_id to read the logs for".into()),
-            from_row,
-            ..Default::default()
-        });
+    let mut pane = LogsPane {
+        from_row,
+        ..Default::default()
+    };
+    if req.session_id.is_empty() {
+        pane.message = Some("no agent_session_id to read the logs for".into());
+        s.logs = Some(pane);
         return vec![];
     }
-    let req = crate::monitor::MonitorRequest {
-        session_id,
-        agent,
-        endpoint,
-    };
-    match crate::monitor::command_line(&source, &req) {
-        Ok(argv) => {
-            s.logs = Some(LogsPane {
-                source: argv.join(" "),
-                running: true,
-                from_row,
-                ..Default::default()
-            });
-            vec![Effect::StartLogs { id, argv }]
+    let effects = match crate::monitor::plan(&source, &req) {
+        Ok(plan) => {
+            pane.source = plan.describe();
+            pane.running = true;
+            vec![Effect::StartLogs { id, plan }]
         }
         Err(e) => {
-            s.logs = Some(LogsPane {
-                message: Some(e.to_string()),
-                from_row,
-                ..Default::default()
-            });
+            pane.message = Some(format!("{e}: {}", e.advice()));
             vec![]
         }
+    };
+    pane.keep_visible(rows);
+    s.logs = Some(pane);
+    effects
+}
+
+/// `l`: show the logs pane (starting a reader when there is none) and focus it, or hide it.
+fn toggle_logs(app: &mut App) -> Vec<Effect> {
+    let Some(id) = app.selected_id() else {
+        return vec![];
+    };
+    let rows = app.logs_rows();
+    let focus = app.focus;
+    let Some(s) = app.by_id_mut(id) else {
+        return vec![];
+    };
+    let selected = s.selected_row_index();
+    let (read_only, shown) = (s.read_only, s.logs.as_ref().map(|l| !l.hidden));
+    let mut effects = vec![];
+    match (shown, s.logs.as_mut()) {
+        (Some(true), Some(l)) if focus == Pane::Logs => {
+            l.hidden = true;
+            app.focus = Pane::Frames;
+            return effects;
+        }
+        (_, Some(l)) => {
+            l.hidden = false;
+            // From the close row, land where the crash story starts.
+            if l.from_row.is_some()
+                && selected == l.from_row
+                && let Some(i) = l.first_error()
+            {
+                l.select(i, rows);
+            }
+        }
+        (_, None) if read_only => {
+            app.status = Some("a capture opened from a file has no live logs".into());
+            return effects;
+        }
+        (_, None) => effects = start_logs(app, id, None),
+    }
+    app.focus = Pane::Logs;
+    effects
+}
+
+/// Enter in the logs pane: back to the close that started it, in the frame log.
+fn jump_to_close_row(app: &mut App, rows: usize) {
+    let Some(s) = app.current_mut() else { return };
+    let Some(row) = s.logs.as_ref().and_then(|l| l.from_row) else {
+        app.status = Some("these logs were started by hand, not by a close".into());
+        return;
+    };
+    let mut cleared = false;
+    let pos = if s.filter.is_some() {
+        match s.visible.binary_search(&row) {
+            Ok(p) => p,
+            Err(_) => {
+                // The close is filtered out: show everything rather than land elsewhere.
+                s.filter = None;
+                s.visible.clear();
+                s.scanned = 0;
+                cleared = true;
+                row
+            }
+        }
+    } else {
+        row
+    };
+    if pos < s.view_len() {
+        s.cursor = pos;
+        s.follow = false;
+        keep_cursor_visible(s, rows);
+        app.focus = Pane::Frames;
+        app.detail_scroll = 0;
+    }
+    if cleared {
+        app.status = Some("filter cleared to show the close".into());
     }
 }

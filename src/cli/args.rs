@@ -104,6 +104,8 @@ pub enum Command {
         /// After the last frame, wait until no reply has come for SECS, then close with 1000.
         #[arg(long, value_name = "SECS", default_value_t = 1.0)]
         linger: f64,
+        #[command(flatten)]
+        monitor: MonitorArgs,
     },
     /// Write a capture as a HAR file (Chrome DevTools' WebSocket format).
     Export {
@@ -228,7 +230,8 @@ pub struct MonitorArgs {
     /// After an abnormal close, print the agent's logs for this agent_session_id.
     #[arg(long)]
     pub monitor: bool,
-    /// azd (default) or cmd:TEMPLATE ({session_id}, {agent}, {endpoint} are filled in).
+    /// auto (azd when on PATH, else the platform log stream for Foundry targets), azd,
+    /// logstream, or cmd:TEMPLATE ({session_id}, {agent}, {endpoint} are filled in).
     #[arg(long, value_name = "SOURCE")]
     pub monitor_source: Option<String>,
     /// Stop reading the logs after SECS.

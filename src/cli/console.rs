@@ -64,6 +64,12 @@ pub async fn run(
             Err(e) => status = Some(format!("snippets not loaded: {e}")),
         }
     }
+    match crate::monitor::MonitorSource::parse(&settings.monitor.source) {
+        Ok(src) => app.logs_source = src,
+        Err(e) => status = Some(format!("config.toml [monitor] source: {e}; using auto")),
+    }
+    app.logs_on_abnormal_close = settings.monitor.on_abnormal_close;
+    app.logs_quiet_codes = settings.monitor.quiet_codes.clone();
     app.status = status;
     if app.sessions.is_empty() {
         app.status =

@@ -41,15 +41,7 @@ pub struct LiveOptions {
 
 pub async fn run_live(resolved: Resolved, input: Input, opts: LiveOptions) -> Result<i32> {
     let Resolved { spec, session_name } = resolved;
-    let agent = match &spec.target {
-        crate::engine::Target::Foundry { agent, .. } => Some(agent.clone()),
-        _ => None,
-    };
-    let endpoint = match &spec.target {
-        crate::engine::Target::Foundry { endpoint, .. } => Some(endpoint.https_url.clone()),
-        _ => None,
-    };
-    let mut log_session_id = spec.session_id.clone();
+    let mut log_req = crate::monitor::MonitorRequest::for_spec(&spec, None);
     let meta = CaptureMeta {
         session_name: session_name.clone(),
         target_kind: spec.target.kind().into(),
@@ -126,7 +118,7 @@ pub async fn run_live(resolved: Resolved, input: Input, opts: LiveOptions) -> Re
                     SessionEvent::Opened { handshake, .. } => {
                         // The platform's id, when it returns one, is the one its logs know.
                         if let Some(p) = &handshake.platform_session_id {
-                            log_session_id = Some(p.clone());
+                            log_req.session_id = p.clone();
                         }
                         open = true;
                         last_in = Instant::now();
@@ -248,12 +240,13 @@ pub async fn run_live(resolved: Resolved, input: Input, opts: LiveOptions) -> Re
     if code == exit::ABNORMAL_CLOSE
         && let Some((source, timeout)) = &opts.monitor
     {
-        let req = crate::monitor::MonitorRequest {
-            session_id: log_session_id.unwrap_or_default(),
-            agent,
-            endpoint,
+        let logs = LogsRequest {
+            source,
+            req: &log_req,
+            tokens: Some(handle.tokens()),
+            timeout: *timeout,
         };
-        print_logs(source, &req, *timeout, opts.print, enc.as_mut(), &mut out).await;
+        print_logs(logs, opts.print, enc.as_mut(), &mut out).await;
     }
     Ok(if expect_unmet && code == exit::OK {
         exit::EXPECT_UNMET
@@ -324,63 +317,86 @@ pub fn report_failure(error: &ConnectError, request: Option<&(String, Vec<(Strin
     }
 }
 
+/// What `--monitor` reads after an abnormal close.
+pub struct LogsRequest<'a> {
+    pub source: &'a crate::monitor::MonitorSource,
+    pub req: &'a crate::monitor::MonitorRequest,
+    /// The session's tokens (the log stream sends the session's own token).
+    pub tokens: Option<std::sync::Arc<crate::engine::auth::TokenProvider>>,
+    pub timeout: Duration,
+}
+
 /// The container logs after an abnormal close: JSON lines on stdout (`{"event":"log",…}`), and
 /// readable on stderr.
-async fn print_logs(
-    source: &crate::monitor::MonitorSource,
-    req: &crate::monitor::MonitorRequest,
-    timeout: Duration,
+pub async fn print_logs(
+    logs: LogsRequest<'_>,
     print: bool,
     enc: Option<&mut LineEncoder>,
     out: &mut impl Write,
 ) {
     use crate::capture::line::fields;
     use serde_json::json;
+    let LogsRequest {
+        source,
+        req,
+        tokens,
+        timeout,
+    } = logs;
     if req.session_id.is_empty() {
         eprintln!("wsdeck: no agent_session_id to read the logs for (give --session-id)");
         return;
     }
-    let argv = match crate::monitor::command_line(source, req) {
-        Ok(a) => a,
+    let mut buf = Vec::new();
+    let mut encoder = enc;
+    fn report(e: &crate::monitor::MonitorError, enc: Option<&mut LineEncoder>, buf: &mut Vec<u8>) {
+        eprintln!("wsdeck: logs: {e}");
+        eprintln!("  {}", e.advice());
+        if let Some(en) = enc {
+            en.event(
+                buf,
+                Duration::ZERO,
+                "error",
+                crate::capture::line::fields(serde_json::json!({"kind": "monitor", "message": e.to_string(), "advice": [e.advice()]})),
+            );
+        }
+    }
+    if !print {
+        encoder = None;
+    }
+    let plan = match crate::monitor::plan(source, req) {
+        Ok(p) => p,
         Err(e) => {
-            eprintln!("wsdeck: logs: {e}");
+            report(&e, encoder, &mut buf);
+            let _ = out.write_all(&buf);
             return;
         }
     };
     eprintln!(
         "wsdeck: container logs ({}, at most {}s):",
-        argv.join(" "),
+        plan.describe(),
         timeout.as_secs_f32()
     );
-    let mut buf = Vec::new();
-    let mut encoder = enc;
-    match crate::monitor::collect(&argv, timeout, 10_000).await {
-        Ok((lines, status)) => {
-            if lines.is_empty() {
-                eprintln!("  (the command printed nothing)");
-            }
-            for l in &lines {
-                eprintln!("  {} {}", l.stream.as_str(), l.text);
-                if let (true, Some(e)) = (print, encoder.as_deref_mut()) {
-                    e.event(
-                        &mut buf,
-                        Duration::ZERO,
-                        "log",
-                        fields(json!({"stream": l.stream.as_str(), "text": l.text})),
-                    );
-                }
-            }
-            if let Some(s) = status.filter(|s| *s != 0) {
-                eprintln!("  (the command exited with status {s})");
-            }
+    let (lines, result) = crate::monitor::collect(&plan, tokens, timeout, 10_000).await;
+    if lines.is_empty() && result.is_ok() {
+        eprintln!("  (the log source printed nothing)");
+    }
+    for l in &lines {
+        eprintln!("  {:<12} {} {}", l.short_time(), l.stream.as_str(), l.text);
+    }
+    if let Some(e) = encoder.as_deref_mut() {
+        for l in &lines {
+            e.event(
+                &mut buf,
+                Duration::ZERO,
+                "log",
+                fields(json!({"stream": l.stream.as_str(), "at": l.at, "text": l.text})),
+            );
         }
-        Err(e) => {
-            eprintln!("wsdeck: logs: {e}");
-            eprintln!("  {}", e.advice());
-            if let (true, Some(en)) = (print, encoder) {
-                en.event(&mut buf, Duration::ZERO, "error", fields(json!({"kind": "monitor", "message": e.to_string(), "advice": [e.advice()]})));
-            }
-        }
+    }
+    match result {
+        Ok(Some(s)) if s != 0 => eprintln!("  (the command exited with status {s})"),
+        Ok(_) => {}
+        Err(e) => report(&e, encoder, &mut buf),
     }
     let _ = out.write_all(&buf);
     let _ = out.flush();

@@ -60,7 +60,7 @@ pub async fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<i32> {
                 expect_timeout: Duration::ZERO,
                 record,
                 print: true,
-                monitor: monitor_opts(&monitor)?,
+                monitor: monitor_opts(&monitor, &settings)?,
             };
             live::run_live(resolved, Input::Stdin, opts).await
         }
@@ -96,7 +96,7 @@ pub async fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<i32> {
                 expect_timeout: secs(timeout, "--timeout")?,
                 record,
                 print: true,
-                monitor: monitor_opts(&monitor)?,
+                monitor: monitor_opts(&monitor, &settings)?,
             };
             live::run_live(resolved, Input::Frames(frames), opts).await
         }
@@ -120,6 +120,7 @@ pub async fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<i32> {
             ignore_path,
             wait_replies,
             linger,
+            monitor,
         } => {
             let timing = replay::Timing::parse(&timing)?;
             let resolved = target::resolve(&target, paths.as_ref(), &settings)?;
@@ -131,6 +132,7 @@ pub async fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<i32> {
                     .map(|s| secs(s, "--wait-replies"))
                     .transpose()?,
                 linger: secs(linger, "--linger")?,
+                monitor: monitor_opts(&monitor, &settings)?,
             };
             replay::run(&capture, resolved, opts).await
         }
@@ -211,9 +213,10 @@ async fn demo_serve(port: u16) -> Result<i32> {
     Ok(exit::OK)
 }
 
-/// `--monitor`: the source (azd unless named) and its time bound.
+/// `--monitor`: the source (the config's, `auto` unless set, when not named) and its time bound.
 fn monitor_opts(
     m: &args::MonitorArgs,
+    settings: &Settings,
 ) -> Result<Option<(crate::monitor::MonitorSource, Duration)>> {
     if !m.monitor {
         if m.monitor_source.is_some() {
@@ -223,7 +226,7 @@ fn monitor_opts(
     }
     let source = match &m.monitor_source {
         Some(s) => crate::monitor::MonitorSource::parse(s)?,
-        None => crate::monitor::MonitorSource::Azd,
+        None => crate::monitor::MonitorSource::parse(&settings.monitor.source)?,
     };
     Ok(Some((
         source,

@@ -64,6 +64,8 @@ pub struct ReplayOptions {
     /// Send each frame only after the replies to the previous one went quiet for this long.
     pub wait_replies: Option<Duration>,
     pub linger: Duration,
+    /// After an abnormal close, read the container logs (`--monitor`).
+    pub monitor: Option<(crate::monitor::MonitorSource, Duration)>,
 }
 
 pub async fn run(capture: &Path, resolved: Resolved, opts: ReplayOptions) -> Result<i32> {
@@ -101,6 +103,7 @@ pub async fn run(capture: &Path, resolved: Resolved, opts: ReplayOptions) -> Res
         return Ok(exit::USAGE);
     }
 
+    let mut log_req = crate::monitor::MonitorRequest::for_spec(&resolved.spec, None);
     let (ev_tx, mut ev_rx) = mpsc::channel::<SessionEvent>(1024);
     let (handle, join) = spawn_session(resolved.spec, ev_tx);
     let stdout = std::io::stdout();
@@ -146,7 +149,12 @@ pub async fn run(capture: &Path, resolved: Resolved, opts: ReplayOptions) -> Res
                     line.clear();
                 }
                 match ev {
-                    SessionEvent::Opened { .. } => started = Some(Instant::now()),
+                    SessionEvent::Opened { handshake, .. } => {
+                        if let Some(p) = handshake.platform_session_id {
+                            log_req.session_id = p;
+                        }
+                        started = Some(Instant::now());
+                    }
                     SessionEvent::Frames(fs) => {
                         for f in fs {
                             if f.dir == Direction::In && is_data(&f) {
@@ -191,6 +199,19 @@ pub async fn run(capture: &Path, resolved: Resolved, opts: ReplayOptions) -> Res
         expected_in.len()
     );
     let code = exit_code.unwrap_or(exit::CONNECT_FAILED);
+    if code == exit::ABNORMAL_CLOSE
+        && let Some((source, timeout)) = &opts.monitor
+    {
+        let _ = out.flush();
+        let logs = crate::cli::live::LogsRequest {
+            source,
+            req: &log_req,
+            tokens: Some(handle.tokens()),
+            timeout: *timeout,
+        };
+        let mut log_enc = enc.take();
+        crate::cli::live::print_logs(logs, true, log_enc.as_mut(), &mut out).await;
+    }
     if !opts.expect {
         let _ = out.flush();
         return Ok(code);

@@ -12,6 +12,30 @@ pub struct Settings {
     pub theme: String,
     pub connect: ConnectSettings,
     pub capture: CaptureSettings,
+    pub monitor: MonitorSettings,
+}
+
+/// The container logs (`[monitor]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MonitorSettings {
+    /// `auto` (azd when on PATH, else the platform log stream for Foundry targets), `azd`,
+    /// `logstream`, or `cmd:TEMPLATE` with `{session_id}`, `{agent}`, `{endpoint}` filled in.
+    pub source: String,
+    /// Start reading the logs when a session closes abnormally.
+    pub on_abnormal_close: bool,
+    /// Close codes that are not abnormal (a clean 1000/1001 never is).
+    pub quiet_codes: Vec<u16>,
+}
+
+impl Default for MonitorSettings {
+    fn default() -> Self {
+        MonitorSettings {
+            source: "auto".into(),
+            on_abnormal_close: true,
+            quiet_codes: Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,6 +64,7 @@ impl Default for Settings {
             theme: "dark".into(),
             connect: ConnectSettings::default(),
             capture: CaptureSettings::default(),
+            monitor: MonitorSettings::default(),
         }
     }
 }

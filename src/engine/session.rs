@@ -100,9 +100,15 @@ pub enum SessionEvent {
 #[derive(Debug, Clone)]
 pub struct SessionHandle {
     tx: mpsc::UnboundedSender<SessionCommand>,
+    tokens: Arc<TokenProvider>,
 }
 
 impl SessionHandle {
+    /// The session's tokens (the log stream of the same session sends the same token).
+    pub fn tokens(&self) -> Arc<TokenProvider> {
+        self.tokens.clone()
+    }
+
     /// Queue a command; false when the session task has ended. Never waits.
     pub fn send(&self, cmd: SessionCommand) -> bool {
         self.tx.send(cmd).is_ok()
@@ -119,7 +125,7 @@ pub fn spawn_session(
     let tokens = Arc::new(TokenProvider::new(spec.auth.clone()));
     let actor = Actor {
         spec,
-        tokens,
+        tokens: tokens.clone(),
         events,
         cmds: rx,
         t0: Instant::now(),
@@ -127,7 +133,7 @@ pub fn spawn_session(
         arena: Arena::new(),
     };
     let join = tokio::spawn(actor.run());
-    (SessionHandle { tx }, join)
+    (SessionHandle { tx, tokens }, join)
 }
 
 struct Actor {

@@ -1,18 +1,30 @@
-//! The agent's container logs for one `agent_session_id`: read from a child process (by default
-//! `azd ai agent monitor <agent> --session-id <id> --follow`, or a command template the user
-//! names). Children are killed when the read ends, times out, or is dropped: no orphans.
+//! The agent's container logs for one `agent_session_id`, from one of three sources: a child
+//! process (by default `azd ai agent monitor <agent> --session-id <id> --follow`, or a command
+//! template the user names), or the platform's session log stream (server-sent events). Every
+//! reader stops when told: children are killed and waited for, streams are closed.
 
-use std::process::Stdio;
+pub mod command;
+pub mod logstream;
+pub mod sse;
+
+pub use logstream::StreamPlan;
+
+use crate::engine::auth::TokenProvider;
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 use thiserror::Error;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::Command;
 
-/// Where logs come from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where logs come from, as the user names it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum MonitorSource {
+    /// `azd` when it is on PATH; otherwise the log stream for Foundry targets.
+    #[default]
+    Auto,
     /// `azd ai agent monitor [agent] --session-id ID --follow`.
     Azd,
+    /// The platform's `…/sessions/{id}:logstream` (Foundry targets).
+    Logstream,
     /// A command template: `{session_id}`, `{agent}`, `{endpoint}` are filled in.
     Cmd(String),
 }
@@ -20,7 +32,9 @@ pub enum MonitorSource {
 impl MonitorSource {
     pub fn parse(s: &str) -> Result<Self, MonitorError> {
         match s {
+            "auto" => Ok(MonitorSource::Auto),
             "azd" => Ok(MonitorSource::Azd),
+            "logstream" => Ok(MonitorSource::Logstream),
             _ => match s.strip_prefix("cmd:") {
                 Some(t) if !t.trim().is_empty() => Ok(MonitorSource::Cmd(t.to_string())),
                 _ => Err(MonitorError::BadSource(s.to_string())),
@@ -34,13 +48,56 @@ impl MonitorSource {
 pub struct MonitorRequest {
     pub session_id: String,
     pub agent: Option<String>,
+    /// The project endpoint (https), for Foundry targets.
     pub endpoint: Option<String>,
+    /// Extra roots for the log stream's TLS (the session's `--ca-cert`).
+    pub ca_cert: Option<PathBuf>,
+}
+
+impl MonitorRequest {
+    /// The request for a connection: its `agent_session_id` (the one the platform answered
+    /// with in `x-agent-session-id` wins), and for Foundry targets the agent and endpoint.
+    pub fn for_spec(spec: &crate::engine::ConnectSpec, platform_id: Option<String>) -> Self {
+        let (agent, endpoint) = match &spec.target {
+            crate::engine::Target::Foundry {
+                agent, endpoint, ..
+            } => (Some(agent.clone()), Some(endpoint.https_url.clone())),
+            _ => (None, None),
+        };
+        MonitorRequest {
+            session_id: platform_id
+                .or_else(|| spec.session_id.clone())
+                .unwrap_or_default(),
+            agent,
+            endpoint,
+            ca_cert: spec.ca_cert.clone(),
+        }
+    }
+}
+
+/// A source made concrete for one session: what runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Plan {
+    Command(Vec<String>),
+    Stream(StreamPlan),
+}
+
+impl Plan {
+    /// For titles and messages: the command line, or the stream's URL.
+    pub fn describe(&self) -> String {
+        match self {
+            Plan::Command(argv) => argv.join(" "),
+            Plan::Stream(s) => format!("log stream {}", s.url),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stream {
     Stdout,
     Stderr,
+    /// The platform's status lines, and wsdeck's own notes about the source (reconnecting…).
+    Status,
 }
 
 impl Stream {
@@ -48,6 +105,7 @@ impl Stream {
         match self {
             Stream::Stdout => "stdout",
             Stream::Stderr => "stderr",
+            Stream::Status => "status",
         }
     }
 }
@@ -55,12 +113,73 @@ impl Stream {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogLine {
     pub stream: Stream,
+    /// When the line was logged, as the source gave it (or when it arrived, for sources that
+    /// give no time).
+    pub at: Option<String>,
     pub text: String,
+}
+
+impl LogLine {
+    /// A line a command printed. `azd ai agent monitor` prints `HH:MM:SS  <stream>  <message>`:
+    /// its time and stream are taken from the line; other lines get their arrival time.
+    pub fn from_command(stream: Stream, text: String) -> Self {
+        if let Some((at, s, msg)) = split_azd_line(&text) {
+            return LogLine {
+                stream: s,
+                at: Some(at.to_string()),
+                text: msg.to_string(),
+            };
+        }
+        LogLine {
+            stream,
+            at: Some(now_hms()),
+            text,
+        }
+    }
+
+    /// The time to show: the time of day part of an RFC 3339 stamp, or the stamp as given.
+    pub fn short_time(&self) -> &str {
+        let Some(at) = self.at.as_deref() else {
+            return "";
+        };
+        let t = match at.find('T') {
+            Some(i) if at.len() > i + 8 => &at[i + 1..],
+            _ => at,
+        };
+        t.trim_end_matches('Z').split(['+']).next().unwrap_or(t)
+    }
+}
+
+fn split_azd_line(line: &str) -> Option<(&str, Stream, &str)> {
+    let b = line.as_bytes();
+    let is_time = b.len() > 10
+        && b[2] == b':'
+        && b[5] == b':'
+        && [0, 1, 3, 4, 6, 7].iter().all(|&i| b[i].is_ascii_digit());
+    if !is_time {
+        return None;
+    }
+    let (at, rest) = line.split_at(8);
+    let rest = rest.trim_start();
+    let (word, msg) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+    let stream = match word {
+        "stdout" => Stream::Stdout,
+        "stderr" => Stream::Stderr,
+        "status" => Stream::Status,
+        _ => return None,
+    };
+    Some((at, stream, msg.trim_start()))
+}
+
+/// The wall-clock time now, `HH:MM:SS` (UTC), for lines whose source gives no time.
+pub fn now_hms() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    format!("{:02}:{:02}:{:02}", now.hour(), now.minute(), now.second())
 }
 
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum MonitorError {
-    #[error("bad --monitor-source {0:?} (azd or cmd:TEMPLATE)")]
+    #[error("bad --monitor-source {0:?} (auto, azd, logstream or cmd:TEMPLATE)")]
     BadSource(String),
     #[error("{program} is not installed (not found on PATH)")]
     NotFound { program: String },
@@ -68,26 +187,112 @@ pub enum MonitorError {
     BadTemplate(String),
     #[error("cannot start {program}: {message}")]
     Spawn { program: String, message: String },
+    #[error("the log stream needs a Foundry target (a project endpoint and an agent name)")]
+    NotFoundry,
+    #[error("the log stream needs a token: {0}")]
+    Auth(String),
+    #[error("the log stream answered HTTP {status}{}", if body.is_empty() { String::new() } else { format!(": {body}") })]
+    StreamRefused {
+        status: u16,
+        body: String,
+        advice: &'static str,
+    },
+    #[error("the log stream failed {attempts} times in a row; last: {last}")]
+    StreamGaveUp { attempts: u32, last: String },
+    #[error("the log stream: {0}")]
+    Stream(String),
 }
 
 impl MonitorError {
     pub fn advice(&self) -> &'static str {
         match self {
             MonitorError::NotFound { program } if program == "azd" => {
-                "install the Azure Developer CLI (azd) with the agents extension, or name another command: --monitor-source 'cmd:kubectl logs … | grep {session_id}'"
+                "install the Azure Developer CLI (azd) with the agents extension; or read the platform's log stream (logstream, Foundry targets); or name a command: --monitor-source 'cmd:docker logs -f CONTAINER' (in the console :logs cmd:…)"
+            }
+            MonitorError::NotFoundry => {
+                "for a local container name a command: --monitor-source 'cmd:docker logs -f CONTAINER' or 'cmd:tail -F FILE' (in the console :logs cmd:…)"
+            }
+            MonitorError::Auth(_) => "sign in (az login or azd auth login), or pick another --auth",
+            MonitorError::StreamRefused { advice, .. } => advice,
+            MonitorError::StreamGaveUp { .. } | MonitorError::Stream(_) => {
+                "check the endpoint and the network; azd ai agent monitor reads the same stream"
             }
             _ => "check the command: run it by hand with the session id",
         }
     }
 }
 
-/// The program and arguments for a source.
+/// Whether `program` can be found on PATH.
+pub fn on_path(program: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(path) = std::env::var_os("PATH") else {
+        return false;
+    };
+    std::env::split_paths(&path).any(|d| {
+        std::fs::metadata(d.join(program))
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    })
+}
+
+/// What runs for this source and session. `Auto` looks for `azd` on PATH now.
+pub fn plan(source: &MonitorSource, req: &MonitorRequest) -> Result<Plan, MonitorError> {
+    let source = match source {
+        MonitorSource::Auto if !on_path("azd") && req.endpoint.is_some() => {
+            &MonitorSource::Logstream
+        }
+        MonitorSource::Auto => &MonitorSource::Azd,
+        s => s,
+    };
+    match source {
+        MonitorSource::Logstream => {
+            let (Some(endpoint), Some(agent)) = (&req.endpoint, &req.agent) else {
+                return Err(MonitorError::NotFoundry);
+            };
+            Ok(Plan::Stream(StreamPlan {
+                url: logstream_url(endpoint, agent, &req.session_id),
+                ca_cert: req.ca_cert.clone(),
+            }))
+        }
+        _ => command_line(source, req).map(Plan::Command),
+    }
+}
+
+/// `{endpoint}/agents/{agent}/sessions/{id}:logstream?api-version=v1&kind=console&tail=50&follow=true`.
+pub fn logstream_url(endpoint: &str, agent: &str, session_id: &str) -> String {
+    use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+    const SEGMENT: &percent_encoding::AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    format!(
+        "{}/agents/{}/sessions/{}:logstream?api-version=v1&kind=console&tail=50&follow=true",
+        endpoint.trim_end_matches('/'),
+        utf8_percent_encode(agent, SEGMENT),
+        utf8_percent_encode(session_id, SEGMENT),
+    )
+}
+
+/// The program and arguments for a command source.
 pub fn command_line(
     source: &MonitorSource,
     req: &MonitorRequest,
 ) -> Result<Vec<String>, MonitorError> {
     match source {
-        MonitorSource::Azd => {
+        MonitorSource::Cmd(t) => {
+            let words = shlex::split(t)
+                .filter(|w| !w.is_empty())
+                .ok_or_else(|| MonitorError::BadTemplate(t.clone()))?;
+            Ok(words
+                .into_iter()
+                .map(|w| {
+                    w.replace("{session_id}", &req.session_id)
+                        .replace("{agent}", req.agent.as_deref().unwrap_or(""))
+                        .replace("{endpoint}", req.endpoint.as_deref().unwrap_or(""))
+                })
+                .collect())
+        }
+        _ => {
             let mut v = vec![
                 "azd".to_string(),
                 "ai".into(),
@@ -104,114 +309,62 @@ pub fn command_line(
             ]);
             Ok(v)
         }
-        MonitorSource::Cmd(t) => {
-            let words = shlex::split(t)
-                .filter(|w| !w.is_empty())
-                .ok_or_else(|| MonitorError::BadTemplate(t.clone()))?;
-            Ok(words
-                .into_iter()
-                .map(|w| {
-                    w.replace("{session_id}", &req.session_id)
-                        .replace("{agent}", req.agent.as_deref().unwrap_or(""))
-                        .replace("{endpoint}", req.endpoint.as_deref().unwrap_or(""))
-                })
-                .collect())
-        }
     }
 }
 
-/// Run the command and collect what it prints (stdout and stderr, in arrival order) until it
-/// exits, `timeout` passes, or `max_lines` arrived; the status is `None` when it was still
-/// running, and the child is killed either way (a `--follow` never ends on its own).
+/// Read a source until `stop` completes or it ends; the exit status of a command that ended on
+/// its own, `None` otherwise. `tokens` is the session's own (the log stream sends its token).
+pub async fn follow(
+    plan: &Plan,
+    tokens: Option<Arc<TokenProvider>>,
+    sink: tokio::sync::mpsc::Sender<LogLine>,
+    stop: impl std::future::Future,
+) -> Result<Option<i32>, MonitorError> {
+    match plan {
+        Plan::Command(argv) => command::follow(argv, sink, stop).await,
+        Plan::Stream(s) => logstream::follow(s, tokens, sink, stop).await,
+    }
+}
+
+/// Read a source and collect what it prints until it ends, `timeout` passes, or `max_lines`
+/// arrived. Stopped either way (a `--follow` never ends on its own). The result is the exit
+/// status of a command that ended by itself, `None` when it was still running, or why it failed;
+/// the lines that came before a failure are kept.
 pub async fn collect(
-    argv: &[String],
+    plan: &Plan,
+    tokens: Option<Arc<TokenProvider>>,
     timeout: Duration,
     max_lines: usize,
-) -> Result<(Vec<LogLine>, Option<i32>), MonitorError> {
+) -> (Vec<LogLine>, Result<Option<i32>, MonitorError>) {
     let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let argv = argv.to_vec();
-    let task = tokio::spawn(async move { follow(&argv, tx, stop_rx).await });
+    let plan = plan.clone();
+    let mut task = tokio::spawn(async move { follow(&plan, tokens, tx, stop_rx).await });
     let deadline = tokio::time::Instant::now() + timeout;
     let mut lines = Vec::new();
-    let mut ended = false;
     while lines.len() < max_lines {
         tokio::select! {
             l = rx.recv() => match l {
                 Some(l) => lines.push(l),
-                None => {
-                    ended = true;
-                    break;
-                }
+                None => break,
             },
             _ = tokio::time::sleep_until(deadline) => break,
         }
     }
-    if !ended {
-        // Tell the follower to kill the child and wait for it, so none outlives us.
-        let _ = stop_tx.send(());
-        let _ = tokio::time::timeout(Duration::from_secs(3), task).await;
-        return Ok((lines, None));
-    }
-    match task.await {
-        Ok(result) => result.map(|status| (lines, status)),
-        Err(e) => Err(MonitorError::Spawn {
+    // Tell the reader to stop (a child is killed) and wait for it, so none outlives us.
+    let _ = stop_tx.send(());
+    let result = match tokio::time::timeout(Duration::from_secs(3), &mut task).await {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => Err(MonitorError::Spawn {
             program: "log source".into(),
             message: e.to_string(),
         }),
-    }
-}
-
-/// Run the command until it exits or `stop` completes, sending each line as it comes; on stop
-/// the child is killed and waited for, so none outlives its reader.
-pub async fn follow(
-    argv: &[String],
-    sink: tokio::sync::mpsc::Sender<LogLine>,
-    stop: impl std::future::Future,
-) -> Result<Option<i32>, MonitorError> {
-    let Some((program, args)) = argv.split_first() else {
-        return Err(MonitorError::BadTemplate(String::new()));
-    };
-    let mut child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                MonitorError::NotFound {
-                    program: program.clone(),
-                }
-            } else {
-                MonitorError::Spawn {
-                    program: program.clone(),
-                    message: e.to_string(),
-                }
-            }
-        })?;
-    let mut out = child.stdout.take().map(|s| BufReader::new(s).lines());
-    let mut err = child.stderr.take().map(|s| BufReader::new(s).lines());
-    tokio::pin!(stop);
-    while out.is_some() || err.is_some() {
-        let line = tokio::select! {
-            _ = &mut stop => break,
-            l = async { out.as_mut()?.next_line().await.ok().flatten() }, if out.is_some() => match l {
-                Some(text) => LogLine { stream: Stream::Stdout, text },
-                None => { out = None; continue; }
-            },
-            l = async { err.as_mut()?.next_line().await.ok().flatten() }, if err.is_some() => match l {
-                Some(text) => LogLine { stream: Stream::Stderr, text },
-                None => { err = None; continue; }
-            },
-        };
-        if sink.send(line).await.is_err() {
-            break;
+        Err(_) => {
+            task.abort();
+            Ok(None)
         }
-    }
-    let _ = child.start_kill();
-    Ok(child.wait().await.ok().and_then(|s| s.code()))
+    };
+    (lines, result)
 }
 
 #[cfg(test)]
@@ -224,6 +377,7 @@ mod tests {
             session_id: "s 1".into(),
             agent: Some("voice".into()),
             endpoint: Some("https://e".into()),
+            ca_cert: None,
         };
         assert_eq!(
             command_line(&MonitorSource::Azd, &req).ok(),
@@ -253,6 +407,25 @@ mod tests {
             )
         );
         assert!(MonitorSource::parse("logs").is_err());
+        assert_eq!(
+            MonitorSource::parse("logstream").ok(),
+            Some(MonitorSource::Logstream)
+        );
+        assert_eq!(
+            plan(&MonitorSource::Logstream, &req).ok(),
+            Some(Plan::Stream(StreamPlan {
+                url: "https://e/agents/voice/sessions/s%201:logstream?api-version=v1&kind=console&tail=50&follow=true".into(),
+                ca_cert: None,
+            }))
+        );
+        let local = MonitorRequest {
+            session_id: "s".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            plan(&MonitorSource::Logstream, &local),
+            Err(MonitorError::NotFoundry)
+        );
         assert!(command_line(&MonitorSource::Cmd("'unclosed".into()), &req).is_err());
     }
 
@@ -262,9 +435,9 @@ mod tests {
             .map(String::from)
             .to_vec();
         let t0 = std::time::Instant::now();
-        let (lines, status) = collect(&argv, Duration::from_millis(500), 100)
-            .await
-            .expect("run");
+        let (lines, status) =
+            collect(&Plan::Command(argv), None, Duration::from_millis(500), 100).await;
+        let status = status.expect("run");
         assert!(t0.elapsed() < Duration::from_secs(5));
         assert_eq!(status, None, "still following when the time ran out");
         let texts: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
@@ -277,20 +450,47 @@ mod tests {
                 .iter()
                 .any(|l| l.stream == Stream::Stderr && l.text == "err1")
         );
-        let missing = collect(
-            &["wsdeck-no-such-program".to_string()],
+        let (_, missing) = collect(
+            &Plan::Command(vec!["wsdeck-no-such-program".to_string()]),
+            None,
             Duration::from_secs(1),
             10,
         )
         .await;
         assert!(matches!(missing, Err(MonitorError::NotFound { .. })));
         let (_, status) = collect(
-            &["sh".into(), "-c".into(), "echo x; exit 3".into()],
+            &Plan::Command(vec!["sh".into(), "-c".into(), "echo x; exit 3".into()]),
+            None,
             Duration::from_secs(5),
             10,
         )
-        .await
-        .expect("run");
+        .await;
+        let status = status.expect("run");
         assert_eq!(status, Some(3));
+    }
+}
+
+#[cfg(test)]
+mod line_tests {
+    use super::*;
+
+    #[test]
+    fn azd_lines_give_their_time_and_stream() {
+        let l = LogLine::from_command(
+            Stream::Stdout,
+            "10:02:03  stderr  Traceback (most recent call last):".into(),
+        );
+        assert_eq!(l.stream, Stream::Stderr);
+        assert_eq!(l.at.as_deref(), Some("10:02:03"));
+        assert_eq!(l.text, "Traceback (most recent call last):");
+        let plain = LogLine::from_command(Stream::Stderr, "Streaming session logs for echo".into());
+        assert_eq!(plain.stream, Stream::Stderr);
+        assert_eq!(plain.at.as_deref().map(str::len), Some(8));
+        let stamped = LogLine {
+            stream: Stream::Stdout,
+            at: Some("2026-11-25T10:00:01.500Z".into()),
+            text: String::new(),
+        };
+        assert_eq!(stamped.short_time(), "10:00:01.500");
     }
 }

@@ -289,12 +289,21 @@ where
                         app.status = Some("no replay running in this session".into());
                     }
                 }
-                Effect::StartLogs { id, argv } => {
+                Effect::StartLogs { id, plan } => {
                     if let Some((stop, _)) = log_tasks.remove(&id) {
                         let _ = stop.send(());
                     }
+                    // The log stream sends the session's own token; a session that never
+                    // connected gets a provider of its own.
+                    let tokens = handles.get(&id).map(SessionHandle::tokens).or_else(|| {
+                        app.by_id(id).map(|s| {
+                            std::sync::Arc::new(crate::engine::auth::TokenProvider::new(
+                                s.spec.auth.clone(),
+                            ))
+                        })
+                    });
                     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel();
-                    let task = tokio::spawn(logs_task(id, argv, tx.clone(), stop_rx));
+                    let task = tokio::spawn(logs_task(id, plan, tokens, tx.clone(), stop_rx));
                     log_tasks.insert(id, (stop_tx, task));
                 }
                 Effect::StopLogs { id } => {
@@ -643,7 +652,8 @@ async fn replay_task(
 /// Reads a session's container logs and hands them to the loop in batches.
 async fn logs_task(
     id: usize,
-    argv: Vec<String>,
+    plan: crate::monitor::Plan,
+    tokens: Option<std::sync::Arc<crate::engine::auth::TokenProvider>>,
     to_loop: mpsc::Sender<Event>,
     stop: tokio::sync::oneshot::Receiver<()>,
 ) {
@@ -660,7 +670,7 @@ async fn logs_task(
             }
         }
     });
-    let result = crate::monitor::follow(&argv, line_tx, stop).await;
+    let result = crate::monitor::follow(&plan, tokens, line_tx, stop).await;
     let _ = batcher.await;
     let message = match result {
         Ok(Some(0)) | Ok(None) => "the log source ended".to_string(),

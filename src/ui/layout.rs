@@ -73,3 +73,9 @@ pub fn log_rows(width: u16, height: u16) -> usize {
     let a = areas(Rect::new(0, 0, width, height));
     a.log.height.saturating_sub(3) as usize
 }
+
+/// Lines the logs pane shows (inside its border).
+pub fn logs_rows(width: u16, height: u16) -> usize {
+    let a = areas(Rect::new(0, 0, width, height));
+    a.detail.height.saturating_sub(2) as usize
+}

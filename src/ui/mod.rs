@@ -33,8 +33,14 @@ pub fn draw(c: &mut Canvas, app: &App, t: &Theme) {
     }
     draw_log(c, a.log, app, t);
     // The logs pane shares the bottom with the detail once a session has one.
-    match app.current().and_then(|s| s.logs.as_ref()) {
-        Some(logs) if a.detail.width >= 60 => {
+    let focused = app.focus == Pane::Logs;
+    match app
+        .current()
+        .and_then(|s| s.logs.as_ref())
+        .filter(|l| !l.hidden)
+    {
+        // Focused, the logs take the whole bottom: a traceback needs the width.
+        Some(logs) if a.detail.width >= 60 && !focused => {
             let left = a.detail.width * 11 / 20;
             draw_detail(
                 c,
@@ -53,10 +59,12 @@ pub fn draw(c: &mut Canvas, app: &App, t: &Theme) {
                     ..a.detail
                 },
                 logs,
+                false,
+                app.search.as_deref(),
                 t,
             );
         }
-        Some(logs) => draw_logs(c, a.detail, logs, t),
+        Some(logs) => draw_logs(c, a.detail, logs, focused, app.search.as_deref(), t),
         None => draw_detail(c, a.detail, app, t),
     }
     draw_status(c, a.status, app, t);
@@ -660,6 +668,7 @@ fn draw_status(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
         Pane::Sessions => "SESSIONS",
         Pane::Frames => "FRAMES",
         Pane::Detail => "DETAIL",
+        Pane::Logs => "LOGS",
     };
     let hints = match app.focus {
         _ if app.composing => {
@@ -672,6 +681,7 @@ fn draw_status(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
             "j/k move · G follow · Enter detail · t time · h handshake · Tab pane · ? help"
         }
         Pane::Detail => "j/k scroll · v view · w wrap · Esc back · ? help",
+        Pane::Logs => "j/k move · G follow · / search · Enter the close · l hide · ? help",
     };
     let mut spans = vec![
         Span::styled(format!(" {pane} "), t.selection),
@@ -680,7 +690,8 @@ fn draw_status(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
     let problem = app.status.clone().or_else(|| {
         app.current().and_then(|s| match &s.state {
             ConnState::Closed { code, clean: false } => {
-                Some(format!("{code}: {}", explain(*code).likely_cause))
+                let logs = if s.logs.is_some() { " (l: logs)" } else { "" };
+                Some(format!("{code}{logs} — {}", explain(*code).likely_cause))
             }
             ConnState::Failed(m) => Some(m.clone()),
             _ => None,
@@ -746,12 +757,15 @@ fn draw_help(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
         Pane::Sessions => Scope::Sessions,
         Pane::Frames => Scope::Frames,
         Pane::Detail => Scope::Detail,
+        Pane::Logs => Scope::Logs,
     };
     let mut lines = Vec::new();
     for b in BINDINGS {
         let here = b.scope == Scope::Anywhere
             || b.scope == focus_scope
             || (b.scope == Scope::Lists && focus_scope != Scope::Detail);
+        let here = here
+            || (b.scope == Scope::Frames && b.keys.starts_with('/') && focus_scope == Scope::Logs);
         let style = if here { t.base } else { t.dim };
         lines.push(Line::from(vec![
             Span::styled(
@@ -1046,37 +1060,92 @@ fn draw_picker(c: &mut Canvas, area: Rect, p: &crate::app::picker::Picker, t: &T
     );
 }
 
-fn draw_logs(c: &mut Canvas, area: Rect, logs: &crate::app::LogsPane, t: &Theme) {
+fn draw_logs(
+    c: &mut Canvas,
+    area: Rect,
+    logs: &crate::app::LogsPane,
+    focused: bool,
+    search: Option<&str>,
+    t: &Theme,
+) {
     let state = if logs.running { "following" } else { "ended" };
-    let title = format!(" Logs · {} · {state} ", clip(&logs.source, 40));
-    let block = pane_block(title, false, t);
+    let count = if logs.lines.is_empty() {
+        String::new()
+    } else {
+        format!(" · {}/{}", logs.cursor + 1, logs.lines.len())
+    };
+    let fixed = " Logs ·  · ".chars().count() + state.len() + count.chars().count() + 3;
+    let title = format!(
+        " Logs · {} · {state}{count} ",
+        clip(
+            &logs.source,
+            (area.width as usize).saturating_sub(fixed).max(8)
+        )
+    );
+    let block = pane_block(title, focused, t);
     let inner = block.inner(area);
     c.render_widget(block, area);
     let room = inner.height as usize;
-    let mut lines: Vec<Line> = Vec::new();
+    let width = inner.width as usize;
     let reserve = usize::from(logs.message.is_some());
     let shown = room.saturating_sub(reserve);
-    let start = logs.lines.len().saturating_sub(shown);
-    for l in &logs.lines[start..] {
+    // `top` is kept for the pane's full height; the message line takes the last one.
+    let start = if logs.follow {
+        logs.lines.len().saturating_sub(shown)
+    } else {
+        logs.top.min(logs.lines.len())
+    };
+    let end = (start + shown).min(logs.lines.len());
+    let needle = search.filter(|n| !n.is_empty()).map(str::to_lowercase);
+    let mut lines: Vec<Line> = Vec::new();
+    for (i, l) in logs.lines[start..end].iter().enumerate() {
+        let i = start + i;
         let style = match l.stream {
-            crate::monitor::Stream::Stderr
-                if l.text.contains("Error") || l.text.contains("raised") =>
-            {
+            crate::monitor::Stream::Stderr if crate::app::logs::looks_like_error(&l.text) => {
                 t.error
             }
             crate::monitor::Stream::Stderr => t.warn,
+            crate::monitor::Stream::Status => t.accent,
             crate::monitor::Stream::Stdout => t.base,
         };
-        lines.push(Line::from(Span::styled(
-            clip(&l.text, inner.width as usize),
-            style,
-        )));
+        let time = l.short_time();
+        let time = time.get(..8).unwrap_or(time);
+        let tag = match l.stream {
+            crate::monitor::Stream::Stdout => "out",
+            crate::monitor::Stream::Stderr => "err",
+            crate::monitor::Stream::Status => "sta",
+        };
+        let prefix = format!("{time:<8} {tag} ");
+        let text_room = width.saturating_sub(prefix.chars().count());
+        let hit = needle
+            .as_deref()
+            .is_some_and(|n| l.text.to_lowercase().contains(n));
+        let mut spans = vec![
+            Span::styled(prefix, t.dim),
+            Span::styled(
+                clip(&l.text, text_room),
+                if hit {
+                    style
+                        .patch(t.accent)
+                        .add_modifier(ratatui::style::Modifier::UNDERLINED)
+                } else {
+                    style
+                },
+            ),
+        ];
+        if focused && i == logs.cursor {
+            spans = spans
+                .into_iter()
+                .map(|sp| {
+                    let st = sp.style.patch(t.selection);
+                    sp.style(st)
+                })
+                .collect();
+        }
+        lines.push(Line::from(spans));
     }
     if let Some(m) = &logs.message {
-        lines.push(Line::from(Span::styled(
-            clip(m, inner.width as usize),
-            t.dim,
-        )));
+        lines.push(Line::from(Span::styled(clip(m, width), t.dim)));
     }
     c.render_widget(Paragraph::new(lines), inner);
 }

@@ -210,6 +210,9 @@ fn keys_route_by_focus_and_produce_effects() {
     assert_eq!(app.focus, Pane::Frames);
     update(&mut app, code(KeyCode::Tab));
     assert_eq!(app.focus, Pane::Detail);
+    // The demo fixture's first session closed abnormally: its logs pane is in the cycle.
+    update(&mut app, code(KeyCode::Tab));
+    assert_eq!(app.focus, Pane::Logs);
     update(&mut app, code(KeyCode::Tab));
     assert_eq!(app.focus, Pane::Sessions);
     update(&mut app, key('j'));
@@ -1095,6 +1098,7 @@ fn composer_modes_text_base64_file_and_json_reformat() {
 #[test]
 fn logs_pane_starts_on_an_abnormal_close_and_says_what_happened() {
     let mut app = App::new(vec![SessionView::new("voice", spec("ws://x/"))]);
+    app.logs_source = wsdeck::monitor::MonitorSource::Azd;
     update(
         &mut app,
         Event::Resize {
@@ -1144,17 +1148,19 @@ fn logs_pane_starts_on_an_abnormal_close_and_says_what_happened() {
         effects,
         vec![Effect::StartLogs {
             id: 0,
-            argv: [
-                "azd",
-                "ai",
-                "agent",
-                "monitor",
-                "--session-id",
-                "0123456789abcdef0123456789abcdef",
-                "--follow"
-            ]
-            .map(String::from)
-            .to_vec()
+            plan: wsdeck::monitor::Plan::Command(
+                [
+                    "azd",
+                    "ai",
+                    "agent",
+                    "monitor",
+                    "--session-id",
+                    "0123456789abcdef0123456789abcdef",
+                    "--follow"
+                ]
+                .map(String::from)
+                .to_vec()
+            )
         }]
     );
     update(
@@ -1164,12 +1170,13 @@ fn logs_pane_starts_on_an_abnormal_close_and_says_what_happened() {
             lines: vec![
                 wsdeck::monitor::LogLine {
                     stream: wsdeck::monitor::Stream::Stderr,
+                    at: Some("09:41:05".into()),
                     text: "Streaming session logs for voice (session: 0123…)...".into(),
                 },
-                wsdeck::monitor::LogLine {
-                    stream: wsdeck::monitor::Stream::Stderr,
-                    text: "09:41:07  stderr  RuntimeError: boom".into(),
-                },
+                wsdeck::monitor::LogLine::from_command(
+                    wsdeck::monitor::Stream::Stdout,
+                    "09:41:07  stderr  RuntimeError: boom".into(),
+                ),
             ],
         },
     );
