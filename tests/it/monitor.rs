@@ -1,8 +1,221 @@
 //! `--monitor`: after an abnormal close, the container logs for the session, from a fake `azd`
-//! on PATH (what the real one prints) or a command template; bounded, no child left behind.
+//! on PATH (what the real one prints), a command template, or the platform's log stream (a
+//! loopback stand-in serving its server-sent events); bounded, no child left behind.
 
-use crate::support::{Script, assert_exit, json_lines, run, serve, wsdeck};
+use crate::support::{
+    Script, SseReply, assert_exit, json_lines, run, serve, serve_foundry, wsdeck,
+};
 use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use wsdeck::engine::auth::{AuthSource, TokenProvider};
+use wsdeck::monitor::{MonitorError, Plan, Stream, StreamPlan, collect, logstream_url};
+
+fn tokens(command: &str) -> Option<Arc<TokenProvider>> {
+    let source = AuthSource::parse(&format!("cmd:{command}"), true).expect("auth source");
+    Some(Arc::new(TokenProvider::new(source)))
+}
+
+fn log_event(id: u32, at: &str, stream: &str, message: &str) -> String {
+    let data = serde_json::json!({"timestamp": at, "stream": stream, "message": message});
+    format!("id: {id}\nevent: log\ndata: {data}\n\n")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn log_stream_shows_each_shape_and_survives_a_drop() {
+    let traceback = log_event(
+        2,
+        "2026-11-25T10:00:02.000Z",
+        "stderr",
+        "Traceback (most recent call last):\n  RuntimeError: boom\n",
+    );
+    let first = vec![
+        ": connected\n\n".to_string(),
+        "event: log\ndata: {\"session_state\":\"Running\",\"agent\":\"echo\",\"version\":\"3\"}\n\n".into(),
+        log_event(1, "2026-11-25T10:00:01.000Z", "stdout", "handling s1"),
+        traceback.clone(),
+        "event: heartbeat\ndata: {\"n\":1}\n\n".into(),
+        "event: log\ndata: plain text, not JSON\n\n".into(),
+        // Cut in the middle of an event: it is never shown half.
+        "event: log\ndata: {\"timest".into(),
+    ];
+    // The new stream starts with its tail again (the traceback), then something new.
+    let second = vec![
+        traceback,
+        log_event(
+            3,
+            "2026-11-25T10:00:05.000Z",
+            "status",
+            "container restarted",
+        ),
+    ];
+    let f = serve_foundry(
+        Script::Echo,
+        vec![SseReply::Drop(first), SseReply::Hold(second)],
+    )
+    .await;
+    let plan = Plan::Stream(StreamPlan {
+        url: logstream_url(&f.endpoint(), "echo", "s1"),
+        ca_cert: None,
+    });
+    let (lines, result) = collect(
+        &plan,
+        tokens("echo canary-logstream-token"),
+        Duration::from_secs(10),
+        7,
+    )
+    .await;
+    assert_eq!(result, Ok(None), "still following when collect stopped it");
+    let got: Vec<(Stream, &str)> = lines.iter().map(|l| (l.stream, l.text.as_str())).collect();
+    assert_eq!(got.len(), 7, "{got:#?}");
+    assert_eq!(
+        got[0],
+        (
+            Stream::Status,
+            "session: state Running · agent echo · version 3"
+        )
+    );
+    assert_eq!(got[1], (Stream::Stdout, "handling s1"));
+    assert_eq!(
+        got[2],
+        (Stream::Stderr, "Traceback (most recent call last):")
+    );
+    assert_eq!(got[3], (Stream::Stderr, "  RuntimeError: boom"));
+    assert_eq!(got[4], (Stream::Stdout, "plain text, not JSON"));
+    assert_eq!(got[5].0, Stream::Status);
+    assert!(
+        got[5].1.starts_with("the log stream dropped") && got[5].1.contains("reconnecting in 1 s"),
+        "{}",
+        got[5].1
+    );
+    assert_eq!(
+        got[6],
+        (Stream::Status, "container restarted"),
+        "the repeated tail is not shown twice"
+    );
+    assert_eq!(lines[1].at.as_deref(), Some("2026-11-25T10:00:01.000Z"));
+    assert_eq!(lines[1].short_time(), "10:00:01.000");
+
+    let reqs = f.log_requests.lock().expect("lock").clone();
+    assert_eq!(reqs.len(), 2, "one reconnect");
+    let header = |i: usize, name: &str| {
+        reqs[i]
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    for i in 0..2 {
+        assert_eq!(
+            header(i, ":uri").as_deref(),
+            Some(
+                "/api/projects/p/agents/echo/sessions/s1:logstream?api-version=v1&kind=console&tail=50&follow=true"
+            )
+        );
+        assert_eq!(
+            header(i, "authorization").as_deref(),
+            Some("Bearer canary-logstream-token"),
+            "the session's own token"
+        );
+        assert_eq!(header(i, "accept").as_deref(), Some("text/event-stream"));
+    }
+    assert_eq!(header(0, "last-event-id"), None);
+    assert_eq!(header(1, "last-event-id").as_deref(), Some("2"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn log_stream_refusals_say_why_and_end() {
+    // 401 twice: a new token is fetched once, then the reader gives up with advice.
+    let f = serve_foundry(
+        Script::Echo,
+        vec![SseReply::Status(
+            401,
+            r#"{"error":{"code":"Unauthorized"}}"#.into(),
+        )],
+    )
+    .await;
+    let plan = Plan::Stream(StreamPlan {
+        url: logstream_url(&f.endpoint(), "echo", "s1"),
+        ca_cert: None,
+    });
+    let (lines, result) = collect(&plan, tokens("echo t"), Duration::from_secs(10), 10).await;
+    assert!(lines.is_empty());
+    let e = result.expect_err("refused");
+    assert!(
+        matches!(e, MonitorError::StreamRefused { status: 401, .. }),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("Unauthorized"), "{e}");
+    assert!(e.advice().contains("sign in"), "{}", e.advice());
+    assert_eq!(f.log_requests.lock().expect("lock").len(), 2);
+
+    let f = serve_foundry(
+        Script::Echo,
+        vec![SseReply::Status(
+            404,
+            r#"{"error":{"code":"NotFound"}}"#.into(),
+        )],
+    )
+    .await;
+    let plan = Plan::Stream(StreamPlan {
+        url: logstream_url(&f.endpoint(), "nope", "s1"),
+        ca_cert: None,
+    });
+    let (_, result) = collect(&plan, tokens("echo t"), Duration::from_secs(10), 10).await;
+    let e = result.expect_err("not found");
+    assert!(e.to_string().contains("HTTP 404"), "{e}");
+    assert!(
+        e.advice().contains("no such agent or session"),
+        "{}",
+        e.advice()
+    );
+
+    // A token source that fails: said before any request goes out.
+    let (_, result) = collect(&plan, tokens("false"), Duration::from_secs(10), 10).await;
+    assert!(matches!(result, Err(MonitorError::Auth(_))), "{result:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn send_monitor_reads_the_log_stream_when_azd_is_missing() {
+    let f = serve_foundry(
+        Script::CloseAfterFirst {
+            code: 1011,
+            reason: "Internal server error".into(),
+        },
+        vec![SseReply::Hold(vec![log_event(
+            1,
+            "2026-11-25T10:00:02.000Z",
+            "stderr",
+            "RuntimeError: boom",
+        )])],
+    )
+    .await;
+    let home = tempfile::tempdir().expect("home");
+    let empty = home.path().join("bin");
+    std::fs::create_dir_all(&empty).expect("dir");
+    let mut c = wsdeck(home.path());
+    // No azd on PATH: `auto` picks the platform's log stream for a Foundry target.
+    c.env("PATH", format!("{}:/usr/bin:/bin", empty.display()))
+        .args(["send", "--endpoint", &f.endpoint(), "--agent", "echo"])
+        .args(["--session-id", "s1", "--auth", "cmd:echo canary-e2e-token"])
+        .args(["--text", "hi", "--monitor", "--monitor-timeout", "2"]);
+    let o = run(c).await;
+    assert_exit(&o, 5);
+    let logs: Vec<serde_json::Value> = json_lines(&o.stdout)
+        .into_iter()
+        .filter(|l| l["event"] == "log")
+        .collect();
+    assert_eq!(logs.len(), 1, "{logs:?}");
+    assert_eq!(logs[0]["stream"], "stderr");
+    assert_eq!(logs[0]["text"], "RuntimeError: boom");
+    assert_eq!(logs[0]["at"], "2026-11-25T10:00:02.000Z");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("log stream http://"), "{err}");
+    for out in [&o.stdout, &o.stderr] {
+        assert!(!String::from_utf8_lossy(out).contains("canary-e2e-token"));
+    }
+    let reqs = f.log_requests.lock().expect("lock").clone();
+    assert!(reqs[0].contains(&("authorization".into(), "Bearer canary-e2e-token".into())));
+}
 
 fn fake_azd(dir: &Path, pid_file: &Path) {
     use std::os::unix::fs::PermissionsExt;

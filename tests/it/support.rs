@@ -410,3 +410,131 @@ pub fn assert_exit(o: &std::process::Output, code: i32) {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+/// How the Foundry stand-in answers one request for a session log stream.
+#[derive(Clone, Debug)]
+pub enum SseReply {
+    /// 200 `text/event-stream` (chunked): these pieces, then the TCP connection drops without
+    /// ending the body, as a stream cut by a proxy does.
+    Drop(Vec<String>),
+    /// 200: these pieces, then the stream stays open.
+    Hold(Vec<String>),
+    /// This status and JSON body.
+    Status(u16, String),
+}
+
+/// A stand-in for a Foundry project on one port, as `http://ADDR/api/projects/p`: WebSocket
+/// upgrades get `ws`; `…:logstream` requests get the next of `sse` (the last one repeats).
+pub struct Foundry {
+    pub server: Server,
+    /// Each log-stream request: headers with lower-cased names, plus `:uri`.
+    pub log_requests: Requests,
+}
+
+impl Foundry {
+    pub fn endpoint(&self) -> String {
+        format!("http://{}/api/projects/p", self.server.addr)
+    }
+}
+
+pub async fn serve_foundry(ws: Script, sse: Vec<SseReply>) -> Foundry {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let requests: Requests = Arc::new(Mutex::new(Vec::new()));
+    let log_requests: Requests = Arc::new(Mutex::new(Vec::new()));
+    let (reqs, logs) = (requests.clone(), log_requests.clone());
+    let replies = Arc::new(Mutex::new(std::collections::VecDeque::from(sse)));
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let mut head = [0u8; 512];
+            let n = stream.peek(&mut head).await.unwrap_or(0);
+            let line = String::from_utf8_lossy(&head[..n]).into_owned();
+            if line
+                .lines()
+                .next()
+                .is_some_and(|l| l.contains(":logstream"))
+            {
+                let reply = {
+                    let mut q = replies.lock().expect("lock");
+                    if q.len() > 1 {
+                        q.pop_front()
+                    } else {
+                        q.front().cloned()
+                    }
+                };
+                let logs = logs.clone();
+                tokio::spawn(async move { serve_sse(stream, reply, logs).await });
+            } else {
+                let (ws, reqs) = (ws.clone(), reqs.clone());
+                tokio::spawn(async move { handle(stream, ws, reqs).await });
+            }
+        }
+    });
+    Foundry {
+        server: Server {
+            addr,
+            requests,
+            task,
+        },
+        log_requests,
+    }
+}
+
+async fn serve_sse(mut stream: TcpStream, reply: Option<SseReply>, reqs: Requests) {
+    let mut buf = vec![0u8; 8192];
+    let mut got = Vec::new();
+    while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+    let text = String::from_utf8_lossy(&got).into_owned();
+    let uri = text
+        .lines()
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .unwrap_or("")
+        .to_string();
+    let mut headers: Vec<(String, String)> = text
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    headers.push((":uri".into(), uri));
+    reqs.lock().expect("lock").push(headers);
+    let Some(reply) = reply else { return };
+    let (pieces, hold) = match reply {
+        SseReply::Status(status, body) => {
+            let resp = format!(
+                "HTTP/1.1 {status} Error\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(resp.as_bytes()).await;
+            let _ = stream.shutdown().await;
+            return;
+        }
+        SseReply::Drop(p) => (p, false),
+        SseReply::Hold(p) => (p, true),
+    };
+    let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\ntransfer-encoding: chunked\r\n\r\n";
+    if stream.write_all(head.as_bytes()).await.is_err() {
+        return;
+    }
+    for p in pieces {
+        let chunk = format!("{:x}\r\n{p}\r\n", p.len());
+        if stream.write_all(chunk.as_bytes()).await.is_err() {
+            return;
+        }
+        let _ = stream.flush().await;
+        // Pieces arrive apart, so events split across reads as they do on a real network.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    if hold {
+        tokio::time::sleep(Duration::from_secs(60)).await;
+    }
+}
