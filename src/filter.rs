@@ -21,6 +21,8 @@ pub struct Filter {
     op: Option<Opcode>,
     words: Vec<String>,
     jq: Option<Jq>,
+    /// `-ping`: keepalive noise (pings and pongs) out of the way.
+    no_pings: bool,
 }
 
 impl std::fmt::Debug for Filter {
@@ -37,6 +39,7 @@ impl Filter {
             op: None,
             words: Vec::new(),
             jq: None,
+            no_pings: false,
         };
         let mut rest = source.trim();
         while !rest.is_empty() {
@@ -51,7 +54,9 @@ impl Filter {
             let (word, tail) = rest.split_once(' ').unwrap_or((rest, ""));
             rest = tail.trim_start();
             let w = word.strip_prefix("op:").unwrap_or(word);
-            if let Some(d) = Direction::parse(word) {
+            if word == "-ping" {
+                f.no_pings = true;
+            } else if let Some(d) = Direction::parse(word) {
                 f.dir = Some(d);
             } else if let Some(o) = Opcode::parse(w) {
                 f.op = Some(o);
@@ -76,6 +81,9 @@ impl Filter {
             }
             RowKind::Frame(f) => {
                 if self.dir.is_some_and(|d| d != f.dir) || self.op.is_some_and(|o| o != f.opcode) {
+                    return false;
+                }
+                if self.no_pings && matches!(f.opcode, Opcode::Ping | Opcode::Pong) {
                     return false;
                 }
                 if !self.words.is_empty() {
@@ -172,5 +180,9 @@ mod tests {
         assert!(Filter::parse(".type ==").is_err());
         assert!(Filter::parse(".nosuchfn(1)").is_err() || Filter::parse("nosuchfn").is_ok());
         assert!(Filter::parse("op:blob").is_err());
+        let f = Filter::parse("-ping in").expect("f");
+        assert!(!f.matches(&row(Direction::In, Opcode::Ping, "x")));
+        assert!(!f.matches(&row(Direction::In, Opcode::Pong, "x")));
+        assert!(f.matches(&row(Direction::In, Opcode::Text, "x")));
     }
 }

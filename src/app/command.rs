@@ -38,7 +38,10 @@ pub enum ConsoleCommand {
         new_id: bool,
     },
     /// :filter EXPR (empty clears)
-    Filter { expr: Vec<String> },
+    Filter {
+        #[arg(allow_hyphen_values = true, trailing_var_arg = true)]
+        expr: Vec<String>,
+    },
     /// :search TEXT
     Search { text: Vec<String> },
     /// :set NAME VALUE — a variable for composed frames ({{NAME}})
@@ -67,6 +70,13 @@ pub enum ConsoleCommand {
     Like { kind: Option<String> },
     /// :logs [start|stop|azd|cmd:TEMPLATE] — the container logs of this session
     Logs { what: Option<String> },
+    /// :ping SECS|off — keepalive pings for this session (round trips shown on the pongs)
+    Ping { every: String },
+    /// :pings hide|show — pings and pongs in the frame log (a -ping filter term)
+    Pings { what: String },
+    /// :autoreconnect on|off — reconnect by itself after an abnormal close, with backoff
+    #[command(alias = "auto-reconnect")]
+    Autoreconnect { state: String },
     /// :compare — the last replay's comparison
     Compare,
     /// :theme NAME
@@ -77,7 +87,7 @@ pub enum ConsoleCommand {
 }
 
 /// The commands for the help overlay.
-pub const SUMMARY: &str = ":add NAME TARGET · :edit TARGET · :rename NAME · :dup NAME · :rm · :connect · :disconnect · :reconnect [--new-id] · :filter EXPR · :search TEXT · :set NAME VALUE · :unset NAME · :record [on|off] · :open FILE · :replay FILE [original|fast|xN|step] · :replay pause|resume|stop|step · :compare · :snip [save|rm] NAME · :like [TYPE] · :theme NAME · :q";
+pub const SUMMARY: &str = ":add NAME TARGET · :edit TARGET · :rename NAME · :dup NAME · :rm · :connect · :disconnect · :reconnect [--new-id] · :filter EXPR · :search TEXT · :set NAME VALUE · :unset NAME · :record [on|off] · :open FILE · :replay FILE [original|fast|xN|step] · :replay pause|resume|stop|step · :compare · :snip [save|rm] NAME · :like [TYPE] · :logs [start|stop|SOURCE] · :ping SECS|off · :pings hide|show · :autoreconnect on|off · :theme NAME · :q";
 
 /// Parse a command line; the error is one line for the status bar.
 pub fn parse(line: &str) -> Result<ConsoleCommand, String> {

@@ -4,6 +4,7 @@
 pub mod command;
 pub mod composer;
 pub mod form;
+pub mod keepalive;
 pub mod keymap;
 pub mod logs;
 pub mod picker;
@@ -126,6 +127,9 @@ pub struct SessionView {
     pub replay: Option<ReplayState>,
     /// The container logs pane of this session.
     pub logs: Option<logs::LogsPane>,
+    /// Round trips of our pings.
+    pub rtt: keepalive::Rtt,
+    pub auto_reconnect: keepalive::AutoReconnect,
 }
 
 impl SessionView {
@@ -158,6 +162,8 @@ impl SessionView {
             read_only: false,
             replay: None,
             logs: None,
+            rtt: Default::default(),
+            auto_reconnect: Default::default(),
         }
     }
 
@@ -517,6 +523,7 @@ impl App {
             .filter_map(|s| {
                 let mut saved = crate::config::SavedSession::from_spec(&s.name, &s.spec).ok()?;
                 saved.vars = s.vars.clone();
+                saved.auto_reconnect = s.auto_reconnect.enabled;
                 Some(saved)
             })
             .collect()
@@ -588,7 +595,17 @@ pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
         }
         Event::Tick(now) => {
             app.now = now;
-            vec![]
+            let mut effects = Vec::new();
+            for s in &mut app.sessions {
+                if s.auto_reconnect.take_due(now.saturating_sub(s.clock_base)) {
+                    effects.push(if s.running {
+                        Effect::Command(s.id, SessionCommand::Reconnect { new_id: false })
+                    } else {
+                        Effect::Connect(s.id)
+                    });
+                }
+            }
+            effects
         }
         Event::Recording { id, path, error } => {
             if let Some(s) = app.by_id_mut(id) {
@@ -754,14 +771,43 @@ pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
             {
                 effects = start_logs(app, id, Some(()));
             }
+            // The automatic reconnect (when on): after a close we did not ask for, and again
+            // after each attempt that fails, with a growing pause.
+            let retry_at = match &event {
+                SessionEvent::Closed { at, info }
+                    if !info.clean && info.initiator != Initiator::Client =>
+                {
+                    Some(*at)
+                }
+                SessionEvent::Failed { at, .. } => Some(*at),
+                _ => None,
+            };
+            let opened = matches!(&event, SessionEvent::Opened { .. });
             // Events of a deleted session find nothing and are dropped.
             if let Some(s) = app.by_id_mut(id) {
                 on_session_event(s, event, rows);
+                if opened {
+                    s.auto_reconnect.opened();
+                } else if let Some(at) = retry_at
+                    && (s.auto_reconnect.attempt > 0 || !matches!(s.state, ConnState::Failed(_)))
+                {
+                    s.auto_reconnect.schedule(at);
+                }
             }
             if let Some(s) = app.current()
                 && s.id == id
             {
                 match &s.state {
+                    _ if s.auto_reconnect.enabled
+                        && s.auto_reconnect.due.is_none()
+                        && s.auto_reconnect.attempt >= keepalive::MAX_ATTEMPTS =>
+                    {
+                        app.status = Some(format!(
+                            "{}: gave up reconnecting after {} attempts (R tries again)",
+                            s.name,
+                            keepalive::MAX_ATTEMPTS
+                        ));
+                    }
                     ConnState::Failed(msg) => {
                         app.status = Some(format!("{}: {msg} (h: details)", s.name));
                     }
@@ -773,6 +819,7 @@ pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
                             s.name, ex.name, ex.likely_cause
                         ));
                     }
+
                     _ => {}
                 }
             }
@@ -980,6 +1027,12 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
         Action::Disconnect => {
             let i = app.selected;
             let id = app.selected_id().unwrap_or(usize::MAX);
+            if let Some(s) = app.sessions.get_mut(i)
+                && s.auto_reconnect.cancel()
+            {
+                app.status = Some(format!("{}: automatic reconnect cancelled", s.name));
+                return vec![];
+            }
             if let Some(s) = app.sessions.get(i)
                 && matches!(s.state, ConnState::Open)
             {
@@ -997,6 +1050,9 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
             let i = app.selected;
             let id = app.selected_id().unwrap_or(usize::MAX);
             let new_id = action == Action::ReconnectNew;
+            if let Some(s) = app.sessions.get_mut(i) {
+                s.auto_reconnect.due = None;
+            }
             let Some(s) = app.sessions.get(i) else {
                 return vec![];
             };
@@ -1159,6 +1215,9 @@ fn on_session_event(s: &mut SessionView, event: SessionEvent, rows: usize) {
                     }
                 }
                 s.counters.last_activity = Some(f.at);
+                if matches!(f.opcode, Opcode::Ping | Opcode::Pong) {
+                    s.rtt.observe(&f);
+                }
                 s.log.push(Row {
                     at: f.at,
                     kind: RowKind::Frame(f),
@@ -1648,6 +1707,89 @@ fn run_command(app: &mut App, line: &str, rows: usize) -> Vec<Effect> {
                     }
                 },
             }
+        }
+        C::Ping { every } => {
+            let every = match every.as_str() {
+                "off" | "0" => None,
+                n => match n.trim_end_matches('s').parse::<f64>() {
+                    Ok(v) if v.is_finite() && v > 0.0 => Some(Duration::from_secs_f64(v.max(0.1))),
+                    _ => {
+                        app.status = Some(format!("{every:?}: :ping SECS or :ping off"));
+                        return vec![];
+                    }
+                },
+            };
+            let Some(s) = app.current_mut() else {
+                return vec![];
+            };
+            s.spec.ping_interval = every;
+            let (id, running, saved) = (s.id, s.running, s.saved);
+            app.status = Some(match every {
+                Some(d) => format!(
+                    "keepalive ping every {:.1} s (round trips on the pong rows; :pings hide hides them)",
+                    d.as_secs_f64()
+                ),
+                None => "keepalive pings off".into(),
+            });
+            let mut effects = Vec::new();
+            if running {
+                effects.push(Effect::Command(id, SessionCommand::Keepalive(every)));
+            }
+            if saved {
+                effects.extend(save(app));
+            }
+            effects
+        }
+        C::Pings { what } => {
+            let current = app
+                .current()
+                .and_then(|s| s.filter.as_ref().map(|f| f.source.clone()))
+                .unwrap_or_default();
+            let others: Vec<&str> = current
+                .split(' ')
+                .filter(|w| *w != "-ping" && !w.is_empty())
+                .collect();
+            // A jq expression runs to the end of the filter: the term goes in front.
+            let text = match what.as_str() {
+                "hide" => std::iter::once("-ping")
+                    .chain(others)
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                "show" => others.join(" "),
+                _ => {
+                    app.status = Some(":pings hide or :pings show".into());
+                    return vec![];
+                }
+            };
+            apply_filter(app, &text, rows);
+            vec![]
+        }
+        C::Autoreconnect { state } => {
+            let on = match state.as_str() {
+                "on" | "true" | "yes" => true,
+                "off" | "false" | "no" => false,
+                _ => {
+                    app.status = Some(":autoreconnect on or :autoreconnect off".into());
+                    return vec![];
+                }
+            };
+            let Some(s) = app.current_mut() else {
+                return vec![];
+            };
+            s.auto_reconnect.enabled = on;
+            if !on {
+                s.auto_reconnect.cancel();
+            }
+            let saved = s.saved;
+            app.status = Some(if on {
+                format!(
+                    "automatic reconnect on: after an abnormal close, with backoff 1 s … 30 s, {} attempts; x cancels a countdown",
+                    keepalive::MAX_ATTEMPTS
+                )
+            } else {
+                "automatic reconnect off".into()
+            });
+            if saved { save(app) } else { vec![] }
         }
         C::Compare => {
             if app.current().and_then(|s| s.replay.as_ref()).is_some() {

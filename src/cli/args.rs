@@ -219,6 +219,10 @@ pub struct TargetArgs {
     /// Seconds allowed for DNS, TCP, TLS and the upgrade, each.
     #[arg(long, value_name = "SECS")]
     pub connect_timeout: Option<f64>,
+    /// Send a keepalive ping every SECS while open (round-trip times in the pong rows; a
+    /// ping with no pong by the next one is reported).
+    #[arg(long, value_name = "SECS")]
+    pub ping_interval: Option<f64>,
     /// Largest message accepted, in bytes (default 64 MiB; 0 = no limit).
     #[arg(long, value_name = "BYTES")]
     pub max_message_size: Option<usize>,

@@ -50,6 +50,7 @@ pub async fn run(
                         let mut v = SessionView::new(s.name.clone(), spec);
                         v.saved = true;
                         v.vars = s.vars.clone();
+                        v.auto_reconnect.enabled = s.auto_reconnect;
                         sessions.push(v);
                     }
                 }

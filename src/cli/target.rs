@@ -113,6 +113,12 @@ pub fn resolve(args: &TargetArgs, paths: Option<&Paths>, settings: &Settings) ->
         bail!("--connect-timeout must be a positive number of seconds");
     }
     spec.connect_timeout = Duration::from_secs_f64(timeout);
+    if let Some(p) = args.ping_interval {
+        if !(p.is_finite() && p >= 0.0) {
+            bail!("--ping-interval must be a number of seconds ≥ 0 (0 = none)");
+        }
+        spec.ping_interval = (p > 0.0).then(|| Duration::from_secs_f64(p));
+    }
     spec.max_message_size = match args
         .max_message_size
         .unwrap_or(settings.connect.max_message_size)

@@ -44,6 +44,12 @@ pub struct SavedSession {
     /// Variables for composed frames (`{{NAME}}`).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub vars: std::collections::BTreeMap<String, String>,
+    /// Keepalive pings every this many seconds while open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ping_interval_secs: Option<u64>,
+    /// Reconnect by itself (with backoff) after an abnormal close.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub auto_reconnect: bool,
 }
 
 impl SavedSession {
@@ -81,6 +87,8 @@ impl SavedSession {
             auth: Some(spec.auth.spec()),
             ca_cert: spec.ca_cert.clone(),
             vars: Default::default(),
+            ping_interval_secs: spec.ping_interval.map(|d| d.as_secs().max(1)),
+            auto_reconnect: false,
         };
         match &spec.target {
             Target::Foundry {
@@ -144,6 +152,10 @@ impl SavedSession {
             .collect::<Result<_, _>>()?;
         spec.subprotocols = self.subprotocols.clone();
         spec.ca_cert = self.ca_cert.clone();
+        spec.ping_interval = self
+            .ping_interval_secs
+            .filter(|s| *s > 0)
+            .map(std::time::Duration::from_secs);
         if let Some(a) = &self.auth {
             spec.auth = AuthSource::parse(a, foundry).map_err(|_| TargetError::BadChoice {
                 what: "auth",

@@ -39,6 +39,9 @@ pub enum SessionCommand {
     Reconnect { new_id: bool },
     /// Close (1000, when open) and end the task.
     Shutdown,
+    /// Ping every interval while open (`None` stops); a ping still unanswered when the next is
+    /// due is reported.
+    Keepalive(Option<Duration>),
 }
 
 /// What the upgrade looked like, secrets redacted.
@@ -131,6 +134,7 @@ pub fn spawn_session(
         t0: Instant::now(),
         seq: 0,
         arena: Arena::new(),
+        keepalive: Keepalive::default(),
     };
     let join = tokio::spawn(actor.run());
     (SessionHandle { tx, tokens }, join)
@@ -144,6 +148,48 @@ struct Actor {
     t0: Instant,
     seq: u64,
     arena: Arena,
+    keepalive: Keepalive,
+}
+
+/// Our keepalive pings: when the next is due, and the one still waiting for its pong.
+#[derive(Default)]
+struct Keepalive {
+    every: Option<Duration>,
+    next_at: Option<tokio::time::Instant>,
+    sent: u64,
+    waiting: Option<(Bytes, tokio::time::Instant)>,
+}
+
+impl Keepalive {
+    /// Start (or stop) the schedule for a new connection or a new interval.
+    fn start(&mut self, every: Option<Duration>) {
+        self.every = every.filter(|d| !d.is_zero());
+        self.next_at = self.every.map(|d| tokio::time::Instant::now() + d);
+        self.waiting = None;
+    }
+
+    /// A ping is due: its payload, and a report on the previous one when it had no answer.
+    fn due(&mut self) -> (Bytes, Option<String>) {
+        let now = tokio::time::Instant::now();
+        let missing = self.waiting.take().map(|(p, at)| {
+            format!(
+                "no pong for keepalive ping {:?} after {:.1} s: the peer or the path may be dead",
+                String::from_utf8_lossy(&p),
+                now.duration_since(at).as_secs_f64()
+            )
+        });
+        self.sent += 1;
+        let payload = Bytes::from(format!("wsdeck-keepalive-{}", self.sent));
+        self.waiting = Some((payload.clone(), now));
+        self.next_at = self.every.map(|d| now + d);
+        (payload, missing)
+    }
+
+    fn pong(&mut self, payload: &[u8]) {
+        if self.waiting.as_ref().is_some_and(|(p, _)| p == payload) {
+            self.waiting = None;
+        }
+    }
 }
 
 /// Payloads up to this size are copied into a shared arena instead of keeping a slice of
@@ -209,6 +255,10 @@ impl Actor {
                                 self.spec.session_id = Some(new_session_id());
                             }
                             After::Reconnect
+                        }
+                        Some(SessionCommand::Keepalive(every)) => {
+                            self.spec.ping_interval = every;
+                            After::Idle
                         }
                         Some(_) => {
                             let at = self.at();
@@ -280,7 +330,10 @@ impl Actor {
         // Set once we sent a close frame: (code, reason, deadline).
         let mut closing: Option<(u16, String, tokio::time::Instant)> = None;
         let mut after_close = After::Idle;
+        self.keepalive.start(self.spec.ping_interval);
+        let far = tokio::time::Instant::now() + Duration::from_secs(86400 * 365);
         loop {
+            let ping_at = self.keepalive.next_at.unwrap_or(far);
             let deadline = closing
                 .as_ref()
                 .map(|c| c.2)
@@ -320,6 +373,21 @@ impl Actor {
                                 return After::Idle;
                             }
                         }
+                        Some(SessionCommand::Keepalive(every)) => {
+                            self.spec.ping_interval = every;
+                            self.keepalive.start(every);
+                        }
+                    }
+                }
+                _ = tokio::time::sleep_until(ping_at), if closing.is_none() && self.keepalive.next_at.is_some() => {
+                    let (payload, missing) = self.keepalive.due();
+                    if let Some(message) = missing {
+                        let at = self.at();
+                        self.emit(SessionEvent::Warning { at, message }).await;
+                    }
+                    if let Some(end) = self.send_frame(&mut ws, Opcode::Ping, payload).await {
+                        self.finish(end).await;
+                        return After::Idle;
                     }
                 }
                 _ = tokio::time::sleep_until(deadline), if closing.is_some() => {
@@ -384,7 +452,10 @@ impl Actor {
                 batch.push(f);
                 return None;
             }
-            Message::Pong(p) => (Opcode::Pong, p),
+            Message::Pong(p) => {
+                self.keepalive.pong(&p);
+                (Opcode::Pong, p)
+            }
             Message::Close(cf) => {
                 let (code, reason, payload) = match cf {
                     Some(cf) => {

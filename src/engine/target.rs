@@ -408,6 +408,8 @@ pub struct ConnectSpec {
     /// Largest message accepted (default 16 MiB, the SDK's own limit); `None` = no limit.
     pub max_message_size: Option<usize>,
     pub connect_timeout: Duration,
+    /// Keepalive pings while open (`None`: none).
+    pub ping_interval: Option<Duration>,
 }
 
 pub const DEFAULT_MAX_MESSAGE: usize = 16 * 1024 * 1024;
@@ -428,6 +430,7 @@ impl ConnectSpec {
             ca_cert: None,
             max_message_size: Some(DEFAULT_MAX_MESSAGE + 1024),
             connect_timeout: Duration::from_secs(15),
+            ping_interval: None,
         }
     }
 

@@ -183,11 +183,35 @@ fn draw_title(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
             format!("  ▼ {} frames {}", k.frames_in, human_bytes(k.bytes_in)),
             t.dir_in,
         ));
+        if let Some(rtt) = s.rtt.last {
+            spans.push(Span::styled(format!("  rtt {}", rtt_text(rtt)), t.dim));
+        }
+        if let Some(left) = s.auto_reconnect.left(app.now.saturating_sub(s.clock_base)) {
+            spans.push(Span::styled(
+                format!(
+                    "  ↻ reconnecting in {left}s (attempt {}, x cancels)",
+                    s.auto_reconnect.attempt + 1
+                ),
+                t.warn,
+            ));
+        }
         if let Some(id) = &s.spec.session_id {
             spans.push(Span::styled(format!("  id {}", clip(id, 34)), t.dim));
         }
     }
     c.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// A round trip as people read it: 0.42 ms, 12.3 ms, 1.20 s.
+pub fn rtt_text(d: Duration) -> String {
+    let ms = d.as_secs_f64() * 1000.0;
+    if ms < 10.0 {
+        format!("{ms:.2} ms")
+    } else if ms < 1000.0 {
+        format!("{ms:.1} ms")
+    } else {
+        format!("{:.2} s", ms / 1000.0)
+    }
 }
 
 fn draw_sessions(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
@@ -202,7 +226,11 @@ fn draw_sessions(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
         .enumerate()
         .take(inner.height as usize)
         .map(|(i, s)| {
-            let word = s.state.word();
+            let countdown = s
+                .auto_reconnect
+                .left(app.now.saturating_sub(s.clock_base))
+                .map(|l| format!("↻{l}s"));
+            let word = countdown.unwrap_or_else(|| s.state.word());
             let name_w = w.saturating_sub(word.len() + 3);
             let text = format!(
                 "{} {:<name_w$} {word}",
@@ -320,7 +348,12 @@ fn row_line<'a>(app: &App, s: &SessionView, row: &'a Row, w: usize, t: &Theme) -
             let fixed = format!("{:>7} {:<11} ", f.seq, time);
             let size = format!("{:>8}  ", f.payload.len());
             let room = w.saturating_sub(fixed.len() + 4 + 7 + size.len());
-            let (lead, rest) = frame_summary(f, room);
+            let (mut lead, rest) = frame_summary(f, room);
+            if f.opcode == Opcode::Pong
+                && let Some(rtt) = s.rtt.of_pong(f)
+            {
+                lead = format!("rtt {}", rtt_text(rtt));
+            }
             let op_style = match f.opcode {
                 Opcode::Close => t.warn,
                 Opcode::Binary => t.accent,

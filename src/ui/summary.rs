@@ -39,6 +39,13 @@ pub fn frame_summary(f: &Frame, width: usize) -> (String, String) {
             ),
             None => ("no status".into(), String::new()),
         },
+        // Ping payloads are usually words (ours are "wsdeck-keepalive-N").
+        Opcode::Ping | Opcode::Pong
+            if f.text()
+                .is_some_and(|t| !t.is_empty() && !t.chars().any(char::is_control)) =>
+        {
+            (String::new(), clip(f.text().unwrap_or_default(), width))
+        }
         _ => {
             let n = (width / 3).clamp(4, 24);
             let hex: Vec<String> = f
