@@ -2223,7 +2223,8 @@ fn start_logs(app: &mut App, id: usize, at_close: Option<()>) -> Vec<Effect> {
             .and_then(|h| h.platform_session_id.clone()),
     );
     let from_row = match at_close {
-        Some(()) => Some(s.log.len().saturating_sub(1)),
+        // Called before the close's row is added: it will be the next one.
+        Some(()) => Some(s.log.len()),
         None => s.logs.as_ref().and_then(|l| l.from_row),
     };
     let mut pane = LogsPane {

@@ -137,6 +137,19 @@ fn draw_title(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
                 t.dim,
             ));
         }
+        // Liveness first: it is what someone watching a flaky agent looks for.
+        if let Some(rtt) = s.rtt.last {
+            spans.push(Span::styled(format!("  rtt {}", rtt_text(rtt)), t.dim));
+        }
+        if let Some(left) = s.auto_reconnect.left(app.now.saturating_sub(s.clock_base)) {
+            spans.push(Span::styled(
+                format!(
+                    "  ↻ reconnecting in {left}s (attempt {}, x cancels)",
+                    s.auto_reconnect.attempt + 1
+                ),
+                t.warn,
+            ));
+        }
         if let Some(r) = &s.replay {
             let done = if r.total == 0 {
                 1.0
@@ -183,18 +196,6 @@ fn draw_title(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
             format!("  ▼ {} frames {}", k.frames_in, human_bytes(k.bytes_in)),
             t.dir_in,
         ));
-        if let Some(rtt) = s.rtt.last {
-            spans.push(Span::styled(format!("  rtt {}", rtt_text(rtt)), t.dim));
-        }
-        if let Some(left) = s.auto_reconnect.left(app.now.saturating_sub(s.clock_base)) {
-            spans.push(Span::styled(
-                format!(
-                    "  ↻ reconnecting in {left}s (attempt {}, x cancels)",
-                    s.auto_reconnect.attempt + 1
-                ),
-                t.warn,
-            ));
-        }
         if let Some(id) = &s.spec.session_id {
             spans.push(Span::styled(format!("  id {}", clip(id, 34)), t.dim));
         }

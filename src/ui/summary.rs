@@ -41,10 +41,13 @@ pub fn frame_summary(f: &Frame, width: usize) -> (String, String) {
         },
         // Ping payloads are usually words (ours are "wsdeck-keepalive-N").
         Opcode::Ping | Opcode::Pong
-            if f.text()
-                .is_some_and(|t| !t.is_empty() && !t.chars().any(char::is_control)) =>
+            if std::str::from_utf8(&f.payload)
+                .is_ok_and(|t| !t.is_empty() && !t.chars().any(char::is_control)) =>
         {
-            (String::new(), clip(f.text().unwrap_or_default(), width))
+            (
+                String::new(),
+                clip(&String::from_utf8_lossy(&f.payload), width),
+            )
         }
         _ => {
             let n = (width / 3).clamp(4, 24);

@@ -429,3 +429,66 @@ async fn a_close_sent_as_a_frame_is_our_close_handshake() {
         "one close frame from us, no automatic echo of the answer"
     );
 }
+
+#[tokio::test]
+async fn keepalive_pings_measure_round_trips_and_a_missing_pong_is_reported() {
+    let server = serve(Script::Echo).await;
+    let mut s = spec(&server.url());
+    s.ping_interval = Some(Duration::from_millis(100));
+    let (h, mut rx) = open_session(s).await;
+    let mut frames: Vec<Frame> = Vec::new();
+    while frames
+        .iter()
+        .filter(|f| f.dir == Direction::In && f.opcode == Opcode::Pong)
+        .count()
+        < 2
+    {
+        match tokio::time::timeout(Duration::from_secs(10), rx.recv()).await {
+            Ok(Some(SessionEvent::Frames(fs))) => frames.extend(fs),
+            Ok(Some(SessionEvent::Warning { message, .. })) => panic!("{message}"),
+            Ok(Some(_)) => {}
+            other => panic!("no pongs: {other:?}"),
+        }
+    }
+    let ping = frames
+        .iter()
+        .find(|f| f.dir == Direction::Out && f.opcode == Opcode::Ping)
+        .expect("our ping is in the log");
+    assert_eq!(&ping.payload[..], b"wsdeck-keepalive-1");
+    let pong = frames
+        .iter()
+        .find(|f| f.dir == Direction::In && f.opcode == Opcode::Pong)
+        .expect("pong");
+    assert_eq!(
+        pong.payload, ping.payload,
+        "the peer echoes the ping's payload"
+    );
+    // The console matches them for the round trip.
+    let mut rtt = wsdeck::app::keepalive::Rtt::default();
+    for f in &frames {
+        rtt.observe(f);
+    }
+    assert_eq!(rtt.of_pong(pong), Some(pong.at - ping.at));
+    // Stopping: no more pings after the command.
+    h.send(SessionCommand::Keepalive(None));
+    h.send(SessionCommand::Shutdown);
+    let _ = collect_until_end(&mut rx, false).await;
+
+    // A peer that never reads never answers: the next ping reports the missing pong.
+    let deaf = serve(Script::Deaf).await;
+    let mut s = spec(&deaf.url());
+    s.ping_interval = Some(Duration::from_millis(100));
+    let (h, mut rx) = open_session(s).await;
+    let warning = loop {
+        match tokio::time::timeout(Duration::from_secs(10), rx.recv()).await {
+            Ok(Some(SessionEvent::Warning { message, .. })) => break message,
+            Ok(Some(_)) => {}
+            other => panic!("no warning: {other:?}"),
+        }
+    };
+    assert!(
+        warning.starts_with("no pong for keepalive ping \"wsdeck-keepalive-1\""),
+        "{warning}"
+    );
+    h.send(SessionCommand::Shutdown);
+}

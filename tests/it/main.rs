@@ -8,6 +8,7 @@
 mod auth;
 mod cli;
 mod console;
+mod console_logs;
 mod console_loop;
 mod demo;
 mod engine;

@@ -138,3 +138,59 @@ async fn sdk_16_mib_frame_round_trips_and_process_kill_is_1006() {
     assert_eq!(info.code, 1006, "{info:?}");
     assert!(!info.clean);
 }
+
+/// Reconnect lands with the same agent_session_id (the SDK agent says which one it got), and
+/// the new-id reconnect with a fresh one.
+#[tokio::test(flavor = "multi_thread")]
+async fn sdk_reconnect_keeps_or_renews_the_agent_session_id() {
+    use bytes::Bytes;
+    use wsdeck::engine::session::{SessionCommand, SessionEvent, spawn_session};
+    use wsdeck::engine::target::{ConnectSpec, Target};
+    use wsdeck::engine::{Direction, Opcode};
+    let agent = start("echo_agent.py").await;
+    let mut spec = ConnectSpec::new(Target::local(agent.port));
+    spec.session_id = Some("sdk-stable-7".into());
+    let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+    let (h, _j) = spawn_session(spec, tx);
+    let whoami = || SessionCommand::Send {
+        opcode: Opcode::Text,
+        payload: Bytes::from_static(br#"{"type":"whoami"}"#),
+    };
+    let mut ids: Vec<Option<String>> = Vec::new();
+    while ids.len() < 3 {
+        let ev = tokio::time::timeout(std::time::Duration::from_secs(30), rx.recv())
+            .await
+            .expect("event in time")
+            .expect("event");
+        match ev {
+            SessionEvent::Opened { .. } => {
+                h.send(whoami());
+            }
+            SessionEvent::Frames(fs) => {
+                for f in fs
+                    .iter()
+                    .filter(|f| f.dir == Direction::In && f.opcode == Opcode::Text)
+                {
+                    let v: serde_json::Value =
+                        serde_json::from_slice(&f.payload).expect("whoami reply");
+                    ids.push(v["agent_session_id"].as_str().map(str::to_string));
+                    match ids.len() {
+                        1 => h.send(SessionCommand::Reconnect { new_id: false }),
+                        2 => h.send(SessionCommand::Reconnect { new_id: true }),
+                        _ => h.send(SessionCommand::Shutdown),
+                    };
+                }
+            }
+            SessionEvent::Failed { error, .. } => panic!("{error}"),
+            _ => {}
+        }
+    }
+    assert_eq!(ids[0].as_deref(), Some("sdk-stable-7"));
+    assert_eq!(
+        ids[1], ids[0],
+        "the reconnect kept the id, so the agent's state comes back"
+    );
+    let fresh = ids[2].clone().expect("an id");
+    assert_ne!(fresh, "sdk-stable-7");
+    assert_eq!(fresh.len(), 32, "a new id is 32 hex digits: {fresh}");
+}

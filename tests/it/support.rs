@@ -36,6 +36,9 @@ pub enum Script {
     InvalidUtf8,
     /// Accept TCP and never answer.
     Silent,
+    /// Complete the upgrade, then never read again (so pings go unanswered, as behind a dead
+    /// path or a wedged process).
+    Deaf,
 }
 
 pub struct Server {
@@ -207,6 +210,10 @@ async fn handle(mut stream: TcpStream, script: Script, reqs: Requests) {
                     let _ = ws.flush().await;
                     let _ = ws.close(None).await;
                     while ws.next().await.is_some() {}
+                }
+                Script::Deaf => {
+                    tokio::time::sleep(Duration::from_secs(60)).await;
+                    drop(ws);
                 }
                 Script::Refuse { .. } | Script::Silent => {}
             }
