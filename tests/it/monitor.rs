@@ -3,9 +3,8 @@
 //! loopback stand-in serving its server-sent events); bounded, no child left behind.
 
 use crate::support::{
-    Script, SseReply, assert_exit, json_lines, run, serve, serve_foundry, wsdeck,
+    Script, SseReply, assert_exit, fake_azd, json_lines, run, serve, serve_foundry, wsdeck,
 };
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use wsdeck::engine::auth::{AuthSource, TokenProvider};
@@ -215,20 +214,6 @@ async fn send_monitor_reads_the_log_stream_when_azd_is_missing() {
     }
     let reqs = f.log_requests.lock().expect("lock").clone();
     assert!(reqs[0].contains(&("authorization".into(), "Bearer canary-e2e-token".into())));
-}
-
-fn fake_azd(dir: &Path, pid_file: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::create_dir_all(dir).expect("dir");
-    let p = dir.join("azd");
-    // As `azd ai agent monitor … --session-id ID --follow` does: a banner on stderr, then one
-    // line per event on stdout, then it follows forever.
-    let script = format!(
-        "#!/bin/sh\necho $$ > {pid}\nsid=''\nwhile [ $# -gt 0 ]; do [ \"$1\" = --session-id ] && sid=$2; shift; done\necho \"Streaming session logs for agent (session: $sid)...\" >&2\necho \"09:41:07  stderr  WebSocket handler raised for session $sid: boom\"\necho \"09:41:07  stderr  RuntimeError: boom\"\nexec sleep 30\n",
-        pid = pid_file.display()
-    );
-    std::fs::write(&p, script).expect("write");
-    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).expect("chmod");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -545,3 +545,20 @@ async fn serve_sse(mut stream: TcpStream, reply: Option<SseReply>, reqs: Request
         tokio::time::sleep(Duration::from_secs(60)).await;
     }
 }
+
+/// A fake `azd` in `dir` that acts like `azd ai agent monitor … --session-id ID --follow`: its
+/// pid in `pid_file`, a banner on stderr, two log lines naming the session on stdout, then it
+/// follows (sleeps) until killed.
+pub fn fake_azd(dir: &Path, pid_file: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(dir).expect("dir");
+    let p = dir.join("azd");
+    // As `azd ai agent monitor … --session-id ID --follow` does: a banner on stderr, then one
+    // line per event on stdout, then it follows forever.
+    let script = format!(
+        "#!/bin/sh\necho $$ > {pid}\nsid=''\nwhile [ $# -gt 0 ]; do [ \"$1\" = --session-id ] && sid=$2; shift; done\necho \"Streaming session logs for agent (session: $sid)...\" >&2\necho \"09:41:07  stderr  WebSocket handler raised for session $sid: boom\"\necho \"09:41:07  stderr  RuntimeError: boom\"\nexec sleep 30\n",
+        pid = pid_file.display()
+    );
+    std::fs::write(&p, script).expect("write");
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+}
