@@ -68,8 +68,11 @@ pub enum ConsoleCommand {
     },
     /// :like [TYPE] — a new frame like the last one of a message type seen
     Like { kind: Option<String> },
-    /// :logs [start|stop|azd|cmd:TEMPLATE] — the container logs of this session
-    Logs { what: Option<String> },
+    /// :logs [start|stop|auto|azd|logstream|cmd:TEMPLATE] — the container logs of this session
+    Logs {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        what: Vec<String>,
+    },
     /// :ping SECS|off — keepalive pings for this session (round trips shown on the pongs)
     Ping { every: String },
     /// :pings hide|show — pings and pongs in the frame log (a -ping filter term)

@@ -127,6 +127,8 @@ pub struct SessionView {
     pub replay: Option<ReplayState>,
     /// The container logs pane of this session.
     pub logs: Option<logs::LogsPane>,
+    /// This session's log source, when it is not the console's (`:logs SOURCE`, the demo).
+    pub logs_source: Option<crate::monitor::MonitorSource>,
     /// Round trips of our pings.
     pub rtt: keepalive::Rtt,
     pub auto_reconnect: keepalive::AutoReconnect,
@@ -162,6 +164,7 @@ impl SessionView {
             read_only: false,
             replay: None,
             logs: None,
+            logs_source: None,
             rtt: Default::default(),
             auto_reconnect: Default::default(),
         }
@@ -1687,6 +1690,10 @@ fn run_command(app: &mut App, line: &str, rows: usize) -> Vec<Effect> {
             let Some(id) = app.selected_id() else {
                 return vec![];
             };
+            // The words were split like a shell would; a command template needs them back.
+            let what = (!what.is_empty()).then(|| {
+                shlex::try_join(what.iter().map(String::as_str)).unwrap_or_else(|_| what.join(" "))
+            });
             match what.as_deref() {
                 Some("stop") => {
                     if let Some(l) = app.by_id_mut(id).and_then(|s| s.logs.as_mut()) {
@@ -1698,7 +1705,9 @@ fn run_command(app: &mut App, line: &str, rows: usize) -> Vec<Effect> {
                 None | Some("start") => start_logs(app, id, None),
                 Some(src) => match crate::monitor::MonitorSource::parse(src) {
                     Ok(source) => {
-                        app.logs_source = source;
+                        if let Some(s) = app.by_id_mut(id) {
+                            s.logs_source = Some(source);
+                        }
                         start_logs(app, id, None)
                     }
                     Err(e) => {
@@ -2211,11 +2220,12 @@ fn snip_command(app: &mut App, action: &str, name: Option<String>, global: bool)
 
 /// The source that reads session `id`'s logs, and the pane that shows them.
 fn start_logs(app: &mut App, id: usize, at_close: Option<()>) -> Vec<Effect> {
-    let source = app.logs_source.clone();
+    let default = app.logs_source.clone();
     let rows = app.logs_rows();
     let Some(s) = app.by_id_mut(id) else {
         return vec![];
     };
+    let source = s.logs_source.clone().unwrap_or(default);
     let req = crate::monitor::MonitorRequest::for_spec(
         &s.spec,
         s.handshake

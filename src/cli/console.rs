@@ -11,14 +11,16 @@ pub async fn run(
     paths: Option<&Paths>,
     settings: &Settings,
     theme: Option<&str>,
-    demo_url: Option<String>,
+    demo: Option<(String, Option<String>)>,
     config_problem: Option<String>,
 ) -> Result<i32> {
     let theme = pick_theme(paths, settings, theme)?;
     let mut sessions = Vec::new();
     let mut connect_now = Vec::new();
     let mut first_frames = Vec::new();
-    if let Some(url) = demo_url {
+    let mut demo_logs = None;
+    if let Some((url, log_source)) = demo {
+        demo_logs = log_source;
         let mut spec = ConnectSpec::new(Target::url(&url)?);
         spec.session_id = Some(crate::engine::target::new_session_id());
         sessions.push(SessionView::new("demo", spec));
@@ -70,6 +72,13 @@ pub async fn run(
         Err(e) => status = Some(format!("config.toml [monitor] source: {e}; using auto")),
     }
     app.logs_on_abnormal_close = settings.monitor.on_abnormal_close;
+    // The demo session reads the demo agent's own container logs.
+    if let Some(src) = demo_logs
+        && let Ok(src) = crate::monitor::MonitorSource::parse(&src)
+        && let Some(s) = app.sessions.first_mut()
+    {
+        s.logs_source = Some(src);
+    }
     app.logs_quiet_codes = settings.monitor.quiet_codes.clone();
     app.status = status;
     if app.sessions.is_empty() {

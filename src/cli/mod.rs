@@ -170,18 +170,25 @@ pub async fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<i32> {
         } => inspect::run(&capture, json, max_bytes),
         Command::Sessions { action } => sessions::run(action, paths.as_ref(), &settings),
         Command::Demo { serve, port } => {
+            // The demo keeps "container logs" where the logs pane (and --monitor) can read them.
+            let log_dir = Some(
+                paths
+                    .as_ref()
+                    .map(|p| p.data_dir.join("demo-logs"))
+                    .unwrap_or_else(|| std::env::temp_dir().join("wsdeck-demo-logs")),
+            );
             if serve {
-                demo_serve(port.unwrap_or(DEMO_PORT)).await
+                demo_serve(port.unwrap_or(DEMO_PORT), log_dir).await
             } else {
                 use anyhow::Context;
-                let server = crate::demo::start(port.unwrap_or(0))
+                let server = crate::demo::start_with_logs(port.unwrap_or(0), log_dir)
                     .await
                     .context("cannot start the demo agent")?;
                 console::run(
                     paths.as_ref(),
                     &settings,
                     cli.theme.as_deref(),
-                    Some(server.url()),
+                    Some((server.url(), server.log_source())),
                     config_problem,
                 )
                 .await
@@ -197,9 +204,9 @@ pub async fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<i32> {
 /// The demo agent's port under `--serve` when none is given.
 pub const DEMO_PORT: u16 = 8765;
 
-async fn demo_serve(port: u16) -> Result<i32> {
+async fn demo_serve(port: u16, log_dir: Option<std::path::PathBuf>) -> Result<i32> {
     use anyhow::Context;
-    let server = crate::demo::start(port)
+    let server = crate::demo::start_with_logs(port, log_dir)
         .await
         .with_context(|| format!("cannot listen on 127.0.0.1:{port}"))?;
     eprintln!("wsdeck demo agent on {} (Ctrl-C stops it)", server.url());
@@ -207,6 +214,17 @@ async fn demo_serve(port: u16) -> Result<i32> {
         "  try: echo '{{\"type\":\"tone\",\"hz\":440,\"ms\":100}}' | wsdeck connect {}",
         server.url()
     );
+    if let (Some(dir), Some(source)) = (&server.log_dir, server.log_source()) {
+        eprintln!(
+            "  container logs: {}/<agent_session_id>.log; after a close it raised:",
+            dir.display()
+        );
+        eprintln!(
+            "  wsdeck send {} --session-id s1 --json '{{\"type\":\"raise\"}}' --monitor --monitor-source {}",
+            server.url(),
+            shlex::try_quote(&source).unwrap_or_default()
+        );
+    }
     tokio::signal::ctrl_c()
         .await
         .context("waiting for Ctrl-C")?;

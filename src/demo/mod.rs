@@ -17,6 +17,10 @@
 //!
 //! Unless the URL has `?quiet=1`, the server also sends `metrics` every 2 s, and every fifth
 //! one comes malformed (cut-off JSON), followed by a non-UTF-8 binary frame.
+//!
+//! With a log directory, it also keeps "container logs" the way a hosted agent's look through
+//! `azd ai agent monitor` (`HH:MM:SS  stream  message`), one file per `agent_session_id`, so
+//! the logs pane has something true to show without Azure: `raise` leaves a traceback there.
 
 mod pcm;
 
@@ -24,6 +28,7 @@ use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::tungstenite::Message;
@@ -48,12 +53,22 @@ pub const VOCABULARY: [&str; 8] = [
 /// A running demo agent.
 pub struct DemoServer {
     pub addr: SocketAddr,
+    /// Where each session's container log goes (`{dir}/{agent_session_id}.log`).
+    pub log_dir: Option<PathBuf>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl DemoServer {
     pub fn url(&self) -> String {
         format!("ws://{}/invocations_ws", self.addr)
+    }
+
+    /// A log source template (`cmd:…`) that follows a session's container log.
+    pub fn log_source(&self) -> Option<String> {
+        let dir = self.log_dir.as_ref()?.to_string_lossy().into_owned();
+        let file = format!("{dir}/{{session_id}}.log");
+        let quoted = shlex::try_quote(&file).ok()?.into_owned();
+        Some(format!("cmd:tail -n +1 -F {quoted}"))
     }
 }
 
@@ -65,14 +80,24 @@ impl Drop for DemoServer {
 
 /// Bind `127.0.0.1:port` (0 = any free port) and serve until dropped.
 pub async fn start(port: u16) -> std::io::Result<DemoServer> {
+    start_with_logs(port, None).await
+}
+
+/// As `start`, keeping each session's container log in `log_dir`.
+pub async fn start_with_logs(port: u16, log_dir: Option<PathBuf>) -> std::io::Result<DemoServer> {
+    if let Some(d) = &log_dir {
+        std::fs::create_dir_all(d)?;
+    }
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;
     let addr = listener.local_addr()?;
+    let dir = log_dir.clone();
     let task = tokio::spawn(async move {
         loop {
             match listener.accept().await {
                 Ok((stream, peer)) => {
+                    let dir = dir.clone();
                     tokio::spawn(async move {
-                        if let Err(e) = serve_one(stream).await {
+                        if let Err(e) = serve_one(stream, dir).await {
                             tracing::debug!("demo connection from {peer}: {e}");
                         }
                     });
@@ -84,14 +109,58 @@ pub async fn start(port: u16) -> std::io::Result<DemoServer> {
             }
         }
     });
-    Ok(DemoServer { addr, task })
+    Ok(DemoServer {
+        addr,
+        log_dir,
+        task,
+    })
+}
+
+/// One session's container log, in `azd ai agent monitor`'s format. Writing is best effort: a
+/// demo that cannot log still serves.
+struct ContainerLog(Option<std::fs::File>);
+
+impl ContainerLog {
+    fn open(dir: Option<&Path>, session_id: Option<&str>) -> Self {
+        let name = session_id
+            .filter(|s| {
+                !s.is_empty()
+                    && s.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            })
+            .unwrap_or("no-session");
+        ContainerLog(dir.and_then(|d| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(d.join(format!("{name}.log")))
+                .ok()
+        }))
+    }
+
+    fn line(&mut self, stream: &str, message: &str) {
+        use std::io::Write;
+        if let Some(f) = &mut self.0 {
+            let t = time::OffsetDateTime::now_utc();
+            let _ = writeln!(
+                f,
+                "{:02}:{:02}:{:02}  {stream}  {message}",
+                t.hour(),
+                t.minute(),
+                t.second()
+            );
+        }
+    }
 }
 
 type Ws = tokio_tungstenite::WebSocketStream<TcpStream>;
 
 // tungstenite's accept callback returns its own large error type.
 #[allow(clippy::result_large_err)]
-async fn serve_one(stream: TcpStream) -> Result<(), tokio_tungstenite::tungstenite::Error> {
+async fn serve_one(
+    stream: TcpStream,
+    log_dir: Option<PathBuf>,
+) -> Result<(), tokio_tungstenite::tungstenite::Error> {
     let _ = stream.set_nodelay(true);
     let mut quiet = false;
     let mut session_id: Option<String> = None;
@@ -111,6 +180,14 @@ async fn serve_one(stream: TcpStream) -> Result<(), tokio_tungstenite::tungsteni
         .max_frame_size(Some(16 << 20));
     let mut ws =
         tokio_tungstenite::accept_hdr_async_with_config(stream, callback, Some(cfg)).await?;
+    let mut log = ContainerLog::open(log_dir.as_deref(), session_id.as_deref());
+    log.line(
+        "stdout",
+        &format!(
+            "INFO: websocket accepted on /invocations_ws (agent_session_id={})",
+            session_id.as_deref().unwrap_or("none")
+        ),
+    );
     let started = Instant::now();
     let mut seq = 0u64;
     let mut next_id = || {
@@ -154,7 +231,7 @@ async fn serve_one(stream: TcpStream) -> Result<(), tokio_tungstenite::tungsteni
                 let Some(msg) = msg else { return Ok(()) };
                 match msg? {
                     Message::Text(t) => {
-                        let go_on = handle_text(&mut ws, t.as_str(), &mut next_id).await?;
+                        let go_on = handle_text(&mut ws, t.as_str(), &mut next_id, &mut log).await?;
                         if !go_on {
                             return Ok(());
                         }
@@ -163,6 +240,7 @@ async fn serve_one(stream: TcpStream) -> Result<(), tokio_tungstenite::tungsteni
                         ws.send(text(json!({"type": "audio.received", "id": next_id(), "ts": now(), "bytes": b.len()}))).await?;
                     }
                     Message::Close(_) => {
+                        log.line("stdout", "INFO: the client closed the websocket");
                         while let Some(Ok(_)) = ws.next().await {}
                         return Ok(());
                     }
@@ -188,6 +266,7 @@ async fn handle_text(
     ws: &mut Ws,
     t: &str,
     next_id: &mut impl FnMut() -> String,
+    log: &mut ContainerLog,
 ) -> Result<bool, tokio_tungstenite::tungstenite::Error> {
     let v: Value = match serde_json::from_str(t) {
         Ok(v) => v,
@@ -202,6 +281,7 @@ async fn handle_text(
     };
     let kind = v.get("type").and_then(Value::as_str).unwrap_or_default();
     let reply_to = v.get("id").cloned().unwrap_or(Value::Null);
+    log.line("stdout", &format!("INFO: handling {kind:?}"));
     match kind {
         "ping" => {
             ws.send(text(
@@ -253,6 +333,17 @@ async fn handle_text(
             .await?;
         }
         "close" | "raise" => {
+            if kind == "raise" {
+                for l in [
+                    "ERROR: WebSocket handler raised; closing with 1011",
+                    "Traceback (most recent call last):",
+                    "  File \"demo_agent.py\", line 88, in handle",
+                    "    raise RuntimeError(\"raise requested by the client\")",
+                    "RuntimeError: raise requested by the client",
+                ] {
+                    log.line("stderr", l);
+                }
+            }
             let (code, reason) = if kind == "raise" {
                 (1011, "Internal server error".to_string())
             } else {
@@ -275,7 +366,13 @@ async fn handle_text(
             while let Some(Ok(_)) = ws.next().await {}
             return Ok(false);
         }
-        "drop" => return Ok(false),
+        "drop" => {
+            log.line(
+                "stderr",
+                "FATAL: worker killed (SIGKILL); the socket closes without a close frame",
+            );
+            return Ok(false);
+        }
         other => {
             ws.send(text(json!({
                 "type": "error", "id": next_id(), "ts": now(), "in_reply_to": reply_to,

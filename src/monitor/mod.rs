@@ -168,7 +168,9 @@ fn split_azd_line(line: &str) -> Option<(&str, Stream, &str)> {
         "status" => Stream::Status,
         _ => return None,
     };
-    Some((at, stream, msg.trim_start()))
+    // The separator is two spaces (the split took one); more is the message's own indentation.
+    let msg = msg.strip_prefix(' ').unwrap_or(msg);
+    Some((at, stream, msg))
 }
 
 /// The wall-clock time now, `HH:MM:SS` (UTC), for lines whose source gives no time.
@@ -483,6 +485,9 @@ mod line_tests {
         assert_eq!(l.stream, Stream::Stderr);
         assert_eq!(l.at.as_deref(), Some("10:02:03"));
         assert_eq!(l.text, "Traceback (most recent call last):");
+        let indented =
+            LogLine::from_command(Stream::Stdout, "10:02:03  stderr    File \"a.py\"".into());
+        assert_eq!(indented.text, "  File \"a.py\"");
         let plain = LogLine::from_command(Stream::Stderr, "Streaming session logs for echo".into());
         assert_eq!(plain.stream, Stream::Stderr);
         assert_eq!(plain.at.as_deref().map(str::len), Some(8));

@@ -203,6 +203,40 @@ fn draw_title(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
     c.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
+/// Break `text` into lines of at most `width` characters, at spaces where it can.
+fn wrap_words(text: &str, width: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let mut word = word.to_string();
+        loop {
+            let need = line.chars().count() + usize::from(!line.is_empty()) + word.chars().count();
+            if need <= width {
+                if !line.is_empty() {
+                    line.push(' ');
+                }
+                line.push_str(&word);
+                break;
+            }
+            if !line.is_empty() {
+                out.push(std::mem::take(&mut line));
+                continue;
+            }
+            // A word longer than the line: cut it.
+            let head: String = word.chars().take(width).collect();
+            word = word.chars().skip(width).collect();
+            out.push(head);
+            if word.is_empty() {
+                break;
+            }
+        }
+    }
+    if !line.is_empty() {
+        out.push(line);
+    }
+    out
+}
+
 /// A round trip as people read it: 0.42 ms, 12.3 ms, 1.20 s.
 pub fn rtt_text(d: Duration) -> String {
     let ms = d.as_secs_f64() * 1000.0;
@@ -1121,7 +1155,14 @@ fn draw_logs(
     c.render_widget(block, area);
     let room = inner.height as usize;
     let width = inner.width as usize;
-    let reserve = usize::from(logs.message.is_some());
+    // Why it stopped, with the advice: wrapped, up to half the pane.
+    let message: Vec<String> = logs
+        .message
+        .as_deref()
+        .map(|m| wrap_words(m, width.max(1)))
+        .unwrap_or_default();
+    let message = &message[..message.len().min((room / 2).max(1))];
+    let reserve = message.len();
     let shown = room.saturating_sub(reserve);
     // `top` is kept for the pane's full height; the message line takes the last one.
     let start = if logs.follow {
@@ -1178,8 +1219,8 @@ fn draw_logs(
         }
         lines.push(Line::from(spans));
     }
-    if let Some(m) = &logs.message {
-        lines.push(Line::from(Span::styled(clip(m, width), t.dim)));
+    for m in message {
+        lines.push(Line::from(Span::styled(m.clone(), t.dim)));
     }
     c.render_widget(Paragraph::new(lines), inner);
 }
@@ -1196,4 +1237,19 @@ fn draw_confirm(c: &mut Canvas, area: Rect, t: &Theme) {
         .style(t.base),
         r,
     );
+}
+
+#[cfg(test)]
+mod wrap_tests {
+    use super::wrap_words;
+
+    #[test]
+    fn words_wrap_and_long_words_are_cut() {
+        assert_eq!(
+            wrap_words("azd is not installed: install it", 12),
+            ["azd is not", "installed:", "install it"]
+        );
+        assert_eq!(wrap_words("abcdefghij xy", 4), ["abcd", "efgh", "ij", "xy"]);
+        assert!(wrap_words("", 5).is_empty());
+    }
 }

@@ -66,3 +66,51 @@ async fn demo_vocabulary_pcm_and_abnormal_closes() {
         assert_eq!(close["code"], code, "{cmd}");
     }
 }
+
+/// The demo keeps container logs per agent_session_id in azd's format: `raise` leaves a
+/// traceback there, and `--monitor` with the demo's own source prints it after the 1011.
+#[tokio::test(flavor = "multi_thread")]
+async fn demo_container_logs_hold_the_traceback_for_monitor() {
+    let logs = tempfile::tempdir().expect("logs");
+    let demo = wsdeck::demo::start_with_logs(0, Some(logs.path().to_path_buf()))
+        .await
+        .expect("demo");
+    let source = demo.log_source().expect("a log source");
+    assert!(source.starts_with("cmd:tail -n +1 -F "), "{source}");
+    let url = format!("{}?quiet=1", demo.url());
+    let home = tempfile::tempdir().expect("home");
+    let mut c = wsdeck(home.path());
+    c.args(["send", &url, "--session-id", "demo-s1"])
+        .args(["--json", r#"{"type":"raise"}"#, "--monitor"])
+        .args(["--monitor-source", &source, "--monitor-timeout", "1"]);
+    let o = run(c).await;
+    assert_exit(&o, 5);
+    let lines: Vec<(String, String)> = json_lines(&o.stdout)
+        .into_iter()
+        .filter(|l| l["event"] == "log")
+        .map(|l| {
+            (
+                l["stream"].as_str().unwrap_or_default().to_string(),
+                l["text"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        lines.contains(&(
+            "stdout".into(),
+            "INFO: websocket accepted on /invocations_ws (agent_session_id=demo-s1)".into()
+        )),
+        "{lines:?}"
+    );
+    assert!(lines.contains(&("stderr".into(), "Traceback (most recent call last):".into())));
+    assert!(lines.contains(&(
+        "stderr".into(),
+        "  File \"demo_agent.py\", line 88, in handle".into()
+    )));
+    assert!(lines.contains(&(
+        "stderr".into(),
+        "RuntimeError: raise requested by the client".into()
+    )));
+    // Another session's log is its own file.
+    assert!(logs.path().join("demo-s1.log").is_file());
+}
