@@ -773,6 +773,12 @@ pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
                 && s.logs.as_ref().is_none_or(|l| !l.running)
             {
                 effects = start_logs(app, id, Some(()));
+            } else if abnormal && let Some(s) = app.by_id_mut(id) {
+                // Already reading: Enter in the pane goes back to this newest close.
+                let next_row = s.log.len();
+                if let Some(l) = s.logs.as_mut() {
+                    l.from_row = Some(next_row);
+                }
             }
             // The automatic reconnect (when on): after a close we did not ask for, and again
             // after each attempt that fails, with a growing pause.

@@ -221,7 +221,7 @@ pub struct TargetArgs {
     pub connect_timeout: Option<f64>,
     /// Send a keepalive ping every SECS while open (round-trip times in the pong rows; a
     /// ping with no pong by the next one is reported).
-    #[arg(long, value_name = "SECS")]
+    #[arg(long, value_name = "SECS", allow_negative_numbers = true)]
     pub ping_interval: Option<f64>,
     /// Largest message accepted, in bytes (default 64 MiB; 0 = no limit).
     #[arg(long, value_name = "BYTES")]

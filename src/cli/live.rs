@@ -148,10 +148,12 @@ pub async fn run_live(resolved: Resolved, input: Input, opts: LiveOptions) -> Re
                                 Direction::In => {
                                     frames_in += 1;
                                     bytes_in += f.payload.len() as u64;
+                                    // Only replies count for --linger: keepalive pongs (or an
+                                    // agent's pings) would keep a quiet session open forever.
                                     if matches!(f.opcode, Opcode::Text | Opcode::Binary) {
                                         incoming_data += 1;
+                                        last_in = Instant::now();
                                     }
-                                    last_in = Instant::now();
                                 }
                                 Direction::Out => frames_out += 1,
                             }

@@ -1136,7 +1136,7 @@ fn draw_logs(
     search: Option<&str>,
     t: &Theme,
 ) {
-    let state = if logs.running { "following" } else { "ended" };
+    let state = if logs.running { "live" } else { "ended" };
     let count = if logs.lines.is_empty() {
         String::new()
     } else {

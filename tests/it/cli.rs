@@ -414,3 +414,41 @@ async fn saved_sessions_add_list_use_rm() {
     c.args(["sessions", "rm", "echo"]);
     assert_eq!(run(c).await.status.code(), Some(2));
 }
+
+/// `--ping-interval`: keepalive pings and their pongs are in the JSON lines, and they do not
+/// keep a session open past `--linger` (only replies count as activity).
+#[tokio::test(flavor = "multi_thread")]
+async fn ping_interval_pings_and_still_lingers_out() {
+    let server = crate::support::serve(crate::support::Script::Echo).await;
+    let home = tempfile::tempdir().expect("home");
+    let mut c = crate::support::wsdeck(home.path());
+    c.args(["send", &server.url(), "--ping-interval", "0.1"])
+        .args(["--text", "hi", "--linger", "0.6"])
+        // A regression here hangs forever: fail instead.
+        .timeout(std::time::Duration::from_secs(30));
+    let o = crate::support::run(c).await;
+    crate::support::assert_exit(&o, 0);
+    let lines = crate::support::json_lines(&o.stdout);
+    let ping = lines
+        .iter()
+        .find(|l| l["op"] == "ping" && l["dir"] == "out")
+        .expect("a keepalive ping");
+    assert_eq!(
+        ping["b64"], "d3NkZWNrLWtlZXBhbGl2ZS0x",
+        "wsdeck-keepalive-1"
+    );
+    assert!(lines.iter().any(|l| l["op"] == "pong" && l["dir"] == "in"));
+    let bad = crate::support::wsdeck(home.path())
+        .args([
+            "send",
+            &server.url(),
+            "--ping-interval",
+            "-1",
+            "--text",
+            "x",
+        ])
+        .output()
+        .expect("run");
+    crate::support::assert_exit(&bad, 2);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--ping-interval"));
+}
