@@ -261,3 +261,58 @@ async fn azd_token_and_command_token() {
         Some(format!("Bearer {CANARY}-cmd"))
     );
 }
+
+/// A reconnect fetches a new token when the cached one is near expiry (within 5 minutes), and
+/// reuses it otherwise: the token source runs once per fetch, numbering what it hands out.
+#[tokio::test(flavor = "multi_thread")]
+async fn reconnect_fetches_a_new_token_only_near_expiry() {
+    use wsdeck::engine::auth::AuthSource;
+    use wsdeck::engine::session::{SessionCommand, SessionEvent, spawn_session};
+    use wsdeck::engine::target::{ConnectSpec, Target};
+    for (lifetime_secs, expect_new) in [(240, true), (3600, false)] {
+        let server = crate::support::serve(crate::support::Script::Echo).await;
+        let dir = tempfile::tempdir().expect("dir");
+        let counter = dir.path().join("n");
+        let cmd = format!(
+            "n=$(( $(cat {c} 2>/dev/null || echo 0) + 1 )); echo $n > {c}; echo \"{{\\\"accessToken\\\":\\\"tok-$n\\\",\\\"expires_on\\\":$(( $(date +%s) + {lifetime_secs} ))}}\"",
+            c = counter.display()
+        );
+        let mut spec = ConnectSpec::new(Target::url(&server.url()).expect("url"));
+        spec.auth = AuthSource::Command(cmd);
+        let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+        let (h, _j) = spawn_session(spec, tx);
+        let mut opened = 0;
+        while opened < 2 {
+            match tokio::time::timeout(std::time::Duration::from_secs(20), rx.recv())
+                .await
+                .expect("event in time")
+                .expect("event")
+            {
+                SessionEvent::Opened { .. } => {
+                    opened += 1;
+                    if opened == 1 {
+                        h.send(SessionCommand::Reconnect { new_id: false });
+                    }
+                }
+                SessionEvent::Failed { error, .. } => panic!("{error}"),
+                _ => {}
+            }
+        }
+        h.send(SessionCommand::Shutdown);
+        let auth = |i| crate::support::header(&server, i, "authorization").expect("authorization");
+        assert_eq!(auth(0), "Bearer tok-1");
+        if expect_new {
+            assert_eq!(
+                auth(1),
+                "Bearer tok-2",
+                "near expiry: a new token for the reconnect"
+            );
+        } else {
+            assert_eq!(
+                auth(1),
+                "Bearer tok-1",
+                "an hour left: the cached token is reused"
+            );
+        }
+    }
+}
