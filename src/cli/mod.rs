@@ -244,7 +244,8 @@ fn monitor_opts(
     }
     let source = match &m.monitor_source {
         Some(s) => crate::monitor::MonitorSource::parse(s)?,
-        None => crate::monitor::MonitorSource::parse(&settings.monitor.source)?,
+        None => crate::monitor::MonitorSource::parse(&settings.monitor.source)
+            .map_err(|e| anyhow::anyhow!("config.toml [monitor] source: {e}"))?,
     };
     Ok(Some((
         source,
