@@ -487,3 +487,87 @@ async fn missing_azd_is_said_in_the_logs_pane() {
     assert!(msg.contains("install the Azure Developer CLI"), "{msg}");
     assert!(msg.contains("cmd:"), "{msg}");
 }
+
+/// A console on a Foundry stand-in (one loopback port for the WebSocket and the log stream):
+/// the handler "raises", and the logs pane reads the platform's stream with the session's token.
+async fn logstream_console(sse: Vec<crate::support::SseReply>) -> (crate::support::Foundry, App) {
+    let f = crate::support::serve_foundry(
+        crate::support::Script::CloseAfterFirst {
+            code: 1011,
+            reason: "Internal server error".into(),
+        },
+        sse,
+    )
+    .await;
+    let mut spec = ConnectSpec::new(Target::foundry(&f.endpoint(), "echo").expect("target"));
+    spec.session_id = Some("sess-stream-1".into());
+    spec.auth = wsdeck::engine::auth::AuthSource::Command("echo canary-console-token".into());
+    let mut app = App::new(vec![SessionView::new("foundry", spec)]);
+    app.logs_source = wsdeck::monitor::MonitorSource::Logstream;
+    (f, app)
+}
+
+async fn run_until(app: App, what: &str) -> (String, App) {
+    let (tx, rx) = mpsc::channel(1024);
+    let (screens_tx, mut screens) = watch::channel(String::new());
+    let keys = tx.clone();
+    let theme = Theme::load("dark", None).expect("theme");
+    let looped = tokio::spawn(async move {
+        let mut term = Terminal::new(TestBackend::new(160, 40)).expect("terminal");
+        let options = wsdeck::tui::LoopOptions {
+            connect_now: vec![0],
+            first_frames: vec![send_text(0, "hi")],
+            screens: Some(screens_tx),
+            ..Default::default()
+        };
+        wsdeck::tui::run_loop(&mut term, app, &theme, (tx, rx), options)
+            .await
+            .expect("loop")
+    });
+    let screen = wait_for(&mut screens, what).await;
+    keys.send(key(KeyCode::Char('q'))).await.expect("key");
+    let app = tokio::time::timeout(Duration::from_secs(10), looped)
+        .await
+        .expect("quits")
+        .expect("join");
+    (screen, app)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_logs_pane_reads_the_platform_log_stream_and_says_when_it_is_refused() {
+    let line = |msg: &str| {
+        let data = serde_json::json!({"timestamp": "2026-11-25T09:41:07.250Z", "stream": "stderr", "message": msg});
+        format!("event: log\ndata: {data}\n\n")
+    };
+    let (f, app) = logstream_console(vec![crate::support::SseReply::Hold(vec![
+        line("Traceback (most recent call last):"),
+        line("RuntimeError: boom from the stream"),
+    ])])
+    .await;
+    let (screen, _) = run_until(app, "RuntimeError: boom from the stream").await;
+    assert!(screen.contains("Logs · log stream http://"), "{screen}");
+    assert!(screen.contains("09:41:07 err Traceback"), "{screen}");
+    assert!(!screen.contains("canary-console-token"));
+    let reqs = f.log_requests.lock().expect("lock").clone();
+    assert!(
+        reqs[0].contains(&("authorization".into(), "Bearer canary-console-token".into())),
+        "the stream carries the session's token"
+    );
+    assert!(reqs[0].iter().any(|(k, v)| k == ":uri"
+        && v == "/api/projects/p/agents/echo/sessions/sess-stream-1:logstream?api-version=v1&kind=console&tail=50&follow=true"));
+
+    let (_f, app) = logstream_console(vec![crate::support::SseReply::Status(
+        404,
+        r#"{"error":{"code":"NotFound","message":"session not found"}}"#.into(),
+    )])
+    .await;
+    let (screen, app) = run_until(app, "HTTP 404").await;
+    assert!(screen.contains("ended"), "{screen}");
+    let msg = app.sessions[0]
+        .logs
+        .as_ref()
+        .and_then(|l| l.message.clone())
+        .unwrap_or_default();
+    assert!(msg.contains("session not found"), "{msg}");
+    assert!(msg.contains("no such agent or session"), "{msg}");
+}

@@ -343,3 +343,33 @@ async fn missing_azd_and_a_command_template() {
     assert_exit(&o, 0);
     assert!(!String::from_utf8_lossy(&o.stderr).contains("container logs"));
 }
+
+/// `replay --monitor`: the capture's frames go out, the agent closes 1011, the logs follow.
+#[tokio::test(flavor = "multi_thread")]
+async fn replay_monitor_prints_the_logs_after_an_abnormal_close() {
+    let server = serve(Script::CloseAfterFirst {
+        code: 1011,
+        reason: "Internal server error".into(),
+    })
+    .await;
+    let home = tempfile::tempdir().expect("home");
+    let capture = home.path().join("c.jsonl");
+    std::fs::write(
+        &capture,
+        "{\"wsdeck_capture\":1}\n{\"seq\":1,\"ms\":0,\"dir\":\"out\",\"op\":\"text\",\"text\":\"{\\\"type\\\":\\\"raise\\\"}\"}\n",
+    )
+    .expect("capture");
+    let mut c = wsdeck(home.path());
+    c.arg("replay")
+        .arg(&capture)
+        .args([&server.url(), "--session-id", "rs-1", "--monitor"])
+        .args(["--monitor-source", "cmd:echo traceback for {session_id}"]);
+    let o = run(c).await;
+    assert_exit(&o, 5);
+    let logs: Vec<String> = json_lines(&o.stdout)
+        .into_iter()
+        .filter(|l| l["event"] == "log")
+        .filter_map(|l| l["text"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(logs, ["traceback for rs-1"]);
+}
