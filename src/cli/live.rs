@@ -2,7 +2,7 @@
 //! lines and to an optional capture, input from stdin or from arguments, and the exit code.
 
 use crate::capture::line::LineEncoder;
-use crate::capture::writer::{CaptureMeta, CaptureWriter, event_line};
+use crate::capture::writer::{CaptureMeta, CaptureThread, CaptureWriter, event_line};
 use crate::cli::target::Resolved;
 use crate::engine::close::explain;
 use crate::engine::diagnose::ConnectError;
@@ -56,7 +56,7 @@ pub async fn run_live(resolved: Resolved, input: Input, opts: LiveOptions) -> Re
     let mut out = std::io::BufWriter::with_capacity(64 * 1024, stdout.lock());
     let mut line = Vec::with_capacity(64 * 1024);
     let mut enc: Option<LineEncoder> = None;
-    let mut capture: Option<CaptureWriter> = None;
+    let mut capture: Option<CaptureThread> = None;
 
     let (stdin_tx, mut stdin_rx) = mpsc::channel::<String>(64);
     // Moved into the reader, so the channel closes at end of input.
@@ -91,12 +91,19 @@ pub async fn run_live(resolved: Resolved, input: Input, opts: LiveOptions) -> Re
                         enc = Some(LineEncoder::new(*wall));
                     }
                     if capture.is_none() && let Some(path) = &opts.record {
-                        capture = Some(CaptureWriter::create(path, &meta, *wall)
-                            .with_context(|| format!("cannot create the capture {}", path.display()))?);
+                        let w = CaptureWriter::create(path, &meta, *wall)
+                            .with_context(|| format!("cannot create the capture {}", path.display()))?;
+                        capture = Some(CaptureThread::spawn(w).context("starting the capture writer")?);
                     }
                 }
-                if let Some(c) = capture.as_mut() {
-                    c.session_event(&ev).context("writing the capture")?;
+                // Frames go to the capture below, moved rather than copied.
+                if !matches!(ev, SessionEvent::Frames(_))
+                    && let Some(c) = capture.as_ref()
+                    && c.session_event(&ev).await.is_err()
+                    && let Some(c) = capture.take()
+                {
+                    // The thread stopped on an error: finish() says which.
+                    c.finish().await.context("writing the capture")?;
                 }
                 if opts.print && let Some(e) = enc.as_mut() {
                     match &ev {
@@ -161,6 +168,12 @@ pub async fn run_live(resolved: Resolved, input: Input, opts: LiveOptions) -> Re
                         if let Some(n) = opts.expect && incoming_data >= n && !close_sent && open {
                             close_sent = handle.send(SessionCommand::Close { code: 1000, reason: String::new() });
                         }
+                        if let Some(c) = capture.as_ref()
+                            && c.frames(frames).await.is_err()
+                            && let Some(c) = capture.take()
+                        {
+                            c.finish().await.context("writing the capture")?;
+                        }
                     }
                     SessionEvent::Closed { info, .. } => {
                         open = false;
@@ -188,7 +201,6 @@ pub async fn run_live(resolved: Resolved, input: Input, opts: LiveOptions) -> Re
                 }
                 if ev_rx.is_empty() {
                     let _ = out.flush();
-                    if let Some(c) = capture.as_mut() { c.flush().context("writing the capture")?; }
                 }
             }
             l = stdin_rx.recv(), if reading_stdin => {
@@ -224,13 +236,10 @@ pub async fn run_live(resolved: Resolved, input: Input, opts: LiveOptions) -> Re
         }
     }
     let _ = out.flush();
-    if let Some(mut c) = capture.take() {
-        c.flush().context("writing the capture")?;
-        eprintln!(
-            "wsdeck: recorded {} frames to {}",
-            c.frames_written(),
-            c.path().display()
-        );
+    if let Some(c) = capture.take() {
+        let path = c.path().to_path_buf();
+        let frames = c.finish().await.context("writing the capture")?;
+        eprintln!("wsdeck: recorded {frames} frames to {}", path.display());
     }
     if !opts.print {
         eprintln!(
