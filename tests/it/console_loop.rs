@@ -44,6 +44,49 @@ fn send_text(i: usize, t: &'static str) -> (usize, SessionCommand) {
     )
 }
 
+/// A console loop running on a TestBackend: keys in, drawn screens out.
+struct Console {
+    keys: mpsc::Sender<Event>,
+    screens: watch::Receiver<String>,
+    looped: tokio::task::JoinHandle<App>,
+}
+
+impl Console {
+    fn start(app: App, size: (u16, u16), mut options: wsdeck::tui::LoopOptions) -> Console {
+        let (tx, rx) = mpsc::channel(1024);
+        let (screens_tx, screens) = watch::channel(String::new());
+        options.screens = Some(screens_tx);
+        let keys = tx.clone();
+        let theme = Theme::load("dark", None).expect("theme");
+        let looped = tokio::spawn(async move {
+            let mut term = Terminal::new(TestBackend::new(size.0, size.1)).expect("terminal");
+            wsdeck::tui::run_loop(&mut term, app, &theme, (tx, rx), options)
+                .await
+                .expect("loop")
+        });
+        Console {
+            keys,
+            screens,
+            looped,
+        }
+    }
+
+    async fn press(&self, events: Vec<Event>) {
+        for e in events {
+            self.keys.send(e).await.expect("key");
+        }
+    }
+
+    /// `q`, and the app as the loop left it.
+    async fn quit(self) -> App {
+        self.keys.send(key(KeyCode::Char('q'))).await.expect("key");
+        tokio::time::timeout(Duration::from_secs(10), self.looped)
+            .await
+            .expect("quits")
+            .expect("join")
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn two_sessions_demo_and_sdk_agent_at_once() {
     let demo = wsdeck::demo::start(0).await.expect("demo");
@@ -61,26 +104,23 @@ async fn two_sessions_demo_and_sdk_agent_at_once() {
         ),
     ];
     let app = App::new(sessions);
-    let (tx, rx) = mpsc::channel(1024);
-    let (screens_tx, mut screens) = watch::channel(String::new());
-    let keys = tx.clone();
-    let theme = Theme::load("dark", None).expect("theme");
-    let looped = tokio::spawn(async move {
-        let mut term = Terminal::new(TestBackend::new(140, 40)).expect("terminal");
-        let options = wsdeck::tui::LoopOptions {
+    let Console {
+        keys,
+        mut screens,
+        looped,
+    } = Console::start(
+        app,
+        (140, 40),
+        wsdeck::tui::LoopOptions {
             connect_now: vec![0, 1],
             first_frames: vec![
                 send_text(0, r#"{"type":"ping","id":"p1"}"#),
                 send_text(0, r#"{"type":"count","id":"c1","to":20}"#),
                 send_text(1, "hello sdk"),
             ],
-            screens: Some(screens_tx),
             ..Default::default()
-        };
-        wsdeck::tui::run_loop(&mut term, app, &theme, (tx, rx), options)
-            .await
-            .expect("loop")
-    });
+        },
+    );
 
     wait_for(&mut screens, "pong").await;
     // To the sessions pane, down to the SDK session: its echo is there while the demo keeps
@@ -120,23 +160,20 @@ async fn record_from_the_console_then_open_the_capture_read_only() {
         "demo",
         ConnectSpec::new(Target::url(&format!("{}?quiet=1", demo.url())).expect("url")),
     )];
-    let (tx, rx) = mpsc::channel(1024);
-    let (screens_tx, mut screens) = watch::channel(String::new());
-    let keys = tx.clone();
-    let theme = Theme::load("dark", None).expect("theme");
     let capture_dir = dir.path().to_path_buf();
-    let looped = tokio::spawn(async move {
-        let mut term = Terminal::new(TestBackend::new(160, 40)).expect("terminal");
-        let options = wsdeck::tui::LoopOptions {
+    let Console {
+        keys,
+        mut screens,
+        looped,
+    } = Console::start(
+        App::new(sessions),
+        (160, 40),
+        wsdeck::tui::LoopOptions {
             connect_now: vec![0],
-            screens: Some(screens_tx),
             capture_dir: Some(capture_dir),
             ..Default::default()
-        };
-        wsdeck::tui::run_loop(&mut term, App::new(sessions), &theme, (tx, rx), options)
-            .await
-            .expect("loop")
-    });
+        },
+    );
     let send = |evs: Vec<Event>| {
         let keys = keys.clone();
         async move {
@@ -227,21 +264,18 @@ async fn replay_a_capture_from_the_console_and_compare() {
         "demo",
         ConnectSpec::new(Target::url(&format!("{}?quiet=1", demo.url())).expect("url")),
     )];
-    let (tx, rx) = mpsc::channel(1024);
-    let (screens_tx, mut screens) = watch::channel(String::new());
-    let keys = tx.clone();
-    let theme = Theme::load("dark", None).expect("theme");
-    let looped = tokio::spawn(async move {
-        let mut term = Terminal::new(TestBackend::new(160, 40)).expect("terminal");
-        let options = wsdeck::tui::LoopOptions {
+    let Console {
+        keys,
+        mut screens,
+        looped,
+    } = Console::start(
+        App::new(sessions),
+        (160, 40),
+        wsdeck::tui::LoopOptions {
             connect_now: vec![0],
-            screens: Some(screens_tx),
             ..Default::default()
-        };
-        wsdeck::tui::run_loop(&mut term, App::new(sessions), &theme, (tx, rx), options)
-            .await
-            .expect("loop")
-    });
+        },
+    );
     let send = |evs: Vec<Event>| {
         let keys = keys.clone();
         async move {
@@ -298,12 +332,6 @@ async fn gone(pid: &str) -> bool {
 
 /// A console on a TestBackend with one session to an SDK agent and the logs read by a fake
 /// `azd` (called by its path, with the arguments the real one takes).
-struct Console {
-    keys: mpsc::Sender<Event>,
-    screens: watch::Receiver<String>,
-    looped: tokio::task::JoinHandle<App>,
-}
-
 fn console_on(
     agent: &Agent,
     session_id: &str,
@@ -317,27 +345,15 @@ fn console_on(
         "{} ai agent monitor --session-id {{session_id}} --follow",
         azd.display()
     ));
-    let (tx, rx) = mpsc::channel(1024);
-    let (screens_tx, screens) = watch::channel(String::new());
-    let keys = tx.clone();
-    let theme = Theme::load("dark", None).expect("theme");
-    let looped = tokio::spawn(async move {
-        let mut term = Terminal::new(TestBackend::new(160, 40)).expect("terminal");
-        let options = wsdeck::tui::LoopOptions {
+    Console::start(
+        app,
+        (160, 40),
+        wsdeck::tui::LoopOptions {
             connect_now: vec![0],
             first_frames: vec![send_text(0, first)],
-            screens: Some(screens_tx),
             ..Default::default()
-        };
-        wsdeck::tui::run_loop(&mut term, app, &theme, (tx, rx), options)
-            .await
-            .expect("loop")
-    });
-    Console {
-        keys,
-        screens,
-        looped,
-    }
+        },
+    )
 }
 
 /// The SDK agent's handler raises: 1011, the logs pane opens with what the fake azd printed for
@@ -378,11 +394,7 @@ async fn sdk_handler_raises_1011_the_logs_pane_shows_azd_and_quitting_stops_it()
         .expect("pid")
         .trim()
         .to_string();
-    c.keys.send(key(KeyCode::Char('q'))).await.expect("key");
-    let app = tokio::time::timeout(Duration::from_secs(10), c.looped)
-        .await
-        .expect("quits")
-        .expect("join");
+    let app = c.quit().await;
     assert!(
         app.sessions[0]
             .logs
@@ -422,19 +434,13 @@ async fn sdk_agent_killed_is_1006_and_deleting_the_session_stops_the_logs() {
         .trim()
         .to_string();
     assert!(alive(&pid));
-    for e in typed(&c.keys, ":rm") {
-        c.keys.send(e).await.expect("key");
-    }
-    c.keys.send(key(KeyCode::Enter)).await.expect("key");
+    c.press(typed(&c.keys, ":rm")).await;
+    c.press(vec![key(KeyCode::Enter)]).await;
     assert!(
         gone(&pid).await,
         "deleting the session left its log reader (pid {pid}) running"
     );
-    c.keys.send(key(KeyCode::Char('q'))).await.expect("key");
-    let app = tokio::time::timeout(Duration::from_secs(10), c.looped)
-        .await
-        .expect("quits")
-        .expect("join");
+    let app = c.quit().await;
     assert!(app.sessions.is_empty());
 }
 
@@ -455,30 +461,19 @@ async fn missing_azd_is_said_in_the_logs_pane() {
     spec.session_id = Some("sess-noazd".into());
     let app = App::new(vec![SessionView::new("sdk", spec)]);
     assert_eq!(app.logs_source, wsdeck::monitor::MonitorSource::Auto);
-    let (tx, rx) = mpsc::channel(1024);
-    let (screens_tx, mut screens) = watch::channel(String::new());
-    let keys = tx.clone();
-    let theme = Theme::load("dark", None).expect("theme");
-    let looped = tokio::spawn(async move {
-        let mut term = Terminal::new(TestBackend::new(200, 40)).expect("terminal");
-        let options = wsdeck::tui::LoopOptions {
+    let mut c = Console::start(
+        app,
+        (200, 40),
+        wsdeck::tui::LoopOptions {
             connect_now: vec![0],
             first_frames: vec![send_text(0, r#"{"type":"raise"}"#)],
-            screens: Some(screens_tx),
             ..Default::default()
-        };
-        wsdeck::tui::run_loop(&mut term, app, &theme, (tx, rx), options)
-            .await
-            .expect("loop")
-    });
-    let screen = wait_for(&mut screens, "azd is not installed").await;
+        },
+    );
+    let screen = wait_for(&mut c.screens, "azd is not installed").await;
     assert!(screen.contains("Logs · azd ai agent monitor"), "{screen}");
     assert!(screen.contains("ended"), "{screen}");
-    keys.send(key(KeyCode::Char('q'))).await.expect("key");
-    let app = tokio::time::timeout(Duration::from_secs(10), looped)
-        .await
-        .expect("quits")
-        .expect("join");
+    let app = c.quit().await;
     let msg = app.sessions[0]
         .logs
         .as_ref()
@@ -508,29 +503,17 @@ async fn logstream_console(sse: Vec<crate::support::SseReply>) -> (crate::suppor
 }
 
 async fn run_until(app: App, what: &str) -> (String, App) {
-    let (tx, rx) = mpsc::channel(1024);
-    let (screens_tx, mut screens) = watch::channel(String::new());
-    let keys = tx.clone();
-    let theme = Theme::load("dark", None).expect("theme");
-    let looped = tokio::spawn(async move {
-        let mut term = Terminal::new(TestBackend::new(160, 40)).expect("terminal");
-        let options = wsdeck::tui::LoopOptions {
+    let mut c = Console::start(
+        app,
+        (160, 40),
+        wsdeck::tui::LoopOptions {
             connect_now: vec![0],
             first_frames: vec![send_text(0, "hi")],
-            screens: Some(screens_tx),
             ..Default::default()
-        };
-        wsdeck::tui::run_loop(&mut term, app, &theme, (tx, rx), options)
-            .await
-            .expect("loop")
-    });
-    let screen = wait_for(&mut screens, what).await;
-    keys.send(key(KeyCode::Char('q'))).await.expect("key");
-    let app = tokio::time::timeout(Duration::from_secs(10), looped)
-        .await
-        .expect("quits")
-        .expect("join");
-    (screen, app)
+        },
+    );
+    let screen = wait_for(&mut c.screens, what).await;
+    (screen, c.quit().await)
 }
 
 #[tokio::test(flavor = "multi_thread")]
