@@ -57,6 +57,7 @@ pub async fn run_live(resolved: Resolved, input: Input, opts: LiveOptions) -> Re
     let mut line = Vec::with_capacity(64 * 1024);
     let mut enc: Option<LineEncoder> = None;
     let mut capture: Option<CaptureThread> = None;
+    let mut rtt = crate::app::keepalive::Rtt::default();
 
     let (stdin_tx, mut stdin_rx) = mpsc::channel::<String>(64);
     // Moved into the reader, so the channel closes at end of input.
@@ -108,7 +109,20 @@ pub async fn run_live(resolved: Resolved, input: Input, opts: LiveOptions) -> Re
                 if opts.print && let Some(e) = enc.as_mut() {
                     match &ev {
                         SessionEvent::Frames(frames) => {
-                            for f in frames { e.frame(&mut line, f); }
+                            for f in frames {
+                                e.frame(&mut line, f);
+                                // A pong that answers one of our pings: its round trip, for
+                                // scripts that watch an agent's latency.
+                                if matches!(f.opcode, Opcode::Ping | Opcode::Pong) {
+                                    rtt.observe(f);
+                                    if let Some(d) = rtt.of_pong(f) {
+                                        e.event(&mut line, f.at, "rtt", crate::capture::line::fields(serde_json::json!({
+                                            "seq": f.seq,
+                                            "rtt_ms": (d.as_secs_f64() * 1e6).round() / 1e3,
+                                        })));
+                                    }
+                                }
+                            }
                         }
                         other => if let Some((at, kind, fields)) = event_line(other) {
                             e.event(&mut line, at, kind, fields);

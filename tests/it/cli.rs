@@ -438,6 +438,20 @@ async fn ping_interval_pings_and_still_lingers_out() {
         "wsdeck-keepalive-1"
     );
     assert!(lines.iter().any(|l| l["op"] == "pong" && l["dir"] == "in"));
+    let rtt = lines
+        .iter()
+        .find(|l| l["event"] == "rtt")
+        .expect("the pong's round trip");
+    assert!(rtt["rtt_ms"].as_f64().is_some_and(|ms| ms >= 0.0), "{rtt}");
+    let pong_seq = lines
+        .iter()
+        .find(|l| l["op"] == "pong" && l["dir"] == "in")
+        .map(|l| l["seq"].clone());
+    assert_eq!(
+        Some(rtt["seq"].clone()),
+        pong_seq,
+        "it names the pong it measured"
+    );
     let bad = crate::support::wsdeck(home.path())
         .args([
             "send",
