@@ -10,7 +10,9 @@ pub const MAX_LINES: usize = 100_000;
 pub struct LogsPane {
     /// The command or stream, as shown in the title.
     pub source: String,
-    pub lines: Vec<LogLine>,
+    /// A ring: past `MAX_LINES` the oldest go, in O(1) per line (a flooding source must not
+    /// make every batch move the whole pane).
+    pub lines: std::collections::VecDeque<LogLine>,
     /// Lines dropped from the front to stay under `MAX_LINES`.
     pub dropped: usize,
     pub running: bool,
@@ -30,7 +32,7 @@ impl Default for LogsPane {
     fn default() -> Self {
         LogsPane {
             source: String::new(),
-            lines: Vec::new(),
+            lines: Default::default(),
             dropped: 0,
             running: false,
             message: None,

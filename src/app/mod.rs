@@ -734,7 +734,12 @@ pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
             vec![]
         }
         Event::LogsEnded { id, message } => {
-            if let Some(l) = app.by_id_mut(id).and_then(|s| s.logs.as_mut()) {
+            // A reader the user stopped keeps saying so.
+            if let Some(l) = app
+                .by_id_mut(id)
+                .and_then(|s| s.logs.as_mut())
+                .filter(|l| l.running)
+            {
                 l.running = false;
                 l.message = Some(if l.lines.is_empty() && message.is_empty() {
                     "the log source printed nothing".into()
@@ -1704,7 +1709,7 @@ fn run_command(app: &mut App, line: &str, rows: usize) -> Vec<Effect> {
                 Some("stop") => {
                     if let Some(l) = app.by_id_mut(id).and_then(|s| s.logs.as_mut()) {
                         l.running = false;
-                        l.message = Some("stopped".into());
+                        l.message = Some("stopped (:logs starts it again)".into());
                     }
                     vec![Effect::StopLogs { id }]
                 }

@@ -649,6 +649,10 @@ async fn replay_task(
     let _ = to_loop.send(Event::ReplayFinished { id }).await;
 }
 
+/// Longest a batch of log lines waits to fill once lines come fast, and its largest size.
+const LOG_BATCH_WAIT: Duration = Duration::from_millis(40);
+const LOG_BATCH_MAX: usize = 20_000;
+
 /// Reads a session's container logs and hands them to the loop in batches.
 async fn logs_task(
     id: usize,
@@ -661,9 +665,20 @@ async fn logs_task(
     let fwd = to_loop.clone();
     let batcher = tokio::spawn(async move {
         while let Some(first) = line_rx.recv().await {
+            // A source that floods (a `yes`, a debug-level firehose) arrives as a few large
+            // batches a second rather than one event per line: the keys stay responsive, and
+            // the reader waits on the pipe when the pane cannot keep up.
             let mut lines = vec![first];
-            while let Ok(l) = line_rx.try_recv() {
-                lines.push(l);
+            let until = tokio::time::Instant::now() + LOG_BATCH_WAIT;
+            while lines.len() < LOG_BATCH_MAX {
+                match line_rx.try_recv() {
+                    Ok(l) => lines.push(l),
+                    Err(_) if lines.len() < 64 => break,
+                    Err(_) => match tokio::time::timeout_at(until, line_rx.recv()).await {
+                        Ok(Some(l)) => lines.push(l),
+                        _ => break,
+                    },
+                }
             }
             if fwd.send(Event::LogLines { id, lines }).await.is_err() {
                 break;

@@ -1173,7 +1173,7 @@ fn draw_logs(
     let end = (start + shown).min(logs.lines.len());
     let needle = search.filter(|n| !n.is_empty()).map(str::to_lowercase);
     let mut lines: Vec<Line> = Vec::new();
-    for (i, l) in logs.lines[start..end].iter().enumerate() {
+    for (i, l) in logs.lines.range(start..end).enumerate() {
         let i = start + i;
         let style = match l.stream {
             crate::monitor::Stream::Stderr if crate::app::logs::looks_like_error(&l.text) => {

@@ -77,9 +77,11 @@ impl Console {
         }
     }
 
-    /// `q`, and the app as the loop left it.
+    /// `q` (twice: with a connection open the first one asks), and the app as the loop left it.
     async fn quit(self) -> App {
-        self.keys.send(key(KeyCode::Char('q'))).await.expect("key");
+        for _ in 0..2 {
+            let _ = self.keys.send(key(KeyCode::Char('q'))).await;
+        }
         tokio::time::timeout(Duration::from_secs(10), self.looped)
             .await
             .expect("quits")
@@ -553,4 +555,46 @@ async fn the_logs_pane_reads_the_platform_log_stream_and_says_when_it_is_refused
         .unwrap_or_default();
     assert!(msg.contains("session not found"), "{msg}");
     assert!(msg.contains("no such agent or session"), "{msg}");
+}
+
+/// A source that floods (`yes`): the pane keeps its last 100 000 lines, the console still takes
+/// keys, and `:logs stop` kills the child and says so.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_flooding_log_source_keeps_the_console_responsive_and_stops() {
+    let demo = wsdeck::demo::start(0).await.expect("demo");
+    let dir = tempfile::tempdir().expect("dir");
+    let pid_file = dir.path().join("yes.pid");
+    let mut spec = ConnectSpec::new(Target::url(&format!("{}?quiet=1", demo.url())).expect("url"));
+    spec.session_id = Some("sess-flood".into());
+    let mut app = App::new(vec![SessionView::new("demo", spec)]);
+    app.logs_source = wsdeck::monitor::MonitorSource::Cmd(format!(
+        "sh -c 'echo $$ > {}; exec yes flood'",
+        pid_file.display()
+    ));
+    let mut c = Console::start(
+        app,
+        (120, 30),
+        wsdeck::tui::LoopOptions {
+            connect_now: vec![0],
+            ..Default::default()
+        },
+    );
+    c.press(vec![key(KeyCode::Char('l'))]).await;
+    wait_for(&mut c.screens, "live · 100000/100000").await;
+    let pid = std::fs::read_to_string(&pid_file)
+        .expect("pid")
+        .trim()
+        .to_string();
+    c.press(typed(&c.keys, ":logs stop")).await;
+    c.press(vec![key(KeyCode::Enter)]).await;
+    wait_for(&mut c.screens, "stopped (:logs starts it again)").await;
+    assert!(
+        gone(&pid).await,
+        "the flooding child (pid {pid}) outlived :logs stop"
+    );
+    let app = c.quit().await;
+    assert_eq!(
+        app.sessions[0].logs.as_ref().map(|l| l.lines.len()),
+        Some(100_000)
+    );
 }
