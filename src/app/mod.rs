@@ -2284,15 +2284,15 @@ fn toggle_logs(app: &mut App) -> Vec<Effect> {
         return vec![];
     };
     let selected = s.selected_row_index();
-    let (read_only, shown) = (s.read_only, s.logs.as_ref().map(|l| !l.hidden));
+    let read_only = s.read_only;
     let mut effects = vec![];
-    match (shown, s.logs.as_mut()) {
-        (Some(true), Some(l)) if focus == Pane::Logs => {
+    match s.logs.as_mut() {
+        Some(l) if !l.hidden && focus == Pane::Logs => {
             l.hidden = true;
             app.focus = Pane::Frames;
             return effects;
         }
-        (_, Some(l)) => {
+        Some(l) => {
             l.hidden = false;
             // From the close row, land where the crash story starts.
             if l.from_row.is_some()
@@ -2302,11 +2302,11 @@ fn toggle_logs(app: &mut App) -> Vec<Effect> {
                 l.select(i, rows);
             }
         }
-        (_, None) if read_only => {
+        None if read_only => {
             app.status = Some("a capture opened from a file has no live logs".into());
             return effects;
         }
-        (_, None) => effects = start_logs(app, id, None),
+        None => effects = start_logs(app, id, None),
     }
     app.focus = Pane::Logs;
     effects

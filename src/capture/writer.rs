@@ -76,6 +76,14 @@ impl CaptureWriter {
         self.frames
     }
 
+    pub fn frames(&mut self, frames: &[Frame]) -> io::Result<()> {
+        for f in frames {
+            self.enc.frame(&mut self.buf, f);
+        }
+        self.frames += frames.len() as u64;
+        self.spill()
+    }
+
     pub fn frame(&mut self, f: &Frame) -> io::Result<()> {
         self.enc.frame(&mut self.buf, f);
         self.frames += 1;
@@ -90,13 +98,7 @@ impl CaptureWriter {
     /// Record whatever a session reported.
     pub fn session_event(&mut self, ev: &SessionEvent) -> io::Result<()> {
         match ev {
-            SessionEvent::Frames(frames) => {
-                for f in frames {
-                    self.enc.frame(&mut self.buf, f);
-                }
-                self.frames += frames.len() as u64;
-                self.spill()
-            }
+            SessionEvent::Frames(frames) => self.frames(frames),
             other => match event_line(other) {
                 Some((at, kind, fields)) => self.event(at, kind, fields),
                 None => Ok(()),
@@ -225,13 +227,7 @@ impl CaptureThread {
             .spawn(move || {
                 while let Some(msg) = rx.blocking_recv() {
                     match msg {
-                        ToWriter::Frames(frames) => {
-                            for f in &frames {
-                                w.enc.frame(&mut w.buf, f);
-                            }
-                            w.frames += frames.len() as u64;
-                            w.spill()?;
-                        }
+                        ToWriter::Frames(frames) => w.frames(&frames)?,
                         ToWriter::Event(at, kind, fields) => w.event(at, kind, fields)?,
                     }
                     // Written out whenever nothing more is queued: a crash loses little.
