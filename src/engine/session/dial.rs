@@ -1,0 +1,237 @@
+//! Dialing: the request and its headers (the token among them), then DNS, TCP, TLS and the
+//! upgrade, each step's failure its own diagnosis.
+
+use super::{Handshake, Socket};
+use crate::engine::auth::{AuthSource, TokenProvider};
+use crate::engine::diagnose::{ConnectError, MAX_REFUSAL_BODY, Refusal};
+use crate::engine::redact::{header_value_for_display, url_for_display};
+use crate::engine::target::ConnectSpec;
+use crate::engine::tls;
+use tokio::net::TcpStream;
+use tokio_tungstenite::Connector;
+use tokio_tungstenite::tungstenite;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+
+/// Resolve, connect, TLS, upgrade: each step's failure is its own diagnosis.
+pub(super) async fn open(
+    spec: &ConnectSpec,
+    tokens: &TokenProvider,
+    url: &str,
+    shown_request: &mut Option<(String, Vec<(String, String)>)>,
+) -> Result<(Socket, Handshake), ConnectError> {
+    use crate::engine::target::TargetError;
+    let mut request = url.into_client_request().map_err(|e| TargetError::BadUrl {
+        url: url_for_display(url),
+        why: e.to_string(),
+    })?;
+    let parsed = url::Url::parse(url).map_err(|e| TargetError::BadUrl {
+        url: url_for_display(url),
+        why: e.to_string(),
+    })?;
+    let host = parsed
+        .host_str()
+        .ok_or_else(|| TargetError::BadUrl {
+            url: url_for_display(url),
+            why: "it has no host".into(),
+        })?
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
+    let secure = parsed.scheme() == "wss";
+    let port = parsed.port().unwrap_or(if secure { 443 } else { 80 });
+
+    let headers = request.headers_mut();
+    let mut extra = spec.target.extra_headers();
+    extra.extend(spec.headers.iter().cloned());
+    for (name, value) in &extra {
+        let (Ok(n), Ok(v)) = (
+            http::HeaderName::from_bytes(name.as_bytes()),
+            http::HeaderValue::from_str(value),
+        ) else {
+            return Err(TargetError::BadHeader {
+                header: name.clone(),
+                why: "not a valid header".into(),
+            }
+            .into());
+        };
+        headers.append(n, v);
+    }
+    if !spec.subprotocols.is_empty() {
+        let joined = spec.subprotocols.join(", ");
+        let v = http::HeaderValue::from_str(&joined).map_err(|_| TargetError::BadHeader {
+            header: "Sec-WebSocket-Protocol".into(),
+            why: format!("bad subprotocol list {joined:?}"),
+        })?;
+        headers.insert(http::header::SEC_WEBSOCKET_PROTOCOL, v);
+    }
+    let has_auth_header = headers.contains_key(http::header::AUTHORIZATION);
+    if !has_auth_header && spec.auth != AuthSource::None {
+        let token = tokens.token().await?;
+        if let Some(token) = token {
+            let mut v = http::HeaderValue::from_str(&format!("Bearer {}", token.expose()))
+                .map_err(|_| crate::engine::auth::AuthError::CommandFailed {
+                    status: "token rejected".into(),
+                    stderr: "the token has characters a header cannot carry".into(),
+                })?;
+            v.set_sensitive(true);
+            headers.insert(http::header::AUTHORIZATION, v);
+        }
+    }
+    let request_shown: Vec<(String, String)> = display_headers(request.headers());
+    *shown_request = Some((url_for_display(url), request_shown.clone()));
+
+    let timeout = spec.connect_timeout;
+    let addrs: Vec<std::net::SocketAddr> =
+        match tokio::time::timeout(timeout, tokio::net::lookup_host((host.as_str(), port))).await {
+            Err(_) => {
+                return Err(ConnectError::Timeout {
+                    phase: "resolving the host name",
+                    after: timeout,
+                });
+            }
+            Ok(Err(e)) => {
+                return Err(ConnectError::Dns {
+                    host: host.clone(),
+                    message: e.to_string(),
+                });
+            }
+            Ok(Ok(a)) => a.collect(),
+        };
+    if addrs.is_empty() {
+        return Err(ConnectError::Dns {
+            host,
+            message: "no address".into(),
+        });
+    }
+    let mut tcp = None;
+    let mut last_err = String::new();
+    for addr in &addrs {
+        match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
+            Ok(Ok(s)) => {
+                tcp = Some(s);
+                break;
+            }
+            Ok(Err(e)) => last_err = format!("{addr}: {e}"),
+            Err(_) => {
+                return Err(ConnectError::Timeout {
+                    phase: "opening the TCP connection",
+                    after: timeout,
+                });
+            }
+        }
+    }
+    let Some(tcp) = tcp else {
+        return Err(ConnectError::Tcp {
+            addr: format!("{host}:{port}"),
+            message: last_err,
+        });
+    };
+    let _ = tcp.set_nodelay(true);
+
+    let connector = if secure {
+        Connector::Rustls(tls::client_config(spec.ca_cert.as_deref())?)
+    } else {
+        Connector::Plain
+    };
+    let mut config = WebSocketConfig::default();
+    config = config
+        .max_message_size(spec.max_message_size)
+        .max_frame_size(spec.max_message_size);
+    let upgrade = tokio_tungstenite::client_async_tls_with_config(
+        request,
+        tcp,
+        Some(config),
+        Some(connector),
+    );
+    let (ws, response) = match tokio::time::timeout(timeout, upgrade).await {
+        Err(_) => {
+            return Err(ConnectError::Timeout {
+                phase: if secure {
+                    "in the TLS and WebSocket handshakes"
+                } else {
+                    "waiting for the server to answer the upgrade"
+                },
+                after: timeout,
+            });
+        }
+        Ok(Ok(pair)) => pair,
+        Ok(Err(e)) => return Err(handshake_error(e, &host, secure)),
+    };
+    let response_headers: Vec<(String, String)> = display_headers(response.headers());
+    let platform_session_id = response
+        .headers()
+        .get("x-agent-session-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let subprotocol = response
+        .headers()
+        .get(http::header::SEC_WEBSOCKET_PROTOCOL)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    Ok((
+        ws,
+        Handshake {
+            url: url_for_display(url),
+            request_headers: request_shown,
+            status: response.status().as_u16(),
+            response_headers,
+            platform_session_id,
+            subprotocol,
+        },
+    ))
+}
+
+fn handshake_error(e: tungstenite::Error, host: &str, secure: bool) -> ConnectError {
+    use tungstenite::Error as E;
+    match e {
+        E::Http(resp) => {
+            let status = resp.status();
+            let headers: Vec<(String, String)> = display_headers(resp.headers());
+            let declared_len = resp
+                .headers()
+                .get(http::header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<usize>().ok());
+            let mut body = resp.body().clone().unwrap_or_default();
+            body.truncate(MAX_REFUSAL_BODY);
+            ConnectError::Refused {
+                refusal: Box::new(Refusal {
+                    status: status.as_u16(),
+                    reason: status.canonical_reason().unwrap_or("").to_string(),
+                    headers,
+                    body,
+                    declared_len,
+                }),
+            }
+        }
+        E::Tls(t) => ConnectError::Tls {
+            host: host.to_string(),
+            message: t.to_string(),
+        },
+        E::Io(io) if secure && io.kind() == std::io::ErrorKind::InvalidData => ConnectError::Tls {
+            host: host.to_string(),
+            message: io.to_string(),
+        },
+        E::Io(io) => ConnectError::Tcp {
+            addr: host.to_string(),
+            message: format!("the connection failed during the upgrade: {io}"),
+        },
+        E::Protocol(p) => ConnectError::Handshake {
+            message: p.to_string(),
+        },
+        other => ConnectError::Handshake {
+            message: other.to_string(),
+        },
+    }
+}
+
+/// Headers as they may be shown: names lower-cased as sent, credentials redacted.
+fn display_headers(h: &http::HeaderMap) -> Vec<(String, String)> {
+    h.iter()
+        .map(|(k, v)| {
+            let value = String::from_utf8_lossy(v.as_bytes());
+            (k.to_string(), header_value_for_display(k.as_str(), &value))
+        })
+        .collect()
+}
