@@ -1,0 +1,111 @@
+//! The detail pane: the selected row, in the view that fits it and that was asked for.
+
+mod event;
+mod hex;
+mod json;
+mod pcm;
+
+use crate::app::{App, DetailView, Pane, SessionView};
+use crate::engine::close::explain;
+use crate::engine::{Frame, Opcode};
+use crate::store::{Row, RowKind};
+use crate::ui::composer::draw_composer;
+use crate::ui::theme::Theme;
+use crate::ui::widgets::pane_block;
+use event::event_detail;
+use pcm::draw_pcm;
+use ratatui::Frame as Canvas;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+
+/// The largest payload pretty-printed as JSON in the detail view; larger ones show as hex, whose
+/// rows are computed only for the lines on screen.
+const PRETTY_MAX: usize = 1024 * 1024;
+
+pub(super) fn draw_detail(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
+    if app.composing {
+        draw_composer(c, area, app, t);
+        return;
+    }
+    let focused = app.focus == Pane::Detail && app.overlay.is_none();
+    let row = app.current().and_then(SessionView::selected_row);
+    if let Some(Row {
+        kind: RowKind::Frame(f),
+        ..
+    }) = row
+        && app.detail_view == DetailView::Pcm
+        && f.opcode == Opcode::Binary
+        && crate::decode::pcm::fits(&f.payload)
+    {
+        draw_pcm(c, area, f, focused, t);
+        return;
+    }
+    let (title, lines) = match row {
+        None => (
+            " Detail ".to_string(),
+            vec![Line::from(Span::styled("Select a frame.", t.dim))],
+        ),
+        Some(Row {
+            kind: RowKind::Frame(f),
+            ..
+        }) => frame_detail(app, f, area.height.saturating_sub(2) as usize, t),
+        Some(Row {
+            kind: RowKind::Event { kind, text },
+            ..
+        }) => (
+            " Detail · event ".to_string(),
+            event_detail(app, *kind, text, t),
+        ),
+    };
+    let block = pane_block(title, focused, t);
+    let is_event = matches!(
+        row,
+        Some(Row {
+            kind: RowKind::Event { .. },
+            ..
+        })
+    );
+    let mut p = Paragraph::new(lines).block(block);
+    if app.wrap || is_event {
+        p = p.wrap(Wrap { trim: false });
+    }
+    c.render_widget(p, area);
+}
+
+fn frame_detail<'a>(app: &App, f: &Frame, height: usize, t: &Theme) -> (String, Vec<Line<'a>>) {
+    let json_text = f
+        .text()
+        .filter(|_| f.payload.len() <= PRETTY_MAX && app.detail_view == DetailView::Auto);
+    let parsed = json_text.map(crate::decode::json::view);
+    let fits = if f.text().is_some() && f.payload.len() <= PRETTY_MAX {
+        "json | hex"
+    } else if f.opcode == Opcode::Binary && crate::decode::pcm::fits(&f.payload) {
+        "hex | pcm?"
+    } else {
+        "hex"
+    };
+    if let Some(crate::decode::json::JsonView::Pretty(p)) = &parsed {
+        return json::pretty(app, f, p, fits, height, t);
+    }
+    let mut lines = Vec::new();
+    if let Some(crate::decode::json::JsonView::Invalid {
+        line,
+        column,
+        message,
+    }) = &parsed
+    {
+        lines.push(Line::from(Span::styled(
+            format!("not JSON: {message} (line {line}, column {column})"),
+            t.error,
+        )));
+    }
+    if let Some((code, reason)) = f.close_code() {
+        let ex = explain(code);
+        lines.push(Line::from(Span::styled(
+            format!("close {code} {}: {} {reason:?}", ex.name, ex.meaning),
+            t.warn,
+        )));
+    }
+    hex::dump(app, f, lines, fits, height, t)
+}
