@@ -7,7 +7,7 @@ use bytes::Bytes;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use std::time::{Duration, Instant};
-use wsdeck::app::{App, Event, SessionView, update};
+use wsdeck::app::{App, Event, Session, update};
 use wsdeck::engine::session::SessionEvent;
 use wsdeck::engine::target::{ConnectSpec, Target};
 use wsdeck::engine::{Direction, Frame, Opcode};
@@ -15,7 +15,7 @@ use wsdeck::ui::theme::Theme;
 
 fn app_with(n: usize) -> App {
     let spec = ConnectSpec::new(Target::url("ws://127.0.0.1:1/x").expect("url"));
-    let mut app = App::new(vec![SessionView::new("bench", spec)]);
+    let mut app = App::new(vec![Session::new("bench", spec)]);
     update(
         &mut app,
         Event::Resize {

@@ -15,6 +15,7 @@ pub mod demo;
 pub mod engine;
 pub mod exit;
 pub mod filter;
+pub mod keymap;
 pub mod monitor;
 pub mod store;
 pub mod tui;

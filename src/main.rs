@@ -30,7 +30,11 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let result = runtime.block_on(wsdeck::cli::run(cli, &matches));
+    let result = if wsdeck::cli::opens_console(&cli) {
+        runtime.block_on(wsdeck::tui::console::run(&cli))
+    } else {
+        runtime.block_on(wsdeck::cli::run(cli, &matches))
+    };
     // Tasks still reading stdin must not keep the process alive.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     let code = match result {
@@ -70,11 +74,7 @@ fn init_logging(cli: &Cli) -> Option<tracing_appender::non_blocking::WorkerGuard
         None => (None, None),
     };
     // Never to the terminal while the console is up.
-    let console = match &cli.command {
-        None => true,
-        Some(wsdeck::cli::args::Command::Demo { serve, .. }) => !serve,
-        Some(_) => false,
-    };
+    let console = wsdeck::cli::opens_console(cli);
     let stderr_layer =
         (cli.verbose > 0 && !console).then(|| fmt::layer().with_writer(std::io::stderr));
     let file_layer = writer.map(|w| fmt::layer().with_ansi(false).with_writer(w));

@@ -2,9 +2,13 @@
 //! of four modes, checked as you type, sent as text or binary regardless of content (a wire-format
 //! mismatch is often exactly that choice).
 
-use crate::cli::payload::{parse_base64, parse_hex};
+use crate::app::event::Composed;
+use crate::app::{App, ConnState, Effect, picker};
+use crate::decode::payload::{parse_base64, parse_hex};
 use crate::engine::Opcode;
+use crate::keymap::Action;
 use bytes::Bytes;
+use crossterm::event::KeyEvent;
 use ratatui_textarea::TextArea;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -220,14 +224,8 @@ pub fn encode(mode: Mode, send_as: Opcode, text: &str) -> Result<Bytes, String> 
             // Sent compact: one frame, one line, as agents expect.
             Bytes::from(v.to_string())
         }
-        Mode::Hex => Bytes::from(
-            parse_hex(&text)
-                .map_err(|e| e.to_string().trim_start_matches("--hex: ").to_string())?,
-        ),
-        Mode::Base64 => Bytes::from(
-            parse_base64(&text)
-                .map_err(|e| e.to_string().trim_start_matches("--base64: ").to_string())?,
-        ),
+        Mode::Hex => Bytes::from(parse_hex(&text).map_err(|e| e.to_string())?),
+        Mode::Base64 => Bytes::from(parse_base64(&text).map_err(|e| e.to_string())?),
         Mode::File => Bytes::new(),
     };
     if send_as == Opcode::Text && std::str::from_utf8(&bytes).is_err() {
@@ -241,6 +239,66 @@ pub fn encode(mode: Mode, send_as: Opcode, text: &str) -> Result<Bytes, String> 
         ));
     }
     Ok(bytes)
+}
+
+/// Keys in the composer: its table's actions; every other key edits the draft.
+pub fn on_key(app: &mut App, action: Option<Action>, key: KeyEvent) -> Vec<Effect> {
+    let c = &mut app.composer;
+    match action {
+        Some(Action::QuitNow) => return vec![Effect::Quit],
+        Some(Action::Cancel) => app.layers.composing = false,
+        Some(Action::ToggleOpcode) => c.toggle_opcode(),
+        Some(Action::ControlFrame) => c.cycle_control(),
+        Some(Action::HistorySearch) => app.layers.picker = Some(picker::history(&c.history)),
+        Some(Action::Reformat) => c.reformat(),
+        Some(Action::NextMode) => c.cycle_mode(),
+        Some(Action::HistoryPrev) => c.history_step(true),
+        Some(Action::HistoryNext) => c.history_step(false),
+        Some(Action::Send) => return send(app),
+        _ => {
+            c.editor.input(key);
+        }
+    }
+    vec![]
+}
+
+/// Check the draft and hand it to the runtime, which fills in `now` and `uuid`.
+fn send(app: &mut App) -> Vec<Effect> {
+    let Some(s) = app.current() else {
+        app.status = Some("no session to send to".into());
+        return vec![];
+    };
+    if !matches!(s.state, ConnState::Open) {
+        app.status = Some(format!("{} is not open: connect first", s.name));
+        return vec![];
+    }
+    let id = s.id;
+    let vars = s.vars.clone();
+    let session_id = s.spec.session_id.clone().unwrap_or_default();
+    if let Err(e) = app.composer.check(&vars) {
+        app.status = Some(format!("not sent: {e}"));
+        return vec![];
+    }
+    let (mode, opcode, template) = (app.composer.mode, app.composer.send_as, app.composer.text());
+    app.composer.sent();
+    let seq = match app.current_mut() {
+        Some(s) => {
+            s.composed += 1;
+            s.composed
+        }
+        None => 0,
+    };
+    vec![Effect::SendComposed {
+        id,
+        frame: Composed {
+            mode,
+            opcode,
+            template,
+            seq,
+            session_id,
+            vars,
+        },
+    }]
 }
 
 #[cfg(test)]

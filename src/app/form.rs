@@ -1,8 +1,10 @@
 //! The session form: create or edit a session in the console, validated by the same resolver the
 //! command line uses, errors shown in the form (nothing is saved until it is valid).
 
-use crate::cli::args::TargetArgs;
-use crate::engine::target::{ConnectSpec, Target};
+use crate::app::{App, Effect, Origin, Session};
+use crate::engine::target::{ConnectSpec, IdSource, ResolveEnv, Target, TargetArgs, resolve};
+use crate::keymap::Action;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 pub const FIELDS: [&str; 9] = [
     "name",
@@ -93,7 +95,11 @@ impl SessionForm {
     }
 
     /// Validate and build the session: (name, spec), or what is wrong.
-    pub fn build(&self) -> Result<(String, ConnectSpec), String> {
+    pub fn build(
+        &self,
+        env: &ResolveEnv,
+        ids: &mut dyn IdSource,
+    ) -> Result<(String, ConnectSpec), String> {
         let name = self.value("name").trim().to_string();
         if name.is_empty() {
             return Err("name: a session needs a name".into());
@@ -129,14 +135,77 @@ impl SessionForm {
         if !auth.is_empty() {
             args.auth = Some(auth.to_string());
         }
-        let mut spec =
-            crate::cli::target::resolve(&args, None, &crate::config::Settings::default())
-                .map_err(|e| format!("{e:#}"))?
-                .spec;
+        let mut spec = resolve(&args, None, env, ids).map_err(|e| e.to_string())?;
         if spec.session_id.is_none() {
-            spec.session_id = Some(crate::engine::target::new_session_id());
+            spec.session_id = Some(ids.session_id());
         }
         crate::config::SavedSession::from_spec(&name, &spec)?;
         Ok((name, spec))
     }
+}
+
+/// Keys in the form: its table's actions; other keys type into the focused field.
+pub fn on_key(app: &mut App, action: Option<Action>, key: KeyEvent) -> Vec<Effect> {
+    let Some(f) = app.layers.form.as_mut() else {
+        return vec![];
+    };
+    let on_choice = FIELDS[f.focus] == "kind";
+    match action {
+        Some(Action::QuitNow) => return vec![Effect::Quit],
+        Some(Action::Cancel) => app.layers.form = None,
+        Some(Action::NextField) => f.focus = (f.focus + 1) % FIELDS.len(),
+        Some(Action::PrevField) => f.focus = (f.focus + FIELDS.len() - 1) % FIELDS.len(),
+        Some(Action::CycleChoice) if on_choice => f.cycle_kind(),
+        Some(Action::Submit) => return submit(app),
+        _ => match key.code {
+            // The kind takes no text: any letter changes it.
+            KeyCode::Char(_) if on_choice => f.cycle_kind(),
+            KeyCode::Backspace => {
+                f.values[f.focus].pop();
+            }
+            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                f.values[f.focus].push(c)
+            }
+            _ => {}
+        },
+    }
+    vec![]
+}
+
+fn submit(app: &mut App) -> Vec<Effect> {
+    let env = app.config.resolve.clone();
+    let Some(f) = app.layers.form.as_mut() else {
+        return vec![];
+    };
+    let (name, spec) = match f.build(&env, app.ids.as_mut()) {
+        Ok(v) => v,
+        Err(e) => {
+            f.error = Some(e);
+            return vec![];
+        }
+    };
+    let editing = f.editing;
+    let taken = app
+        .sessions
+        .iter()
+        .any(|s| s.name == name && Some(s.id) != editing);
+    if taken {
+        f.error = Some(format!("name: a session named {name:?} exists already"));
+        return vec![];
+    }
+    app.layers.form = None;
+    match editing.and_then(|id| app.sessions.iter().position(|s| s.id == id)) {
+        Some(i) => {
+            if app.sessions[i].running {
+                app.status = Some("saved; the change applies at the next connect".into());
+            }
+            let s = &mut app.sessions[i];
+            s.name = name;
+            s.target = spec.target.describe();
+            s.spec = spec;
+            s.origin = Origin::Saved;
+        }
+        None => app.add_session(Session::new(name, spec).with_origin(Origin::Saved), None),
+    }
+    app.save()
 }

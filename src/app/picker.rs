@@ -2,6 +2,11 @@
 //! a template for each message type seen so far.
 
 use crate::app::composer::Mode;
+use crate::app::{App, Effect, Session};
+use crate::engine::{Direction, Opcode};
+use crate::keymap::Action;
+use crate::store::{Row, RowKind};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Item {
@@ -68,6 +73,136 @@ pub fn mode_from(name: &str) -> Mode {
         "file" => Mode::File,
         _ => Mode::Text,
     }
+}
+
+/// Keys in the picker: its table's actions, and typing narrows the list.
+pub fn on_key(app: &mut App, action: Option<Action>, key: KeyEvent) -> Vec<Effect> {
+    let Some(p) = app.layers.picker.as_mut() else {
+        return vec![];
+    };
+    match action {
+        Some(Action::QuitNow) => return vec![Effect::Quit],
+        Some(Action::Cancel) => app.layers.picker = None,
+        Some(Action::Up) => p.selected = p.selected.saturating_sub(1),
+        Some(Action::Down) => {
+            p.selected = (p.selected + 1).min(p.visible().len().saturating_sub(1))
+        }
+        Some(Action::Choose) => {
+            if let Some(item) = p.chosen().cloned() {
+                app.composer.set_text(item.mode, &item.text);
+                app.layers.composing = true;
+            }
+            app.layers.picker = None;
+        }
+        _ => match key.code {
+            KeyCode::Backspace => {
+                p.query.pop();
+                p.selected = 0;
+            }
+            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                p.query.push(c);
+                p.selected = 0;
+            }
+            _ => {}
+        },
+    }
+    vec![]
+}
+
+/// The composer's history, newest first.
+pub fn history(history: &[(Mode, String)]) -> Picker {
+    let items = history
+        .iter()
+        .rev()
+        .map(|(mode, text)| Item {
+            label: text
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .chars()
+                .take(80)
+                .collect(),
+            mode: *mode,
+            text: text.clone(),
+        })
+        .collect();
+    Picker::new("History (newest first)", items)
+}
+
+/// The global snippets and those of `session`.
+pub fn snippets(all: &[crate::config::Snippet], session: Option<&str>) -> Picker {
+    let items = all
+        .iter()
+        .filter(|s| s.session.is_none() || s.session.as_deref() == session)
+        .map(|s| Item {
+            label: format!(
+                "{}  ({}{})",
+                s.name,
+                s.mode,
+                if s.session.is_some() {
+                    ", this session"
+                } else {
+                    ""
+                }
+            ),
+            mode: mode_from(&s.mode),
+            text: s.text.clone(),
+        })
+        .collect();
+    Picker::new("Snippets", items)
+}
+
+/// Rows looked at for templates: a huge log must not stall the screen.
+const TEMPLATE_ROWS: usize = 50_000;
+
+/// A template for each message type seen in a session: the last frame of each discriminator
+/// value and direction, pretty-printed.
+pub fn templates(s: &Session) -> Vec<Item> {
+    let mut seen: Vec<(String, Direction, Vec<u8>, usize)> = Vec::new();
+    let start = s.log.len().saturating_sub(TEMPLATE_ROWS);
+    for i in start..s.log.len() {
+        let Some(Row {
+            kind: RowKind::Frame(f),
+            ..
+        }) = s.log.get(i)
+        else {
+            continue;
+        };
+        if f.opcode != Opcode::Text || f.payload.len() > 64 * 1024 {
+            continue;
+        }
+        let Ok(v) = serde_json::from_slice::<serde_json::Value>(&f.payload) else {
+            continue;
+        };
+        let Some((_, d)) = crate::decode::json::discriminator(&v) else {
+            continue;
+        };
+        match seen.iter_mut().find(|x| x.0 == d && x.1 == f.dir) {
+            Some(x) => {
+                x.2 = f.payload.to_vec();
+                x.3 += 1;
+            }
+            None => seen.push((d, f.dir, f.payload.to_vec(), 1)),
+        }
+    }
+    seen.into_iter()
+        .map(|(d, dir, payload, n)| {
+            let pretty = serde_json::from_slice::<serde_json::Value>(&payload)
+                .ok()
+                .and_then(|v| serde_json::to_string_pretty(&v).ok())
+                .unwrap_or_default();
+            let dir = if dir == Direction::Out {
+                "sent"
+            } else {
+                "received"
+            };
+            Item {
+                label: format!("{d}  ({dir}, {n}×)"),
+                mode: Mode::Json,
+                text: pretty,
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ pub mod compare;
 pub mod har;
 pub mod line;
 pub mod reader;
+pub mod replay;
 pub mod writer;
 
 pub use line::{EventLine, LineEncoder};

@@ -57,7 +57,7 @@ pub async fn run_live(resolved: Resolved, input: Input, opts: LiveOptions) -> Re
     let mut line = Vec::with_capacity(64 * 1024);
     let mut enc: Option<LineEncoder> = None;
     let mut capture: Option<CaptureThread> = None;
-    let mut rtt = crate::app::keepalive::Rtt::default();
+    let mut rtt = crate::engine::rtt::Rtt::default();
 
     let (stdin_tx, mut stdin_rx) = mpsc::channel::<String>(64);
     // Moved into the reader, so the channel closes at end of input.

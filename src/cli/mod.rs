@@ -2,8 +2,8 @@
 //! errors are reported here with context, and each command returns its exit code.
 
 pub mod args;
-pub mod console;
 pub mod inspect;
+pub mod keys;
 pub mod live;
 pub mod payload;
 pub mod replay;
@@ -20,31 +20,13 @@ use std::time::Duration;
 /// Run a parsed command line; `matches` gives the order of repeated `send` frame options.
 pub async fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<i32> {
     let paths = Paths::resolve(cli.config_dir.as_deref());
-    let loaded = match &paths {
-        Some(p) => Settings::load(&p.settings_file()),
-        None => Ok(Settings::default()),
-    };
-    let console_mode = match &cli.command {
-        None => true,
-        Some(Command::Demo { serve, .. }) => !serve,
-        Some(_) => false,
-    };
-    // A broken config.toml: the command line stops with exit 2; the console opens with the
-    // defaults and says so in the status bar. The file is never rewritten either way.
-    let (settings, config_problem) = match loaded {
-        Ok(s) => (s, None),
-        Err(e) if console_mode => (Settings::default(), Some(format!("{e} (using defaults)"))),
-        Err(e) => return Err(e.into()),
+    // A broken config.toml stops a command with exit 2 (the console opens on the defaults).
+    let settings = match &paths {
+        Some(p) => Settings::load(&p.settings_file())?,
+        None => Settings::default(),
     };
     let Some(command) = cli.command else {
-        return console::run(
-            paths.as_ref(),
-            &settings,
-            cli.theme.as_deref(),
-            None,
-            config_problem,
-        )
-        .await;
+        anyhow::bail!("internal: the console is opened by tui::console, not cli::run");
     };
     match command {
         Command::Connect {
@@ -122,7 +104,7 @@ pub async fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<i32> {
             linger,
             monitor,
         } => {
-            let timing = replay::Timing::parse(&timing)?;
+            let timing = replay::Timing::parse(&timing).map_err(|e| anyhow::anyhow!("--{e}"))?;
             let resolved = target::resolve(&target, paths.as_ref(), &settings)?;
             let opts = replay::ReplayOptions {
                 timing,
@@ -169,35 +151,33 @@ pub async fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<i32> {
             max_bytes,
         } => inspect::run(&capture, json, max_bytes),
         Command::Sessions { action } => sessions::run(action, paths.as_ref(), &settings),
-        Command::Demo { serve, port } => {
-            // The demo keeps "container logs" where the logs pane (and --monitor) can read them.
-            let log_dir = Some(
-                paths
-                    .as_ref()
-                    .map(|p| p.data_dir.join("demo-logs"))
-                    .unwrap_or_else(|| std::env::temp_dir().join("wsdeck-demo-logs")),
-            );
-            if serve {
-                demo_serve(port.unwrap_or(DEMO_PORT), log_dir).await
-            } else {
-                use anyhow::Context;
-                let server = crate::demo::start_with_logs(port.unwrap_or(0), log_dir)
-                    .await
-                    .context("cannot start the demo agent")?;
-                console::run(
-                    paths.as_ref(),
-                    &settings,
-                    cli.theme.as_deref(),
-                    Some((server.url(), server.log_source())),
-                    config_problem,
-                )
-                .await
-            }
+        Command::Demo { port, .. } => {
+            // `demo` without --serve is the console's (tui::console).
+            demo_serve(port.unwrap_or(DEMO_PORT), demo_log_dir(paths.as_ref())).await
         }
+        Command::Keys => keys::run(paths.as_ref()),
         Command::ConfigTemplate => {
             print!("{}", Settings::template());
             Ok(exit::OK)
         }
+    }
+}
+
+/// Where the demo keeps "container logs" for the logs pane (and --monitor) to read.
+pub fn demo_log_dir(paths: Option<&Paths>) -> Option<std::path::PathBuf> {
+    Some(
+        paths
+            .map(|p| p.data_dir.join("demo-logs"))
+            .unwrap_or_else(|| std::env::temp_dir().join("wsdeck-demo-logs")),
+    )
+}
+
+/// Whether a command line opens the console (no subcommand, or `demo` without `--serve`).
+pub fn opens_console(cli: &Cli) -> bool {
+    match &cli.command {
+        None => true,
+        Some(Command::Demo { serve, .. }) => !serve,
+        Some(_) => false,
     }
 }
 

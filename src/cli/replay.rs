@@ -5,57 +5,22 @@
 use crate::capture::compare::{Difference, IgnorePaths, compare};
 use crate::capture::line::{LineEncoder, fields};
 use crate::capture::reader::{Entry, read_capture};
+pub use crate::capture::replay::Timing;
+use crate::capture::replay::{Pace, Schedule, expected_replies, outgoing};
 use crate::capture::writer::event_line;
 use crate::cli::live::report_failure;
 use crate::cli::target::Resolved;
 use crate::engine::session::{SessionCommand, SessionEvent, spawn_session};
 use crate::engine::{Direction, Frame, Opcode};
 use crate::exit;
-use anyhow::{Result, bail};
-use bytes::Bytes;
+use anyhow::Result;
+
 use serde_json::json;
 use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Timing {
-    Original,
-    Fast,
-    /// Gaps divided by this factor (x2 = twice as fast, x0.5 = half speed).
-    Scaled(f64),
-}
-
-impl Timing {
-    pub fn parse(s: &str) -> Result<Timing> {
-        Ok(match s {
-            "original" => Timing::Original,
-            "fast" => Timing::Fast,
-            _ => {
-                let n = s
-                    .strip_prefix('x')
-                    .or_else(|| s.strip_prefix('×'))
-                    .unwrap_or(s);
-                match n.parse::<f64>() {
-                    Ok(f) if f.is_finite() && f > 0.0 => Timing::Scaled(f),
-                    _ => bail!(
-                        "--timing {s:?}: original, fast, or xN (x2 twice as fast, x0.5 half speed)"
-                    ),
-                }
-            }
-        })
-    }
-
-    pub fn gap(self, d: Duration) -> Duration {
-        match self {
-            Timing::Original => d,
-            Timing::Fast => Duration::ZERO,
-            Timing::Scaled(f) => d.div_f64(f),
-        }
-    }
-}
 
 pub struct ReplayOptions {
     pub timing: Timing,
@@ -80,22 +45,23 @@ pub async fn run(capture: &Path, resolved: Resolved, opts: ReplayOptions) -> Res
         eprintln!("wsdeck: {}: {w}", capture.display());
     }
     let is_data = |f: &Frame| matches!(f.opcode, Opcode::Text | Opcode::Binary);
-    let outgoing: Vec<(Duration, Opcode, Bytes)> = cap
-        .frames()
-        .filter(|f| f.dir == Direction::Out && is_data(f))
-        .map(|f| (f.at, f.opcode, f.payload.clone()))
-        .collect();
-    let expected_in: Vec<&Frame> = cap
-        .frames()
-        .filter(|f| f.dir == Direction::In && is_data(f))
-        .collect();
+    let expected = expected_replies(&cap);
+    let expected_in: Vec<&Frame> = expected.iter().collect();
+    let mut schedule = Schedule::new(
+        outgoing(&cap),
+        Pace {
+            timing: opts.timing,
+            wait_replies: opts.wait_replies,
+            step: false,
+        },
+    );
     let expected_close = cap.entries.iter().rev().find_map(|e| match e {
         Entry::Event { kind, fields, .. } if kind == "close" => {
             fields.get("code").and_then(|c| c.as_u64())
         }
         _ => None,
     });
-    if outgoing.is_empty() {
+    if schedule.total() == 0 {
         eprintln!(
             "wsdeck: {} holds no outgoing text or binary frame to replay",
             capture.display()
@@ -111,29 +77,28 @@ pub async fn run(capture: &Path, resolved: Resolved, opts: ReplayOptions) -> Res
     let mut line = Vec::new();
     let mut enc: Option<LineEncoder> = None;
     let mut got: Vec<Frame> = Vec::new();
-    let mut next = 0usize;
-    let mut started: Option<Instant> = None;
-    let mut last_in = Instant::now();
-    let mut last_sent = Instant::now();
+    let mut last_in: Option<Instant> = None;
     let mut close_sent = false;
     let mut closed_code: Option<u16> = None;
     let mut exit_code: Option<i32> = None;
-    let t0 = outgoing[0].0;
     let far = Duration::from_secs(86400);
+    let std_last_in = |l: Option<Instant>| l.map(Instant::into_std);
 
     loop {
         let now = Instant::now();
-        let due = match (started, next < outgoing.len(), close_sent) {
-            (Some(s), true, false) => {
-                let by_time = s + opts.timing.gap(outgoing[next].0.saturating_sub(t0));
-                match opts.wait_replies {
-                    Some(q) if next > 0 => by_time.max(last_in.max(last_sent) + q),
-                    _ => by_time,
-                }
-            }
-            (Some(_), false, false) => last_in.max(last_sent) + opts.linger,
-            _ => now + far,
+        let due = if close_sent {
+            None
+        } else if schedule.done() {
+            // All sent: close once the replies went quiet for --linger.
+            let active = match (last_in, schedule.last_sent().map(Instant::from_std)) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                (a, b) => a.or(b),
+            };
+            active.map(|a| a + opts.linger)
+        } else {
+            schedule.due(std_last_in(last_in)).map(Instant::from_std)
         };
+        let due = due.unwrap_or(now + far);
         tokio::select! {
             ev = ev_rx.recv() => {
                 let Some(ev) = ev else { break };
@@ -153,12 +118,12 @@ pub async fn run(capture: &Path, resolved: Resolved, opts: ReplayOptions) -> Res
                         if let Some(p) = handshake.platform_session_id {
                             log_req.session_id = p;
                         }
-                        started = Some(Instant::now());
+                        schedule.begin(std::time::Instant::now());
                     }
                     SessionEvent::Frames(fs) => {
                         for f in fs {
                             if f.dir == Direction::In && is_data(&f) {
-                                last_in = Instant::now();
+                                last_in = Some(Instant::now());
                                 got.push(f);
                             }
                         }
@@ -180,11 +145,10 @@ pub async fn run(capture: &Path, resolved: Resolved, opts: ReplayOptions) -> Res
                 }
             }
             _ = tokio::time::sleep_until(due) => {
-                if next < outgoing.len() {
-                    let (_, opcode, payload) = outgoing[next].clone();
-                    handle.send(SessionCommand::Send { opcode, payload });
-                    last_sent = Instant::now();
-                    next += 1;
+                if !schedule.done() {
+                    if let Some((opcode, payload)) = schedule.poll(std::time::Instant::now(), std_last_in(last_in)) {
+                        handle.send(SessionCommand::Send { opcode, payload });
+                    }
                 } else if !close_sent {
                     close_sent = handle.send(SessionCommand::Close { code: 1000, reason: String::new() });
                 }
@@ -193,8 +157,9 @@ pub async fn run(capture: &Path, resolved: Resolved, opts: ReplayOptions) -> Res
     }
     join.abort();
     eprintln!(
-        "wsdeck: replayed {next} of {} frames; {} replies (the capture has {})",
-        outgoing.len(),
+        "wsdeck: replayed {} of {} frames; {} replies (the capture has {})",
+        schedule.sent(),
+        schedule.total(),
         got.len(),
         expected_in.len()
     );

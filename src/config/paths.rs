@@ -34,6 +34,11 @@ impl Paths {
         self.config_dir.join("sessions.toml")
     }
 
+    /// The user's key overrides (`wsdeck keys` prints the effect).
+    pub fn keymap_file(&self) -> PathBuf {
+        self.config_dir.join("keymap.toml")
+    }
+
     pub fn snippets_file(&self) -> PathBuf {
         self.config_dir.join("snippets.toml")
     }

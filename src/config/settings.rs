@@ -79,6 +79,17 @@ impl Default for ConnectSettings {
     }
 }
 
+impl ConnectSettings {
+    /// The connect defaults the resolver applies where a target's arguments are silent.
+    pub fn defaults(&self) -> crate::engine::target::ConnectDefaults {
+        crate::engine::target::ConnectDefaults {
+            timeout: std::time::Duration::from_secs(self.timeout_secs),
+            max_message_size: self.max_message_size,
+            ca_cert: self.ca_cert.clone(),
+        }
+    }
+}
+
 impl Settings {
     /// Load `path`; a missing file is the defaults.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {

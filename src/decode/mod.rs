@@ -2,4 +2,5 @@
 
 pub mod hexdump;
 pub mod json;
+pub mod payload;
 pub mod pcm;

@@ -5,6 +5,7 @@ pub mod close;
 pub mod diagnose;
 pub mod frame;
 pub mod redact;
+pub mod rtt;
 pub mod session;
 pub mod target;
 pub mod tls;

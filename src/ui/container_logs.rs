@@ -13,7 +13,7 @@ use ratatui::widgets::Paragraph;
 pub(super) fn draw_logs(
     c: &mut Canvas,
     area: Rect,
-    logs: &crate::app::LogsPane,
+    logs: &crate::app::ContainerLogs,
     focused: bool,
     search: Option<&str>,
     t: &Theme,
@@ -58,7 +58,9 @@ pub(super) fn draw_logs(
     for (i, l) in logs.lines.range(start..end).enumerate() {
         let i = start + i;
         let style = match l.stream {
-            crate::monitor::Stream::Stderr if crate::app::logs::looks_like_error(&l.text) => {
+            crate::monitor::Stream::Stderr
+                if crate::app::container_logs::looks_like_error(&l.text) =>
+            {
                 t.error
             }
             crate::monitor::Stream::Stderr => t.warn,

@@ -1,6 +1,6 @@
 //! The frame log: one line per row, built only for the rows on screen.
 
-use crate::app::{App, ConnState, Pane, SessionView, TimeMode};
+use crate::app::{App, ConnState, Pane, Session, TimeMode};
 use crate::engine::{Direction, Opcode};
 use crate::store::{EventKind, Row, RowKind};
 use crate::ui::format::rtt_text;
@@ -14,7 +14,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use std::time::{Duration, SystemTime};
 
-fn time_text(app: &App, s: &SessionView, at: Duration) -> String {
+fn time_text(app: &App, s: &Session, at: Duration) -> String {
     match app.time_mode {
         TimeMode::Relative => {
             let ms = at.as_millis();
@@ -35,7 +35,7 @@ fn time_text(app: &App, s: &SessionView, at: Duration) -> String {
 }
 
 pub(super) fn draw_log(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
-    let focused = app.focus == Pane::Frames && app.overlay.is_none();
+    let focused = app.focus == Pane::Frames && app.layers.overlay.is_none();
     let Some(s) = app.current() else {
         let block = pane_block(" Frames ".into(), focused, t);
         c.render_widget(
@@ -44,14 +44,14 @@ pub(super) fn draw_log(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
         );
         return;
     };
-    let follow = if s.follow { " · following" } else { "" };
-    let filter = match &s.filter {
+    let follow = if s.view.follow { " · following" } else { "" };
+    let filter = match &s.view.filter {
         Some(f) if s.filter_pending() => format!(
             " · filter: {} · {} of {} rows (scanning {}%)",
             f.source,
             s.view_len(),
             s.log.len(),
-            s.scanned * 100 / s.log.len().max(1)
+            s.view.scanned * 100 / s.log.len().max(1)
         ),
         Some(f) => format!(
             " · filter: {} · {} of {} rows",
@@ -74,11 +74,11 @@ pub(super) fn draw_log(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
     );
     let mut lines = vec![Line::from(Span::styled(clip(&header, w), t.dim))];
     let rows = inner.height.saturating_sub(1) as usize;
-    let end = (s.top + rows).min(s.view_len());
-    for index in s.top..end {
+    let end = (s.view.top + rows).min(s.view_len());
+    for index in s.view.top..end {
         let Some(row) = s.view_row(index) else { break };
         let mut line = row_line(app, s, row, w, t);
-        if index == s.cursor {
+        if index == s.view.cursor {
             line = line.style(if focused {
                 t.selection
             } else {
@@ -99,7 +99,7 @@ pub(super) fn draw_log(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
     c.render_widget(Paragraph::new(lines), inner);
 }
 
-fn row_line<'a>(app: &App, s: &SessionView, row: &'a Row, w: usize, t: &Theme) -> Line<'a> {
+fn row_line<'a>(app: &App, s: &Session, row: &'a Row, w: usize, t: &Theme) -> Line<'a> {
     let time = time_text(app, s, row.at);
     match &row.kind {
         RowKind::Frame(f) => {

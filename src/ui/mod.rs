@@ -1,6 +1,5 @@
 //! Drawing: `draw(&App, &Theme)` reads the state and never changes it.
 
-pub mod layout;
 pub mod summary;
 pub mod theme;
 
@@ -26,7 +25,7 @@ use theme::Theme;
 pub fn draw(c: &mut Canvas, app: &App, t: &Theme) {
     let area = c.area();
     c.render_widget(Block::default().style(t.base), area);
-    let a = layout::areas(area);
+    let a = crate::app::layout::areas(area);
     title::draw_title(c, a.title, app, t);
     if let Some(sa) = a.sessions {
         sessions::draw_sessions(c, sa, app, t);
@@ -36,7 +35,7 @@ pub fn draw(c: &mut Canvas, app: &App, t: &Theme) {
     let focused = app.focus == Pane::Logs;
     match app
         .current()
-        .and_then(|s| s.logs.as_ref())
+        .and_then(|s| s.container_logs.as_ref())
         .filter(|l| !l.hidden)
     {
         // Focused, the logs take the whole bottom: a traceback needs the width.

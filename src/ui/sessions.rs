@@ -11,7 +11,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 pub(super) fn draw_sessions(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
-    let focused = app.focus == Pane::Sessions && app.overlay.is_none();
+    let focused = app.focus == Pane::Sessions && app.layers.overlay.is_none();
     let block = pane_block(" Sessions ".into(), focused, t);
     let inner = block.inner(area);
     c.render_widget(block, area);

@@ -1,8 +1,10 @@
 //! The status bar: a prompt while one is open, otherwise the focused pane's keys and the
 //! problem to report, if any.
 
+use crate::app::layers::{Active, active, keymap_layer};
 use crate::app::{App, ConnState, Pane};
 use crate::engine::close::explain;
+use crate::keymap::{Action, Layer};
 use crate::ui::summary::clip;
 use crate::ui::theme::Theme;
 use crate::ui::widgets::state_glyph;
@@ -12,20 +14,23 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 pub(super) fn draw_status(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
-    if let Some(p) = &app.prompt {
+    if let Some(p) = &app.layers.prompt {
         let (label, hint) = match p.kind {
             crate::app::PromptKind::Filter => (
                 " FILTER ",
-                "   in/out · op:text|binary|… · words · .jq (e.g. .type == \"pong\") · Enter applies · Esc",
+                "in/out · op:text|binary|… · words · .jq (e.g. .type == \"pong\")".to_string(),
             ),
-            crate::app::PromptKind::Search => {
-                (" SEARCH ", "   Enter finds · n/N next/previous · Esc")
-            }
-            crate::app::PromptKind::Command => (
-                " : ",
-                "   add NAME TARGET · edit · rename · dup · rm · theme NAME · q · Esc",
+            crate::app::PromptKind::Search => (
+                " SEARCH ",
+                format!(
+                    "{} next · {} previous",
+                    app.keymap.keys_text(Layer::Global, Action::SearchNext),
+                    app.keymap.keys_text(Layer::Global, Action::SearchPrev)
+                ),
             ),
+            crate::app::PromptKind::Command => (" : ", crate::app::commands::summary()),
         };
+        let hint = format!("   {} · {hint}", key_hints(app));
         let line = Line::from(vec![
             Span::styled(label, t.selection),
             Span::raw(" "),
@@ -35,26 +40,20 @@ pub(super) fn draw_status(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
         c.render_widget(Paragraph::new(line), area);
         return;
     }
-    let pane = match app.focus {
-        _ if app.composing => "COMPOSE",
-        Pane::Sessions => "SESSIONS",
-        Pane::Frames => "FRAMES",
-        Pane::Detail => "DETAIL",
-        Pane::Logs => "LOGS",
+    let pane = match active(app) {
+        Active::Composer => "COMPOSE",
+        Active::Form => "FORM",
+        Active::Picker => "PICK",
+        Active::Confirm(_) => "CONFIRM",
+        Active::Prompt | Active::Info(_) | Active::Pane(_) => match app.focus {
+            Pane::Sessions => "SESSIONS",
+            Pane::Frames => "FRAMES",
+            Pane::Detail => "DETAIL",
+            Pane::Logs => "LOGS",
+        },
     };
-    let hints = match app.focus {
-        _ if app.composing => {
-            "Ctrl-s send · Ctrl-t text/binary · Ctrl-k ping/pong/close · Ctrl-o mode · Ctrl-f pretty/compact · Ctrl-p/n/r history · Esc"
-        }
-        Pane::Sessions => {
-            "Enter connect · x disconnect · R reconnect · N new id · Tab pane · ? help"
-        }
-        Pane::Frames => {
-            "j/k move · G follow · Enter detail · t time · h handshake · Tab pane · ? help"
-        }
-        Pane::Detail => "j/k scroll · v view · w wrap · Esc back · ? help",
-        Pane::Logs => "j/k move · G follow · / search · Enter the close · l hide · ? help",
-    };
+    let hints = key_hints(app);
+    let hints = hints.as_str();
     let mut spans = vec![
         Span::styled(format!(" {pane} "), t.selection),
         Span::raw(" "),
@@ -62,7 +61,11 @@ pub(super) fn draw_status(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
     let problem = app.status.clone().or_else(|| {
         app.current().and_then(|s| match &s.state {
             ConnState::Closed { code, clean: false } => {
-                let logs = if s.logs.is_some() { " (l: logs)" } else { "" };
+                let logs = if s.container_logs.is_some() {
+                    " (l: logs)"
+                } else {
+                    ""
+                };
                 Some(format!("{code}{logs} — {}", explain(*code).likely_cause))
             }
             ConnState::Failed(m) => Some(m.clone()),
@@ -75,6 +78,7 @@ pub(super) fn draw_status(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
         None => (
             app.current().map(|s| {
                 let filter = s
+                    .view
                     .filter
                     .as_ref()
                     .map(|f| format!(" · filter: {}", f.source))
@@ -111,4 +115,19 @@ pub(super) fn draw_status(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
         )),
     }
     c.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// The keys of what has the keyboard, from the key table: its own actions first, then (for a
+/// pane) the global ones.
+fn key_hints(app: &App) -> String {
+    let layer = keymap_layer(app);
+    let mut hints = app.keymap.hints(layer);
+    if matches!(active(app), Active::Pane(_)) {
+        hints.extend(app.keymap.hints(Layer::Global));
+    }
+    hints
+        .iter()
+        .map(|(key, label)| format!("{key} {label}"))
+        .collect::<Vec<_>>()
+        .join(" · ")
 }

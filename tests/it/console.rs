@@ -5,7 +5,10 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use std::time::{Duration, SystemTime};
-use wsdeck::app::{App, ConnState, Effect, Event, Overlay, Pane, SessionView, update};
+use wsdeck::app::{
+    App, Composed, ConnState, ContainerLogsEvent, Effect, Event, Overlay, Pane, ReplayEvent,
+    Session, update,
+};
 use wsdeck::engine::close::Initiator;
 use wsdeck::engine::diagnose::{ConnectError, Refusal};
 use wsdeck::engine::session::{CloseInfo, Handshake, SessionCommand, SessionEvent};
@@ -62,9 +65,9 @@ fn handshake() -> Handshake {
 /// A session that connected, exchanged JSON, PCM and a malformed frame, then closed with 1011.
 fn demo_app(size: (u16, u16)) -> App {
     let mut app = App::new(vec![
-        SessionView::new("demo", spec("ws://127.0.0.1:8765/invocations_ws")),
-        SessionView::new("voice-dev", spec("ws://127.0.0.1:8099/invocations_ws")),
-        SessionView::new("prod-eu", spec("wss://acct.services.ai.azure.com/x")),
+        Session::new("demo", spec("ws://127.0.0.1:8765/invocations_ws")),
+        Session::new("voice-dev", spec("ws://127.0.0.1:8099/invocations_ws")),
+        Session::new("prod-eu", spec("wss://acct.services.ai.azure.com/x")),
     ]);
     update(
         &mut app,
@@ -138,11 +141,11 @@ fn dark() -> Theme {
 fn follow_mode_sticks_to_the_tail_until_the_user_moves_up() {
     let mut app = demo_app((120, 36));
     let s = &app.sessions[0];
-    assert!(s.follow);
-    assert_eq!(s.cursor, s.log.len() - 1);
+    assert!(s.view.follow);
+    assert_eq!(s.view.cursor, s.log.len() - 1);
     update(&mut app, key('k'));
-    assert!(!app.sessions[0].follow);
-    let cursor = app.sessions[0].cursor;
+    assert!(!app.sessions[0].view.follow);
+    let cursor = app.sessions[0].view.cursor;
     update(
         &mut app,
         Event::Session {
@@ -151,11 +154,11 @@ fn follow_mode_sticks_to_the_tail_until_the_user_moves_up() {
         },
     );
     assert_eq!(
-        app.sessions[0].cursor, cursor,
+        app.sessions[0].view.cursor, cursor,
         "new frames do not move a cursor the user placed"
     );
     update(&mut app, key('G'));
-    assert!(app.sessions[0].follow);
+    assert!(app.sessions[0].view.follow);
     update(
         &mut app,
         Event::Session {
@@ -163,14 +166,14 @@ fn follow_mode_sticks_to_the_tail_until_the_user_moves_up() {
             event: SessionEvent::Frames(vec![frame(9, 31, Direction::In, Opcode::Text, b"{}")]),
         },
     );
-    assert_eq!(app.sessions[0].cursor, app.sessions[0].log.len() - 1);
+    assert_eq!(app.sessions[0].view.cursor, app.sessions[0].log.len() - 1);
     update(&mut app, key('g'));
-    assert_eq!(app.sessions[0].cursor, 0);
+    assert_eq!(app.sessions[0].view.cursor, 0);
 }
 
 #[test]
 fn a_million_rows_keep_the_window_on_the_cursor() {
-    let mut app = App::new(vec![SessionView::new("big", spec("ws://x/"))]);
+    let mut app = App::new(vec![Session::new("big", spec("ws://x/"))]);
     update(
         &mut app,
         Event::Resize {
@@ -188,14 +191,14 @@ fn a_million_rows_keep_the_window_on_the_cursor() {
             event: SessionEvent::Frames(frames),
         },
     );
-    let rows = app.log_rows();
+    let rows = app.frame_rows();
     let s = &app.sessions[0];
-    assert_eq!(s.cursor, 999_999);
-    assert_eq!(s.top, 1_000_000 - rows);
+    assert_eq!(s.view.cursor, 999_999);
+    assert_eq!(s.view.top, 1_000_000 - rows);
     update(&mut app, code(KeyCode::PageUp));
     let s = &app.sessions[0];
-    assert_eq!(s.cursor, 999_999 - rows);
-    assert!(s.top <= s.cursor && s.cursor < s.top + rows);
+    assert_eq!(s.view.cursor, 999_999 - rows);
+    assert!(s.view.top <= s.view.cursor && s.view.cursor < s.view.top + rows);
     let t = render(&app, &dark());
     assert!(
         t.backend()
@@ -220,7 +223,7 @@ fn keys_route_by_focus_and_produce_effects() {
     // voice-dev is open: x closes it with 1000; R and N reconnect with the same or a new id.
     assert_eq!(
         update(&mut app, key('x')),
-        vec![Effect::Command(
+        vec![Effect::ToSession(
             1,
             SessionCommand::Close {
                 code: 1000,
@@ -230,14 +233,14 @@ fn keys_route_by_focus_and_produce_effects() {
     );
     assert_eq!(
         update(&mut app, key('R')),
-        vec![Effect::Command(
+        vec![Effect::ToSession(
             1,
             SessionCommand::Reconnect { new_id: false }
         )]
     );
     assert_eq!(
         update(&mut app, key('N')),
-        vec![Effect::Command(
+        vec![Effect::ToSession(
             1,
             SessionCommand::Reconnect { new_id: true }
         )]
@@ -248,10 +251,24 @@ fn keys_route_by_focus_and_produce_effects() {
         update(&mut app, code(KeyCode::Enter)),
         vec![Effect::Connect(2)]
     );
-    // q with open connections asks first; q again quits; Ctrl-c always quits.
+    // q with open connections asks first: n, Esc and other keys stay, y and Enter quit;
+    // Ctrl-c always quits.
     assert!(update(&mut app, key('q')).is_empty());
-    assert_eq!(app.overlay, Some(Overlay::ConfirmQuit));
-    assert_eq!(update(&mut app, key('q')), vec![Effect::Quit]);
+    assert_eq!(app.layers.overlay, Some(Overlay::ConfirmQuit));
+    assert!(
+        update(&mut app, key('q')).is_empty(),
+        "another key keeps asking"
+    );
+    assert_eq!(app.layers.overlay, Some(Overlay::ConfirmQuit));
+    assert!(update(&mut app, key('n')).is_empty());
+    assert_eq!(app.layers.overlay, None, "n answers no");
+    update(&mut app, key('q'));
+    assert!(update(&mut app, code(KeyCode::Esc)).is_empty());
+    assert_eq!(app.layers.overlay, None, "Esc answers no");
+    update(&mut app, key('q'));
+    assert_eq!(update(&mut app, key('y')), vec![Effect::Quit]);
+    update(&mut app, key('q'));
+    assert_eq!(update(&mut app, code(KeyCode::Enter)), vec![Effect::Quit]);
     let mut app = demo_app((120, 36));
     let ctrl_c = Event::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
     assert_eq!(update(&mut app, ctrl_c), vec![Effect::Quit]);
@@ -259,7 +276,7 @@ fn keys_route_by_focus_and_produce_effects() {
 
 #[test]
 fn a_refused_upgrade_is_kept_for_the_handshake_view() {
-    let mut app = App::new(vec![SessionView::new(
+    let mut app = App::new(vec![Session::new(
         "prod",
         spec("wss://acct.services.ai.azure.com/x"),
     )]);
@@ -365,7 +382,7 @@ fn snapshot_help_overlay_and_small_terminal() {
     update(&mut app, key('?'));
     insta::assert_snapshot!("help_overlay", render(&app, &dark()).backend());
     update(&mut app, code(KeyCode::Esc));
-    assert_eq!(app.overlay, None);
+    assert_eq!(app.layers.overlay, None);
     let mut small = demo_app((80, 24));
     update(
         &mut small,
@@ -398,7 +415,7 @@ fn type_text(app: &mut App, s: &str) {
 fn filter_by_direction_opcode_words_and_jq_then_clear() {
     let mut app = demo_app((120, 36));
     update(&mut app, key('f'));
-    assert!(app.prompt.is_some());
+    assert!(app.layers.prompt.is_some());
     type_text(&mut app, "in op:text .type|startswith(\"response\")");
     update(&mut app, code(KeyCode::Enter));
     let s = &app.sessions[0];
@@ -457,7 +474,7 @@ fn filter_by_direction_opcode_words_and_jq_then_clear() {
         update(&mut app, code(KeyCode::Backspace));
     }
     update(&mut app, code(KeyCode::Enter));
-    assert!(app.sessions[0].filter.is_none());
+    assert!(app.sessions[0].view.filter.is_none());
     assert_eq!(app.sessions[0].view_len(), app.sessions[0].log.len());
 }
 
@@ -467,12 +484,12 @@ fn search_next_previous_and_copy() {
     update(&mut app, key('/'));
     type_text(&mut app, "type");
     update(&mut app, code(KeyCode::Enter));
-    let first = app.sessions[0].cursor;
+    let first = app.sessions[0].view.cursor;
     update(&mut app, key('n'));
-    let second = app.sessions[0].cursor;
+    let second = app.sessions[0].view.cursor;
     assert_ne!(first, second);
     update(&mut app, key('N'));
-    assert_eq!(app.sessions[0].cursor, first);
+    assert_eq!(app.sessions[0].view.cursor, first);
     let effects = update(&mut app, key('y'));
     match effects.as_slice() {
         [Effect::Copy(text)] => assert!(text.contains("type")),
@@ -490,7 +507,7 @@ fn search_next_previous_and_copy() {
 
 #[test]
 fn a_filter_over_a_million_rows_scans_in_slices() {
-    let mut app = App::new(vec![SessionView::new("big", spec("ws://x/"))]);
+    let mut app = App::new(vec![Session::new("big", spec("ws://x/"))]);
     update(
         &mut app,
         Event::Resize {
@@ -527,10 +544,10 @@ fn a_filter_over_a_million_rows_scans_in_slices() {
         app.has_work(),
         "one slice per event, not the whole log at once"
     );
-    assert_eq!(app.sessions[0].scanned, wsdeck::app::FILTER_SLICE);
+    assert_eq!(app.sessions[0].view.scanned, wsdeck::app::FILTER_SLICE);
     let mut slices = 1;
     while app.has_work() {
-        update(&mut app, Event::Work);
+        update(&mut app, Event::FilterSlice);
         slices += 1;
     }
     assert_eq!(slices, 1_000_000 / wsdeck::app::FILTER_SLICE);
@@ -614,7 +631,7 @@ fn command_line_manages_sessions_with_validation() {
     // Deleting the open session closes it first; its late events are dropped.
     app.selected = 1;
     let voice_id = app.sessions[1].id;
-    app.sessions[1].logs = Some(wsdeck::app::LogsPane {
+    app.sessions[1].container_logs = Some(wsdeck::app::ContainerLogs {
         running: true,
         ..Default::default()
     });
@@ -622,8 +639,8 @@ fn command_line_manages_sessions_with_validation() {
     assert_eq!(
         effects,
         vec![
-            Effect::Command(voice_id, SessionCommand::Shutdown),
-            Effect::StopLogs { id: voice_id }
+            Effect::ToSession(voice_id, SessionCommand::Shutdown),
+            Effect::StopContainerLogs { id: voice_id }
         ],
         "a deleted session's connection and log reader both stop"
     );
@@ -643,6 +660,7 @@ fn command_line_manages_sessions_with_validation() {
     command(&mut app, "filter op:binary");
     assert_eq!(
         app.sessions[app.selected]
+            .view
             .filter
             .as_ref()
             .map(|f| f.source.as_str()),
@@ -656,7 +674,7 @@ fn session_form_adds_and_edits_with_validation() {
     update(&mut app, code(KeyCode::BackTab));
     assert_eq!(app.focus, Pane::Sessions);
     update(&mut app, key('a'));
-    assert!(app.form.is_some());
+    assert!(app.layers.form.is_some());
     type_text(&mut app, "staging");
     update(&mut app, code(KeyCode::Tab)); // kind
     update(&mut app, code(KeyCode::Right)); // url -> local
@@ -669,6 +687,7 @@ fn session_form_adds_and_edits_with_validation() {
     // Invalid endpoint: the form stays open and says why.
     assert!(update(&mut app, code(KeyCode::Enter)).is_empty());
     let err = app
+        .layers
         .form
         .as_ref()
         .and_then(|f| f.error.clone())
@@ -682,12 +701,12 @@ fn session_form_adds_and_edits_with_validation() {
     type_text(&mut app, "api/projects/p");
     let effects = update(&mut app, code(KeyCode::Enter));
     let [Effect::SaveSessions(saved)] = effects.as_slice() else {
-        panic!("{effects:?} {:?}", app.form)
+        panic!("{effects:?} {:?}", app.layers.form)
     };
     assert_eq!(saved[0].name, "staging");
     assert_eq!(saved[0].kind, "foundry");
     assert_eq!(saved[0].agent.as_deref(), Some("voice"));
-    assert!(app.form.is_none());
+    assert!(app.layers.form.is_none());
 
     // Edit keeps the id; a taken name is refused.
     let id = app.sessions[app.selected].spec.session_id.clone();
@@ -698,7 +717,8 @@ fn session_form_adds_and_edits_with_validation() {
     type_text(&mut app, "demo");
     assert!(update(&mut app, code(KeyCode::Enter)).is_empty());
     assert!(
-        app.form
+        app.layers
+            .form
             .as_ref()
             .and_then(|f| f.error.as_deref())
             .is_some_and(|e| e.contains("exists already"))
@@ -711,9 +731,9 @@ fn session_form_adds_and_edits_with_validation() {
     assert!(matches!(effects.as_slice(), [Effect::SaveSessions(s)] if s[0].name == "stage"));
     assert_eq!(app.sessions[app.selected].spec.session_id, id);
 
-    // d asks, any other key keeps it, y deletes.
+    // d asks; any other key leaves the question open; y deletes.
     update(&mut app, key('d'));
-    assert_eq!(app.overlay, Some(Overlay::ConfirmDelete));
+    assert_eq!(app.layers.overlay, Some(Overlay::ConfirmDelete));
     update(&mut app, key('j'));
     assert!(app.sessions.iter().any(|s| s.name == "stage"));
     update(&mut app, key('d'));
@@ -724,7 +744,7 @@ fn session_form_adds_and_edits_with_validation() {
 
 #[test]
 fn pcm_view_shows_level_and_waveform() {
-    let mut app = App::new(vec![SessionView::new("voice", spec("ws://x/"))]);
+    let mut app = App::new(vec![Session::new("voice", spec("ws://x/"))]);
     update(
         &mut app,
         Event::Resize {
@@ -768,7 +788,7 @@ fn composer_checks_as_you_type_and_sends_on_ctrl_s() {
     let mut app = demo_app((120, 36));
     app.selected = 1; // voice-dev is open
     update(&mut app, key('c'));
-    assert!(app.composing);
+    assert!(app.layers.composing);
     type_text(&mut app, "{\"type\": \"ping\", \"id\": ");
     let t = render(&app, &dark());
     let screen = t.backend().to_string();
@@ -802,11 +822,14 @@ fn composer_checks_as_you_type_and_sends_on_ctrl_s() {
     let [
         Effect::SendComposed {
             id: 1,
-            opcode: Opcode::Text,
-            template,
-            seq: 1,
-            vars,
-            ..
+            frame:
+                Composed {
+                    opcode: Opcode::Text,
+                    template,
+                    seq: 1,
+                    vars,
+                    ..
+                },
         },
     ] = effects.as_slice()
     else {
@@ -826,13 +849,13 @@ fn composer_checks_as_you_type_and_sends_on_ctrl_s() {
     update(&mut app, code(KeyCode::Backspace));
     let effects = update(&mut app, ctrl('s'));
     assert!(
-        matches!(&effects[..], [Effect::SendComposed { opcode: Opcode::Binary, template, seq: 2, .. }] if template == "68 69")
+        matches!(&effects[..], [Effect::SendComposed { frame: Composed { opcode: Opcode::Binary, template, seq: 2, .. }, .. }] if template == "68 69")
     );
     update(&mut app, ctrl('p'));
     update(&mut app, ctrl('t'));
     let effects = update(&mut app, ctrl('s'));
     assert!(
-        matches!(&effects[..], [Effect::SendComposed { opcode: Opcode::Text, template, seq: 3, .. }] if template == "68 69")
+        matches!(&effects[..], [Effect::SendComposed { frame: Composed { opcode: Opcode::Text, template, seq: 3, .. }, .. }] if template == "68 69")
     );
     // a closed session refuses, and Esc closes the composer
     app.selected = 0;
@@ -844,7 +867,7 @@ fn composer_checks_as_you_type_and_sends_on_ctrl_s() {
             .is_some_and(|s| s.contains("not open"))
     );
     update(&mut app, code(KeyCode::Esc));
-    assert!(!app.composing);
+    assert!(!app.layers.composing);
 }
 
 #[test]
@@ -854,7 +877,7 @@ fn e_loads_the_selected_frame_into_the_composer() {
         update(&mut app, key('k'));
     }
     update(&mut app, key('e'));
-    assert!(app.composing);
+    assert!(app.layers.composing);
     assert!(
         app.composer.text().contains("\"item_id\": \"in_0001\""),
         "{}",
@@ -878,8 +901,12 @@ fn composer_sends_a_close_with_code_and_reason() {
     let effects = update(&mut app, ctrl('s'));
     let [
         Effect::SendComposed {
-            opcode: Opcode::Close,
-            template,
+            frame:
+                Composed {
+                    opcode: Opcode::Close,
+                    template,
+                    ..
+                },
             ..
         },
     ] = effects.as_slice()
@@ -916,15 +943,23 @@ fn snapshot_replay_progress_and_comparison() {
     ];
     update(
         &mut app,
-        Event::ReplayStarted {
+        Event::Replay {
             id: 1,
-            file: "voice.jsonl".into(),
-            total: 2,
-            expected,
-            step: false,
+            event: ReplayEvent::Started {
+                file: "voice.jsonl".into(),
+                total: 2,
+                expected,
+                step: false,
+            },
         },
     );
-    update(&mut app, Event::ReplayProgress { id: 1, sent: 1 });
+    update(
+        &mut app,
+        Event::Replay {
+            id: 1,
+            event: ReplayEvent::Progress { sent: 1 },
+        },
+    );
     let t = render(&app, &dark());
     assert!(
         t.backend()
@@ -955,9 +990,21 @@ fn snapshot_replay_progress_and_comparison() {
             ]),
         },
     );
-    update(&mut app, Event::ReplayProgress { id: 1, sent: 2 });
-    update(&mut app, Event::ReplayFinished { id: 1 });
-    assert_eq!(app.overlay, Some(Overlay::Compare));
+    update(
+        &mut app,
+        Event::Replay {
+            id: 1,
+            event: ReplayEvent::Progress { sent: 2 },
+        },
+    );
+    update(
+        &mut app,
+        Event::Replay {
+            id: 1,
+            event: ReplayEvent::Finished,
+        },
+    );
+    assert_eq!(app.layers.overlay, Some(Overlay::Compare));
     let diffs = app.sessions[1]
         .replay
         .as_ref()
@@ -977,7 +1024,7 @@ fn templates_history_and_snippets_load_into_the_composer() {
     let mut app = demo_app((120, 36));
     // :like lists one template per message type seen; typing narrows; Enter loads it.
     command(&mut app, "like");
-    let p = app.picker.as_ref().expect("picker");
+    let p = app.layers.picker.as_ref().expect("picker");
     let labels: Vec<&str> = p.items.iter().map(|i| i.label.as_str()).collect();
     assert!(
         labels
@@ -992,7 +1039,7 @@ fn templates_history_and_snippets_load_into_the_composer() {
     type_text(&mut app, "user");
     insta::assert_snapshot!("template_picker", render(&app, &dark()).backend());
     update(&mut app, code(KeyCode::Enter));
-    assert!(app.composing);
+    assert!(app.layers.composing);
     assert!(app.composer.text().contains("\"item_id\": \"in_0001\""));
     update(&mut app, code(KeyCode::Esc));
     // :like TYPE loads at once.
@@ -1015,7 +1062,7 @@ fn templates_history_and_snippets_load_into_the_composer() {
         matches!(effects.as_slice(), [Effect::SaveSnippets(s)] if s.len() == 2 && s[1].session.is_none())
     );
     command(&mut app, "snip");
-    assert_eq!(app.picker.as_ref().map(|p| p.items.len()), Some(2));
+    assert_eq!(app.layers.picker.as_ref().map(|p| p.items.len()), Some(2));
     update(&mut app, code(KeyCode::Esc));
     app.composer.set_text(wsdeck::app::composer::Mode::Text, "");
     command(&mut app, "snip greet");
@@ -1039,6 +1086,7 @@ fn templates_history_and_snippets_load_into_the_composer() {
     update(&mut app, ctrl('s'));
     update(&mut app, ctrl('r'));
     let labels: Vec<String> = app
+        .layers
         .picker
         .as_ref()
         .expect("history")
@@ -1087,7 +1135,7 @@ fn composer_modes_text_base64_file_and_json_reformat() {
     insta::assert_snapshot!("composer_file", t.backend());
     let effects = update(&mut app, ctrl('s'));
     assert!(
-        matches!(&effects[..], [Effect::SendComposed { mode: wsdeck::app::composer::Mode::File, opcode: Opcode::Binary, template, .. }] if template == "/tmp/chunk.pcm")
+        matches!(&effects[..], [Effect::SendComposed { frame: Composed { mode: wsdeck::app::composer::Mode::File, opcode: Opcode::Binary, template, .. }, .. }] if template == "/tmp/chunk.pcm")
     );
     update(&mut app, ctrl('o')); // text
     app.composer
@@ -1097,8 +1145,8 @@ fn composer_modes_text_base64_file_and_json_reformat() {
 
 #[test]
 fn logs_pane_starts_on_an_abnormal_close_and_says_what_happened() {
-    let mut app = App::new(vec![SessionView::new("voice", spec("ws://x/"))]);
-    app.logs_source = wsdeck::monitor::MonitorSource::Azd;
+    let mut app = App::new(vec![Session::new("voice", spec("ws://x/"))]);
+    app.config.container_logs_source = wsdeck::monitor::MonitorSource::Azd;
     update(
         &mut app,
         Event::Resize {
@@ -1146,7 +1194,7 @@ fn logs_pane_starts_on_an_abnormal_close_and_says_what_happened() {
     // The platform's id (from x-agent-session-id) is the one the logs know.
     assert_eq!(
         effects,
-        vec![Effect::StartLogs {
+        vec![Effect::StartContainerLogs {
             id: 0,
             plan: wsdeck::monitor::Plan::Command(
                 [
@@ -1165,9 +1213,9 @@ fn logs_pane_starts_on_an_abnormal_close_and_says_what_happened() {
     );
     update(
         &mut app,
-        Event::LogLines {
+        Event::ContainerLogs {
             id: 0,
-            lines: vec![
+            event: ContainerLogsEvent::Lines(vec![
                 wsdeck::monitor::LogLine {
                     stream: wsdeck::monitor::Stream::Stderr,
                     at: Some("09:41:05".into()),
@@ -1177,20 +1225,23 @@ fn logs_pane_starts_on_an_abnormal_close_and_says_what_happened() {
                     wsdeck::monitor::Stream::Stdout,
                     "09:41:07  stderr  RuntimeError: boom".into(),
                 ),
-            ],
+            ]),
         },
     );
     update(
         &mut app,
-        Event::LogsEnded {
+        Event::ContainerLogs {
             id: 0,
-            message: "azd is not installed (not found on PATH): install the Azure Developer CLI"
-                .into(),
+            event: ContainerLogsEvent::Ended {
+                message:
+                    "azd is not installed (not found on PATH): install the Azure Developer CLI"
+                        .into(),
+            },
         },
     );
     insta::assert_snapshot!("logs_pane", render(&app, &dark()).backend());
     // A clean close starts nothing; :logs stop stops.
-    let mut clean = App::new(vec![SessionView::new("v", spec("ws://x/"))]);
+    let mut clean = App::new(vec![Session::new("v", spec("ws://x/"))]);
     let effects = update(
         &mut clean,
         Event::Session {
@@ -1209,6 +1260,6 @@ fn logs_pane_starts_on_an_abnormal_close_and_says_what_happened() {
     assert!(effects.is_empty());
     assert_eq!(
         command(&mut app, "logs stop"),
-        vec![Effect::StopLogs { id: 0 }]
+        vec![Effect::StopContainerLogs { id: 0 }]
     );
 }

@@ -7,7 +7,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use std::time::{Duration, SystemTime};
-use wsdeck::app::{App, Effect, Event, Pane, SessionView, update};
+use wsdeck::app::{App, ContainerLogsEvent, Effect, Event, Pane, Session, update};
 use wsdeck::engine::close::Initiator;
 use wsdeck::engine::session::{CloseInfo, Handshake, SessionCommand, SessionEvent};
 use wsdeck::engine::target::{ConnectSpec, Target};
@@ -55,8 +55,8 @@ fn session_event(app: &mut App, event: SessionEvent) -> Vec<Effect> {
 fn open_app(size: (u16, u16)) -> App {
     let mut spec = ConnectSpec::new(Target::local(8088));
     spec.session_id = Some(SID.into());
-    let mut app = App::new(vec![SessionView::new("agent", spec)]);
-    app.logs_source = MonitorSource::Azd;
+    let mut app = App::new(vec![Session::new("agent", spec)]);
+    app.config.container_logs_source = MonitorSource::Azd;
     update(
         &mut app,
         Event::Resize {
@@ -228,7 +228,7 @@ fn snapshot_each_close_class() {
         assert_eq!(
             effects
                 .iter()
-                .any(|e| matches!(e, Effect::StartLogs { .. })),
+                .any(|e| matches!(e, Effect::StartContainerLogs { .. })),
             abnormal,
             "{}: the logs start exactly when the close is abnormal",
             c.name
@@ -289,13 +289,13 @@ fn logs_pane_focus_search_jump_back_and_hide() {
     );
     assert!(matches!(
         effects.as_slice(),
-        [Effect::StartLogs { id: 0, plan: Plan::Command(argv) }] if argv.join(" ") == format!("azd ai agent monitor --session-id {SID} --follow")
+        [Effect::StartContainerLogs { id: 0, plan: Plan::Command(argv) }] if argv.join(" ") == format!("azd ai agent monitor --session-id {SID} --follow")
     ));
     update(
         &mut app,
-        Event::LogLines {
+        Event::ContainerLogs {
             id: 0,
-            lines: log_lines(),
+            event: ContainerLogsEvent::Lines(log_lines()),
         },
     );
     insta::assert_snapshot!("logs_beside_detail", render(&app).backend());
@@ -305,7 +305,7 @@ fn logs_pane_focus_search_jump_back_and_hide() {
     // l from the close row: focus the logs, landing where the crash starts.
     update(&mut app, key('l'));
     assert_eq!(app.focus, Pane::Logs);
-    let logs = app.sessions[0].logs.as_ref().expect("logs");
+    let logs = app.sessions[0].container_logs.as_ref().expect("logs");
     assert_eq!(
         logs.lines[logs.cursor].text,
         "Traceback (most recent call last):"
@@ -316,7 +316,7 @@ fn logs_pane_focus_search_jump_back_and_hide() {
         update(&mut app, key(c));
     }
     update(&mut app, code(KeyCode::Enter));
-    let logs = app.sessions[0].logs.as_ref().expect("logs");
+    let logs = app.sessions[0].container_logs.as_ref().expect("logs");
     assert_eq!(logs.lines[logs.cursor].text, "RuntimeError: boom requested");
     assert_eq!(
         app.status.as_deref(),
@@ -327,14 +327,14 @@ fn logs_pane_focus_search_jump_back_and_hide() {
     update(&mut app, key('G'));
     assert!(
         app.sessions[0]
-            .logs
+            .container_logs
             .as_ref()
             .is_some_and(|l| l.follow && l.cursor == 7)
     );
     update(&mut app, key('k'));
     assert!(
         app.sessions[0]
-            .logs
+            .container_logs
             .as_ref()
             .is_some_and(|l| !l.follow && l.cursor == 6)
     );
@@ -352,7 +352,7 @@ fn logs_pane_focus_search_jump_back_and_hide() {
     assert_eq!(app.focus, Pane::Frames);
     assert!(
         app.sessions[0]
-            .logs
+            .container_logs
             .as_ref()
             .is_some_and(|l| l.hidden && l.running)
     );
@@ -371,7 +371,7 @@ fn logs_pane_focus_search_jump_back_and_hide() {
     }
     assert_eq!(
         update(&mut app, code(KeyCode::Enter)),
-        vec![Effect::StopLogs { id: 0 }]
+        vec![Effect::StopContainerLogs { id: 0 }]
     );
 }
 
@@ -383,21 +383,23 @@ fn logs_by_hand_and_on_a_small_terminal() {
     let effects = update(&mut app, key('l'));
     assert!(matches!(
         effects.as_slice(),
-        [Effect::StartLogs { id: 0, .. }]
+        [Effect::StartContainerLogs { id: 0, .. }]
     ));
     assert_eq!(app.focus, Pane::Logs);
     update(
         &mut app,
-        Event::LogLines {
+        Event::ContainerLogs {
             id: 0,
-            lines: log_lines(),
+            event: ContainerLogsEvent::Lines(log_lines()),
         },
     );
     update(
         &mut app,
-        Event::LogsEnded {
+        Event::ContainerLogs {
             id: 0,
-            message: "the log source exited with status 1".into(),
+            event: ContainerLogsEvent::Ended {
+                message: "the log source exited with status 1".into(),
+            },
         },
     );
     insta::assert_snapshot!("logs_80x24", render(&app).backend());
@@ -421,7 +423,7 @@ fn keepalive_round_trips_and_hiding_pings() {
     }
     assert_eq!(
         update(&mut app, code(KeyCode::Enter)),
-        vec![Effect::Command(
+        vec![Effect::ToSession(
             0,
             SessionCommand::Keepalive(Some(Duration::from_secs(5)))
         )]
@@ -451,7 +453,10 @@ fn keepalive_round_trips_and_hiding_pings() {
     }
     update(&mut app, code(KeyCode::Enter));
     let s = &app.sessions[0];
-    assert_eq!(s.filter.as_ref().map(|f| f.source.as_str()), Some("-ping"));
+    assert_eq!(
+        s.view.filter.as_ref().map(|f| f.source.as_str()),
+        Some("-ping")
+    );
     assert_eq!(
         s.view_len(),
         s.log.len() - 4,
@@ -462,7 +467,7 @@ fn keepalive_round_trips_and_hiding_pings() {
         update(&mut app, key(c));
     }
     update(&mut app, code(KeyCode::Enter));
-    assert!(app.sessions[0].filter.is_none());
+    assert!(app.sessions[0].view.filter.is_none());
 }
 
 /// Off by default; :autoreconnect on plans an attempt after an abnormal close with a visible
@@ -518,7 +523,7 @@ fn automatic_reconnect_counts_down_backs_off_and_cancels() {
     insta::assert_snapshot!("auto_reconnect_countdown", render(&app).backend());
     assert_eq!(
         update(&mut app, Event::Tick(ms(2_000))),
-        vec![Effect::Command(
+        vec![Effect::ToSession(
             0,
             SessionCommand::Reconnect { new_id: false }
         )]

@@ -8,7 +8,7 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
-use wsdeck::app::{App, ConnState, Event, SessionView};
+use wsdeck::app::{App, ConnState, Event, Session};
 use wsdeck::engine::Opcode;
 use wsdeck::engine::session::SessionCommand;
 use wsdeck::engine::target::{ConnectSpec, Target};
@@ -77,10 +77,10 @@ impl Console {
         }
     }
 
-    /// `q` (twice: with a connection open the first one asks), and the app as the loop left it.
+    /// `q`, then `y` (with a connection open, `q` asks first), and the app as the loop left it.
     async fn quit(self) -> App {
-        for _ in 0..2 {
-            let _ = self.keys.send(key(KeyCode::Char('q'))).await;
+        for c in ['q', 'y'] {
+            let _ = self.keys.send(key(KeyCode::Char(c))).await;
         }
         tokio::time::timeout(Duration::from_secs(10), self.looped)
             .await
@@ -96,11 +96,11 @@ async fn two_sessions_demo_and_sdk_agent_at_once() {
         .await
         .expect("agent");
     let sessions = vec![
-        SessionView::new(
+        Session::new(
             "demo",
             ConnectSpec::new(Target::url(&format!("{}?quiet=1", demo.url())).expect("url")),
         ),
-        SessionView::new(
+        Session::new(
             "sdk",
             ConnectSpec::new(Target::url(&agent.url()).expect("url")),
         ),
@@ -136,7 +136,7 @@ async fn two_sessions_demo_and_sdk_agent_at_once() {
     wait_for(&mut screens, "count.done").await;
     keys.send(key(KeyCode::Char('q'))).await.expect("key");
     wait_for(&mut screens, "Quit?").await;
-    keys.send(key(KeyCode::Char('q'))).await.expect("key");
+    keys.send(key(KeyCode::Char('y'))).await.expect("key");
     let app = tokio::time::timeout(Duration::from_secs(10), looped)
         .await
         .expect("quits")
@@ -158,7 +158,7 @@ fn typed(keys: &mpsc::Sender<Event>, text: &str) -> Vec<Event> {
 async fn record_from_the_console_then_open_the_capture_read_only() {
     let demo = wsdeck::demo::start(0).await.expect("demo");
     let dir = tempfile::tempdir().expect("dir");
-    let sessions = vec![SessionView::new(
+    let sessions = vec![Session::new(
         "demo",
         ConnectSpec::new(Target::url(&format!("{}?quiet=1", demo.url())).expect("url")),
     )];
@@ -230,13 +230,13 @@ async fn record_from_the_console_then_open_the_capture_read_only() {
     let screen = wait_for(&mut screens, "(read-only)").await;
     assert!(screen.contains("▤"), "{screen}");
     assert!(screen.contains("echo.reply"));
-    send(vec![key(KeyCode::Char('q')), key(KeyCode::Char('q'))]).await;
+    send(vec![key(KeyCode::Char('q')), key(KeyCode::Char('y'))]).await;
     let app = tokio::time::timeout(Duration::from_secs(10), looped)
         .await
         .expect("quits")
         .expect("join");
     assert_eq!(app.sessions.len(), 2);
-    assert!(app.sessions[1].read_only);
+    assert!(app.sessions[1].read_only());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -262,7 +262,7 @@ async fn replay_a_capture_from_the_console_and_compare() {
     };
     let good = capture("match.jsonl", "hi");
     let bad = capture("differs.jsonl", "bye");
-    let sessions = vec![SessionView::new(
+    let sessions = vec![Session::new(
         "demo",
         ConnectSpec::new(Target::url(&format!("{}?quiet=1", demo.url())).expect("url")),
     )];
@@ -302,7 +302,7 @@ async fn replay_a_capture_from_the_console_and_compare() {
     send(vec![
         key(KeyCode::Esc),
         key(KeyCode::Char('q')),
-        key(KeyCode::Char('q')),
+        key(KeyCode::Char('y')),
     ])
     .await;
     let app = tokio::time::timeout(Duration::from_secs(10), looped)
@@ -342,8 +342,8 @@ fn console_on(
 ) -> Console {
     let mut spec = ConnectSpec::new(Target::local(agent.port));
     spec.session_id = Some(session_id.into());
-    let mut app = App::new(vec![SessionView::new("sdk", spec)]);
-    app.logs_source = wsdeck::monitor::MonitorSource::Cmd(format!(
+    let mut app = App::new(vec![Session::new("sdk", spec)]);
+    app.config.container_logs_source = wsdeck::monitor::MonitorSource::Cmd(format!(
         "{} ai agent monitor --session-id {{session_id}} --follow",
         azd.display()
     ));
@@ -399,7 +399,7 @@ async fn sdk_handler_raises_1011_the_logs_pane_shows_azd_and_quitting_stops_it()
     let app = c.quit().await;
     assert!(
         app.sessions[0]
-            .logs
+            .container_logs
             .as_ref()
             .is_some_and(|l| !l.lines.is_empty())
     );
@@ -461,8 +461,11 @@ async fn missing_azd_is_said_in_the_logs_pane() {
         .expect("agent");
     let mut spec = ConnectSpec::new(Target::local(agent.port));
     spec.session_id = Some("sess-noazd".into());
-    let app = App::new(vec![SessionView::new("sdk", spec)]);
-    assert_eq!(app.logs_source, wsdeck::monitor::MonitorSource::Auto);
+    let app = App::new(vec![Session::new("sdk", spec)]);
+    assert_eq!(
+        app.config.container_logs_source,
+        wsdeck::monitor::MonitorSource::Auto
+    );
     let mut c = Console::start(
         app,
         (200, 40),
@@ -477,7 +480,7 @@ async fn missing_azd_is_said_in_the_logs_pane() {
     assert!(screen.contains("ended"), "{screen}");
     let app = c.quit().await;
     let msg = app.sessions[0]
-        .logs
+        .container_logs
         .as_ref()
         .and_then(|l| l.message.clone())
         .unwrap_or_default();
@@ -499,8 +502,8 @@ async fn logstream_console(sse: Vec<crate::support::SseReply>) -> (crate::suppor
     let mut spec = ConnectSpec::new(Target::foundry(&f.endpoint(), "echo").expect("target"));
     spec.session_id = Some("sess-stream-1".into());
     spec.auth = wsdeck::engine::auth::AuthSource::Command("echo canary-console-token".into());
-    let mut app = App::new(vec![SessionView::new("foundry", spec)]);
-    app.logs_source = wsdeck::monitor::MonitorSource::Logstream;
+    let mut app = App::new(vec![Session::new("foundry", spec)]);
+    app.config.container_logs_source = wsdeck::monitor::MonitorSource::Logstream;
     (f, app)
 }
 
@@ -549,7 +552,7 @@ async fn the_logs_pane_reads_the_platform_log_stream_and_says_when_it_is_refused
     let (screen, app) = run_until(app, "HTTP 404").await;
     assert!(screen.contains("ended"), "{screen}");
     let msg = app.sessions[0]
-        .logs
+        .container_logs
         .as_ref()
         .and_then(|l| l.message.clone())
         .unwrap_or_default();
@@ -566,8 +569,8 @@ async fn a_flooding_log_source_keeps_the_console_responsive_and_stops() {
     let pid_file = dir.path().join("yes.pid");
     let mut spec = ConnectSpec::new(Target::url(&format!("{}?quiet=1", demo.url())).expect("url"));
     spec.session_id = Some("sess-flood".into());
-    let mut app = App::new(vec![SessionView::new("demo", spec)]);
-    app.logs_source = wsdeck::monitor::MonitorSource::Cmd(format!(
+    let mut app = App::new(vec![Session::new("demo", spec)]);
+    app.config.container_logs_source = wsdeck::monitor::MonitorSource::Cmd(format!(
         "sh -c 'echo $$ > {}; exec yes flood'",
         pid_file.display()
     ));
@@ -594,7 +597,10 @@ async fn a_flooding_log_source_keeps_the_console_responsive_and_stops() {
     );
     let app = c.quit().await;
     assert_eq!(
-        app.sessions[0].logs.as_ref().map(|l| l.lines.len()),
+        app.sessions[0]
+            .container_logs
+            .as_ref()
+            .map(|l| l.lines.len()),
         Some(100_000)
     );
 }

@@ -464,7 +464,7 @@ async fn keepalive_pings_measure_round_trips_and_a_missing_pong_is_reported() {
         "the peer echoes the ping's payload"
     );
     // The console matches them for the round trip.
-    let mut rtt = wsdeck::app::keepalive::Rtt::default();
+    let mut rtt = wsdeck::engine::rtt::Rtt::default();
     for f in &frames {
         rtt.observe(f);
     }

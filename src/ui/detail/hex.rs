@@ -24,7 +24,7 @@ pub(super) fn dump<'a>(
         human_bytes(f.payload.len() as u64)
     );
     let total = hexdump::row_count(f.payload.len());
-    let start = app.detail_scroll.min(total.saturating_sub(1));
+    let start = app.detail.scroll.min(total.saturating_sub(1));
     let room = height.saturating_sub(lines.len());
     lines.extend(
         hexdump::rows(&f.payload, start, room).map(|r| Line::from(Span::styled(r, t.base))),

@@ -22,7 +22,7 @@ pub(super) fn pretty<'a>(
         human_bytes(f.payload.len() as u64)
     );
     let total = p.lines().count();
-    let start = app.detail_scroll.min(total.saturating_sub(1));
+    let start = app.detail.scroll.min(total.saturating_sub(1));
     let lines = p
         .lines()
         .skip(start)

@@ -5,7 +5,7 @@ mod hex;
 mod json;
 mod pcm;
 
-use crate::app::{App, DetailView, Pane, SessionView};
+use crate::app::{App, DetailView, Pane, Session};
 use crate::engine::close::explain;
 use crate::engine::{Frame, Opcode};
 use crate::store::{Row, RowKind};
@@ -24,17 +24,17 @@ use ratatui::widgets::{Paragraph, Wrap};
 const PRETTY_MAX: usize = 1024 * 1024;
 
 pub(super) fn draw_detail(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
-    if app.composing {
+    if app.layers.composing {
         draw_composer(c, area, app, t);
         return;
     }
-    let focused = app.focus == Pane::Detail && app.overlay.is_none();
-    let row = app.current().and_then(SessionView::selected_row);
+    let focused = app.focus == Pane::Detail && app.layers.overlay.is_none();
+    let row = app.current().and_then(Session::selected_row);
     if let Some(Row {
         kind: RowKind::Frame(f),
         ..
     }) = row
-        && app.detail_view == DetailView::Pcm
+        && app.detail.view == DetailView::Pcm
         && f.opcode == Opcode::Binary
         && crate::decode::pcm::fits(&f.payload)
     {
@@ -67,7 +67,7 @@ pub(super) fn draw_detail(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
         })
     );
     let mut p = Paragraph::new(lines).block(block);
-    if app.wrap || is_event {
+    if app.detail.wrap || is_event {
         p = p.wrap(Wrap { trim: false });
     }
     c.render_widget(p, area);
@@ -76,7 +76,7 @@ pub(super) fn draw_detail(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
 fn frame_detail<'a>(app: &App, f: &Frame, height: usize, t: &Theme) -> (String, Vec<Line<'a>>) {
     let json_text = f
         .text()
-        .filter(|_| f.payload.len() <= PRETTY_MAX && app.detail_view == DetailView::Auto);
+        .filter(|_| f.payload.len() <= PRETTY_MAX && app.detail.view == DetailView::Auto);
     let parsed = json_text.map(crate::decode::json::view);
     let fits = if f.text().is_some() && f.payload.len() <= PRETTY_MAX {
         "json | hex"

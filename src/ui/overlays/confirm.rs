@@ -2,6 +2,7 @@
 //! deleting a session.
 
 use crate::app::App;
+use crate::keymap::{Action, Layer};
 use crate::ui::theme::Theme;
 use crate::ui::widgets::{centered, pane_block};
 use ratatui::Frame as Canvas;
@@ -9,16 +10,29 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 
-pub(super) fn draw_confirm(c: &mut Canvas, area: Rect, t: &Theme) {
-    let r = centered(area, 52, 4);
+/// `y/enter yes · n/esc no`, from the key table.
+fn answers(app: &App) -> String {
+    format!(
+        "{} yes · {} no",
+        app.keymap.keys_text(Layer::Confirm, Action::Yes),
+        app.keymap.keys_text(Layer::Confirm, Action::No)
+    )
+}
+
+pub(super) fn draw_confirm(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
+    let mut lines: Vec<Line> = app
+        .what_would_be_lost()
+        .into_iter()
+        .map(|w| Line::from(format!("· {w}")))
+        .collect();
+    lines.insert(0, Line::from("Quitting cuts off:"));
+    lines.push(Line::from(Span::styled(answers(app), t.dim)));
+    let r = centered(area, 60, lines.len() as u16 + 2);
     c.render_widget(Clear, r);
     c.render_widget(
-        Paragraph::new(vec![
-            Line::from("Connections are open and will be closed."),
-            Line::from(Span::styled("q quits · any other key stays", t.dim)),
-        ])
-        .block(pane_block(" Quit? ".into(), true, t))
-        .style(t.base),
+        Paragraph::new(lines)
+            .block(pane_block(" Quit? ".into(), true, t))
+            .style(t.base),
         r,
     );
 }
@@ -30,7 +44,7 @@ pub(super) fn draw_confirm_delete(c: &mut Canvas, area: Rect, app: &App, t: &The
     c.render_widget(
         Paragraph::new(vec![
             Line::from(format!("Delete session {name:?}?")),
-            Line::from(Span::styled("y deletes · any other key keeps it", t.dim)),
+            Line::from(Span::styled(answers(app), t.dim)),
         ])
         .block(pane_block(" Delete? ".into(), true, t))
         .style(t.base),

@@ -1,7 +1,9 @@
-//! The help overlay: every binding, the focused pane's bright.
+//! The help overlay, generated from the key table and the `:` command table: the focused pane's
+//! keys first and bright, then the global ones, the other layers, and the commands. It scrolls.
 
-use crate::app::keymap::{BINDINGS, Scope};
-use crate::app::{App, Pane};
+use crate::app::App;
+use crate::app::layers::pane_layer;
+use crate::keymap::{Action, Layer};
 use crate::ui::theme::Theme;
 use crate::ui::widgets::{centered, pane_block};
 use ratatui::Frame as Canvas;
@@ -9,43 +11,71 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 
-pub(super) fn draw_help(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
-    let focus_scope = match app.focus {
-        Pane::Sessions => Scope::Sessions,
-        Pane::Frames => Scope::Frames,
-        Pane::Detail => Scope::Detail,
-        Pane::Logs => Scope::Logs,
-    };
+/// Every line of the help, the ones that apply now marked.
+pub fn help_lines<'a>(app: &App, t: &Theme) -> Vec<Line<'a>> {
+    let focus = pane_layer(app.focus);
+    let first = [focus, Layer::Global];
+    let order: Vec<Layer> = first
+        .into_iter()
+        .chain(Layer::ALL.iter().copied().filter(|l| !first.contains(l)))
+        .collect();
     let mut lines = Vec::new();
-    for b in BINDINGS {
-        let here = b.scope == Scope::Anywhere
-            || b.scope == focus_scope
-            || (b.scope == Scope::Lists && focus_scope != Scope::Detail);
-        let here = here
-            || (b.scope == Scope::Frames && b.keys.starts_with('/') && focus_scope == Scope::Logs);
-        let style = if here { t.base } else { t.dim };
+    for layer in order {
+        let here = layer == focus || layer == Layer::Global;
+        let rows: Vec<_> = app
+            .keymap
+            .bindings()
+            .iter()
+            .filter(|b| b.layer == layer)
+            .collect();
+        if rows.is_empty() {
+            continue;
+        }
+        lines.push(Line::from(Span::styled(
+            layer.title().to_string(),
+            if here { t.accent } else { t.dim },
+        )));
+        for b in rows {
+            lines.push(Line::from(vec![
+                Span::styled(
+                    format!("  {:<20} ", app.keymap.keys_text(layer, b.action)),
+                    if here { t.accent } else { t.dim },
+                ),
+                Span::styled(b.action.describe(), if here { t.base } else { t.dim }),
+            ]));
+        }
+    }
+    lines.push(Line::from(Span::styled(": commands", t.accent)));
+    for (usage, about) in crate::app::commands::table() {
         lines.push(Line::from(vec![
-            Span::styled(
-                format!("{:<26}", b.keys),
-                if here { t.accent } else { t.dim },
-            ),
-            Span::styled(format!("{:<10}", b.scope.name()), t.dim),
-            Span::styled(b.does.to_string(), style),
+            Span::styled(format!("  {usage}  "), t.accent),
+            Span::styled(about, t.dim),
         ]));
     }
-    lines.push(Line::from(""));
-    lines.push(Line::from(Span::styled(
-        "Keys for the focused pane are bright. ? or Esc closes.",
+    lines
+}
+
+pub(super) fn draw_help(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
+    let lines = help_lines(app, t);
+    let total = lines.len();
+    let room = (area.height as usize).saturating_sub(3).max(1);
+    let scroll = app.layers.help_scroll.min(total.saturating_sub(room));
+    let mut shown: Vec<Line> = lines.into_iter().skip(scroll).take(room).collect();
+    shown.push(Line::from(Span::styled(
+        format!(
+            "keys of the focused pane are bright · {}, {} scroll ({}-{} of {total}) · {} closes",
+            app.keymap.keys_text(Layer::Global, Action::Down),
+            app.keymap.keys_text(Layer::Global, Action::PageDown),
+            scroll + 1,
+            (scroll + room).min(total),
+            app.keymap.keys_text(Layer::Global, Action::Back),
+        ),
         t.dim,
     )));
-    // On a short terminal the footer goes first, so every binding stays visible at 80x24.
-    if lines.len() + 2 > area.height as usize {
-        lines.truncate(lines.len().saturating_sub(2));
-    }
-    let r = centered(area, 90, lines.len() as u16 + 2);
+    let r = centered(area, 100, shown.len() as u16 + 2);
     c.render_widget(Clear, r);
     c.render_widget(
-        Paragraph::new(lines)
+        Paragraph::new(shown)
             .block(pane_block(" Help ".into(), true, t))
             .style(t.base),
         r,

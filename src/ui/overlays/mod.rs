@@ -14,16 +14,16 @@ use ratatui::Frame as Canvas;
 use ratatui::layout::Rect;
 
 pub(super) fn draw(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
-    if let Some(f) = &app.form {
+    if let Some(f) = &app.layers.form {
         form::draw_form(c, area, f, t);
     }
-    if let Some(p) = &app.picker {
+    if let Some(p) = &app.layers.picker {
         picker::draw_picker(c, area, p, t);
     }
-    match app.overlay {
+    match app.layers.overlay {
         Some(Overlay::Help) => help::draw_help(c, area, app, t),
         Some(Overlay::Handshake) => handshake::draw_handshake(c, area, app, t),
-        Some(Overlay::ConfirmQuit) => confirm::draw_confirm(c, area, t),
+        Some(Overlay::ConfirmQuit) => confirm::draw_confirm(c, area, app, t),
         Some(Overlay::ConfirmDelete) => confirm::draw_confirm_delete(c, area, app, t),
         Some(Overlay::Compare) => compare::draw_compare(c, area, app, t),
         None => {}

@@ -1,6 +1,14 @@
 //! What a session connects to: a Foundry hosted agent (GA or preview route), a local agentserver
 //! container, or any WebSocket URL; and how that becomes the upgrade request's URL and headers.
 
+mod args;
+mod resolve;
+
+pub use args::TargetArgs;
+pub use resolve::{
+    ConnectDefaults, CountingIds, IdSource, RandomIds, ResolveEnv, ResolveError, resolve,
+};
+
 use crate::engine::auth::AuthSource;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use std::path::PathBuf;

@@ -69,13 +69,13 @@ pub fn areas(area: Rect) -> Areas {
 }
 
 /// Rows of frames the log shows (inside its border, below its header line).
-pub fn log_rows(width: u16, height: u16) -> usize {
+pub fn frame_rows(width: u16, height: u16) -> usize {
     let a = areas(Rect::new(0, 0, width, height));
     a.log.height.saturating_sub(3) as usize
 }
 
-/// Lines the logs pane shows (inside its border).
-pub fn logs_rows(width: u16, height: u16) -> usize {
+/// Lines the container logs pane shows (inside its border).
+pub fn container_log_rows(width: u16, height: u16) -> usize {
     let a = areas(Rect::new(0, 0, width, height));
     a.detail.height.saturating_sub(2) as usize
 }

@@ -1,0 +1,351 @@
+//! What each pane-level action does, one function per group: moving and focus, sessions, the
+//! frame log (filter, search, copy, compose), views, and quitting.
+
+use crate::app::container_logs;
+use crate::app::frames::Move;
+use crate::app::layers::{Overlay, PromptKind, open_prompt};
+use crate::app::{App, ConnState, DetailView, Effect, Pane, TimeMode, form};
+use crate::engine::session::SessionCommand;
+use crate::keymap::Action;
+use crate::store::RowKind;
+
+pub fn run(app: &mut App, action: Action) -> Vec<Effect> {
+    use Action as A;
+    match action {
+        A::Up | A::Down | A::PageUp | A::PageDown | A::Top | A::Bottom => {
+            move_in(app, action);
+            vec![]
+        }
+        A::NextPane | A::PrevPane | A::Back => {
+            focus(app, action);
+            vec![]
+        }
+        A::Connect
+        | A::Disconnect
+        | A::Reconnect
+        | A::ReconnectNew
+        | A::AddSession
+        | A::EditSession
+        | A::DeleteSession => sessions(app, action),
+        A::Filter
+        | A::Search
+        | A::SearchNext
+        | A::SearchPrev
+        | A::Copy
+        | A::Compose
+        | A::ComposeLike
+        | A::OpenDetail
+        | A::CommandLine => frames(app, action),
+        A::Help | A::Handshake | A::ToggleTime | A::NextView | A::Wrap => {
+            views(app, action);
+            vec![]
+        }
+        A::ContainerLogs => container_logs::toggle(app),
+        A::JumpToClose => {
+            container_logs::jump_to_close(app);
+            vec![]
+        }
+        A::ReplayStep => match app.selected_id() {
+            Some(id) => vec![Effect::ReplayControl {
+                id,
+                ctl: crate::app::ReplayCtl::Step,
+            }],
+            None => vec![],
+        },
+        A::Quit => {
+            if app.something_to_lose() {
+                app.layers.overlay = Some(Overlay::ConfirmQuit);
+                vec![]
+            } else {
+                vec![Effect::Quit]
+            }
+        }
+        A::QuitNow => vec![Effect::Quit],
+        // Editor and dialog actions reach their own layers, never a pane.
+        _ => vec![],
+    }
+}
+
+fn move_in(app: &mut App, action: Action) {
+    let m = match action {
+        Action::Up => Move::Up,
+        Action::Down => Move::Down,
+        Action::PageUp => Move::PageUp,
+        Action::PageDown => Move::PageDown,
+        Action::Top => Move::Top,
+        _ => Move::Bottom,
+    };
+    let rows = app.frame_rows();
+    match app.focus {
+        Pane::Sessions => {
+            let n = app.sessions.len();
+            if n == 0 {
+                return;
+            }
+            app.selected = match m {
+                Move::Up => app.selected.saturating_sub(1),
+                Move::Down => (app.selected + 1).min(n - 1),
+                Move::Top | Move::PageUp => 0,
+                _ => n - 1,
+            };
+            app.detail.scroll = 0;
+        }
+        Pane::Frames => {
+            if let Some(s) = app.current_mut() {
+                s.move_cursor(m, rows);
+                app.detail.scroll = 0;
+            }
+        }
+        Pane::Logs => {
+            let lrows = app.container_log_rows();
+            if let Some(l) = app.current_mut().and_then(|s| s.container_logs.as_mut()) {
+                l.move_cursor(m, lrows);
+            }
+        }
+        Pane::Detail => {
+            let d = &mut app.detail.scroll;
+            *d = match m {
+                Move::Up => d.saturating_sub(1),
+                Move::Down => *d + 1,
+                Move::PageUp => d.saturating_sub(rows),
+                Move::PageDown => *d + rows,
+                Move::Top => 0,
+                Move::Bottom => usize::MAX / 2,
+            };
+        }
+    }
+}
+
+fn focus(app: &mut App, action: Action) {
+    let logs = app.container_logs_shown();
+    app.focus = match (action, app.focus) {
+        (Action::Back, _) => Pane::Frames,
+        (Action::NextPane, Pane::Sessions) => Pane::Frames,
+        (Action::NextPane, Pane::Frames) => Pane::Detail,
+        (Action::NextPane, Pane::Detail) if logs => Pane::Logs,
+        (Action::NextPane, Pane::Detail | Pane::Logs) => Pane::Sessions,
+        (_, Pane::Sessions) if logs => Pane::Logs,
+        (_, Pane::Sessions) => Pane::Detail,
+        (_, Pane::Frames) => Pane::Sessions,
+        (_, Pane::Detail) => Pane::Frames,
+        (_, Pane::Logs) => Pane::Detail,
+    }
+}
+
+const READ_ONLY: &str = "a capture opened from a file is read-only";
+
+fn sessions(app: &mut App, action: Action) -> Vec<Effect> {
+    let Some(s) = app.current() else {
+        if action == Action::AddSession {
+            app.layers.form = Some(form::SessionForm::new_session());
+        }
+        return vec![];
+    };
+    let (id, running, read_only, state) = (s.id, s.running, s.read_only(), s.state.clone());
+    match action {
+        Action::Connect => {
+            app.focus = Pane::Frames;
+            if read_only {
+                app.status = Some(READ_ONLY.into());
+            } else if !running {
+                return vec![Effect::Connect(id)];
+            } else if matches!(state, ConnState::Closed { .. } | ConnState::Failed(_)) {
+                return vec![Effect::ToSession(
+                    id,
+                    SessionCommand::Reconnect { new_id: false },
+                )];
+            }
+        }
+        Action::Disconnect => {
+            if let Some(s) = app.current_mut()
+                && s.auto_reconnect.cancel()
+            {
+                app.status = Some(format!("{}: automatic reconnect cancelled", s.name));
+                return vec![];
+            }
+            if matches!(state, ConnState::Open) {
+                return vec![Effect::ToSession(
+                    id,
+                    SessionCommand::Close {
+                        code: 1000,
+                        reason: String::new(),
+                    },
+                )];
+            }
+            app.status = Some("not connected".into());
+        }
+        Action::Reconnect | Action::ReconnectNew => {
+            let new_id = action == Action::ReconnectNew;
+            if let Some(s) = app.current_mut() {
+                s.auto_reconnect.due = None;
+            }
+            if read_only {
+                app.status = Some(READ_ONLY.into());
+                return vec![];
+            }
+            if !running {
+                if new_id {
+                    let fresh = app.new_session_id();
+                    if let Some(s) = app.current_mut() {
+                        s.spec.session_id = Some(fresh);
+                    }
+                }
+                return vec![Effect::Connect(id)];
+            }
+            app.status = Some(if new_id {
+                "reconnecting with a new agent_session_id".into()
+            } else {
+                "reconnecting with the same agent_session_id".into()
+            });
+            return vec![Effect::ToSession(id, SessionCommand::Reconnect { new_id })];
+        }
+        Action::AddSession => app.layers.form = Some(form::SessionForm::new_session()),
+        Action::EditSession => {
+            if let Some(s) = app.current() {
+                app.layers.form = Some(form::SessionForm::edit(s.id, &s.name, &s.spec));
+            }
+        }
+        Action::DeleteSession => app.layers.overlay = Some(Overlay::ConfirmDelete),
+        _ => {}
+    }
+    vec![]
+}
+
+fn frames(app: &mut App, action: Action) -> Vec<Effect> {
+    match action {
+        Action::Filter => {
+            let text = app
+                .current()
+                .and_then(|s| s.view.filter.as_ref())
+                .map(|f| f.source.clone())
+                .unwrap_or_default();
+            open_prompt(app, PromptKind::Filter, text);
+        }
+        Action::Search => {
+            let text = app.search.clone().unwrap_or_default();
+            open_prompt(app, PromptKind::Search, text);
+        }
+        Action::CommandLine => open_prompt(app, PromptKind::Command, String::new()),
+        Action::SearchNext => search_step(app, true),
+        Action::SearchPrev => search_step(app, false),
+        Action::Copy => return copy(app),
+        Action::Compose => app.layers.composing = true,
+        Action::ComposeLike => {
+            // "A new frame like this one": the selected frame into the composer.
+            if let Some(RowKind::Frame(f)) = app
+                .current()
+                .and_then(|s| s.selected_row())
+                .map(|r| &r.kind)
+            {
+                let (op, payload) = (f.opcode, f.payload.clone());
+                app.composer.load_frame(op, &payload);
+                app.layers.composing = true;
+            }
+        }
+        Action::OpenDetail => {
+            app.focus = Pane::Detail;
+            app.detail.scroll = 0;
+        }
+        _ => {}
+    }
+    vec![]
+}
+
+fn copy(app: &mut App) -> Vec<Effect> {
+    let text = if app.focus == Pane::Logs {
+        app.current()
+            .and_then(|s| s.container_logs.as_ref())
+            .and_then(|l| l.lines.get(l.cursor))
+            .map(|line| line.text.clone())
+    } else {
+        app.current()
+            .and_then(|s| s.selected_row())
+            .map(|row| match &row.kind {
+                RowKind::Frame(f) => match f.text() {
+                    Some(t) => t.to_string(),
+                    None => hex::encode(&f.payload),
+                },
+                RowKind::Event { text, .. } => text.clone(),
+            })
+    };
+    let Some(text) = text else { return vec![] };
+    app.status = Some(format!(
+        "copied {} characters (OSC 52)",
+        text.chars().count()
+    ));
+    vec![Effect::Copy(text)]
+}
+
+fn views(app: &mut App, action: Action) {
+    match action {
+        Action::Help => {
+            app.layers.help_scroll = 0;
+            app.layers.overlay = Some(Overlay::Help);
+        }
+        Action::Handshake => app.layers.overlay = Some(Overlay::Handshake),
+        Action::ToggleTime => {
+            app.time_mode = match app.time_mode {
+                TimeMode::Relative => TimeMode::Absolute,
+                TimeMode::Absolute => TimeMode::Relative,
+            }
+        }
+        Action::NextView => {
+            app.detail.view = match app.detail.view {
+                DetailView::Auto => DetailView::Hex,
+                DetailView::Hex => DetailView::Pcm,
+                DetailView::Pcm => DetailView::Auto,
+            };
+            app.detail.scroll = 0;
+        }
+        Action::Wrap => app.detail.wrap = !app.detail.wrap,
+        _ => {}
+    }
+}
+
+/// Apply (or with empty text clear) the selected session's filter.
+pub fn apply_filter(app: &mut App, text: &str) {
+    let rows = app.frame_rows();
+    let Some(s) = app.current_mut() else { return };
+    let clearing = text.trim().is_empty();
+    match s.set_filter(text, rows) {
+        Ok(()) if clearing => app.status = Some("filter cleared".into()),
+        Ok(()) => {}
+        Err(e) => app.status = Some(format!("filter not applied: {e}")),
+    }
+}
+
+/// Move to the next (or previous) row that holds the search text: in the container logs when
+/// they are focused, else in the frame log.
+pub fn search_step(app: &mut App, forward: bool) {
+    let Some(needle) = app.search.clone().map(|n| n.to_lowercase()) else {
+        app.status = Some("no search yet: / to search".into());
+        return;
+    };
+    if app.focus == Pane::Logs {
+        let lrows = app.container_log_rows();
+        let Some(l) = app.current_mut().and_then(|s| s.container_logs.as_mut()) else {
+            return;
+        };
+        app.status = Some(match l.find(&needle, forward) {
+            Some(i) => {
+                l.select(i, lrows);
+                format!("/{needle}: log line {} of {}", i + 1, l.lines.len())
+            }
+            None => format!("/{needle}: no match in the logs"),
+        });
+        return;
+    }
+    let rows = app.frame_rows();
+    let Some(s) = app.current_mut() else { return };
+    let len = s.view_len();
+    if len == 0 {
+        return;
+    }
+    app.status = Some(match s.find(&needle, forward) {
+        Some(i) => {
+            s.select(i, rows);
+            format!("/{needle}: row {} of {len}", i + 1)
+        }
+        None => format!("/{needle}: no match"),
+    });
+}

@@ -1,0 +1,150 @@
+//! What reaches the update (`Event`) and what the update asks the runtime to do (`Effect`).
+//! Time, randomness and I/O results all arrive as events, so the update stays a pure function.
+
+use crate::app::composer::Mode;
+use crate::app::replay::ReplayCtl;
+use crate::capture::replay::Timing;
+use crate::engine::session::{SessionCommand, SessionEvent};
+use crate::engine::{Frame, Opcode};
+use crossterm::event::{KeyEvent, MouseEvent};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Everything that reaches the update.
+#[derive(Debug)]
+pub enum Event {
+    Key(KeyEvent),
+    Mouse(MouseEvent),
+    Resize {
+        width: u16,
+        height: u16,
+    },
+    /// The clock, for the status bar's "open 00:02:13": session-relative times come in events.
+    Tick(Duration),
+    /// An event of the session with this id (ids are stable; positions change).
+    Session {
+        id: usize,
+        event: SessionEvent,
+    },
+    /// The runtime started session `id`'s actor when the console clock read `at`.
+    Started {
+        id: usize,
+        at: Duration,
+    },
+    /// Scan one more slice of a filter over a long frame log.
+    FilterSlice,
+    /// Recording of session `id` started (`path`), stopped (`None`), or failed (`error`).
+    Recording {
+        id: usize,
+        path: Option<PathBuf>,
+        error: Option<String>,
+    },
+    Replay {
+        id: usize,
+        event: ReplayEvent,
+    },
+    ContainerLogs {
+        id: usize,
+        event: ContainerLogsEvent,
+    },
+    /// A capture file was read (or could not be).
+    CaptureOpened {
+        name: String,
+        result: Result<Box<crate::capture::Capture>, String>,
+    },
+    /// The runtime's word on an effect it carried out or could not (saved, not sent, …): a
+    /// status-bar message.
+    Notice(String),
+}
+
+#[derive(Debug)]
+pub enum ReplayEvent {
+    /// `total` frames to send.
+    Started {
+        file: String,
+        total: usize,
+        expected: Vec<Frame>,
+        step: bool,
+    },
+    /// `sent` frames have gone out.
+    Progress {
+        sent: usize,
+    },
+    /// All sent (or stopped) and the replies went quiet: time to compare.
+    Finished,
+    Failed {
+        error: String,
+    },
+}
+
+#[derive(Debug)]
+pub enum ContainerLogsEvent {
+    Lines(Vec<crate::monitor::LogLine>),
+    /// The log source ended (or could not start).
+    Ended {
+        message: String,
+    },
+}
+
+/// A composed frame on its way out: the runtime expands its variables (it supplies `now` and
+/// `uuid`), encodes it in its mode, and sends it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Composed {
+    pub mode: Mode,
+    pub opcode: Opcode,
+    pub template: String,
+    pub seq: u64,
+    pub session_id: String,
+    pub vars: BTreeMap<String, String>,
+}
+
+/// What the runtime must do after an update.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Start the session's actor (connect).
+    Connect(usize),
+    /// Tell session `id`'s actor something (send, close, reconnect, …).
+    ToSession(usize, SessionCommand),
+    /// Put this text on the clipboard (OSC 52, works over SSH).
+    Copy(String),
+    SendComposed {
+        id: usize,
+        frame: Composed,
+    },
+    /// Start (true) or stop recording session `id` to a capture file.
+    Record {
+        id: usize,
+        on: bool,
+    },
+    /// Read a capture (or HAR) file and open it read-only.
+    OpenCapture(PathBuf),
+    /// Replay a capture's outgoing frames into session `id`.
+    StartReplay {
+        id: usize,
+        path: PathBuf,
+        timing: Timing,
+        step: bool,
+        /// Send each frame only once the replies went quiet for this long.
+        wait_replies: Option<Duration>,
+    },
+    ReplayControl {
+        id: usize,
+        ctl: ReplayCtl,
+    },
+    /// Start reading session `id`'s container logs (the runtime adds the session's tokens).
+    StartContainerLogs {
+        id: usize,
+        plan: crate::monitor::Plan,
+    },
+    StopContainerLogs {
+        id: usize,
+    },
+    /// Write snippets.toml with these snippets.
+    SaveSnippets(Vec<crate::config::Snippet>),
+    /// Write sessions.toml with these sessions.
+    SaveSessions(Vec<crate::config::SavedSession>),
+    /// Switch to this theme.
+    SetTheme(String),
+    Quit,
+}

@@ -1,0 +1,223 @@
+//! The frame-log view of one session: cursor, scroll, follow, and the filter that scans the log
+//! in slices between other events (so a million-row scan never stalls the keys), plus search.
+
+use crate::app::session::Session;
+use crate::filter::Filter;
+use crate::store::{Row, RowKind};
+
+/// Rows a filter scans per slice, between other events (keeps a million-row scan responsive).
+pub const FILTER_SLICE: usize = 20_000;
+
+#[derive(Debug)]
+pub struct FrameView {
+    /// Selected row of the view.
+    pub cursor: usize,
+    /// First row on screen.
+    pub top: usize,
+    /// Stick to the tail until the user moves up.
+    pub follow: bool,
+    /// The active filter; `visible` then lists the matching log rows scanned so far.
+    pub filter: Option<Filter>,
+    pub visible: Vec<usize>,
+    /// Log rows the filter has looked at.
+    pub scanned: usize,
+}
+
+impl Default for FrameView {
+    fn default() -> Self {
+        FrameView {
+            cursor: 0,
+            top: 0,
+            follow: true,
+            filter: None,
+            visible: Vec::new(),
+            scanned: 0,
+        }
+    }
+}
+
+/// A cursor move in a list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Move {
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Top,
+    Bottom,
+}
+
+impl Session {
+    /// Rows in view: the filtered ones, or the whole log.
+    pub fn view_len(&self) -> usize {
+        if self.view.filter.is_some() {
+            self.view.visible.len()
+        } else {
+            self.log.len()
+        }
+    }
+
+    /// Row `i` of the view.
+    pub fn view_row(&self, i: usize) -> Option<&Row> {
+        if self.view.filter.is_some() {
+            self.view.visible.get(i).and_then(|&j| self.log.get(j))
+        } else {
+            self.log.get(i)
+        }
+    }
+
+    pub fn selected_row(&self) -> Option<&Row> {
+        self.view_row(self.view.cursor)
+    }
+
+    /// The frame-log index of the selected row.
+    pub fn selected_row_index(&self) -> Option<usize> {
+        if self.view.filter.is_some() {
+            self.view.visible.get(self.view.cursor).copied()
+        } else {
+            (self.view.cursor < self.log.len()).then_some(self.view.cursor)
+        }
+    }
+
+    /// Whether the filter still has rows to look at.
+    pub fn filter_pending(&self) -> bool {
+        self.view.filter.is_some() && self.view.scanned < self.log.len()
+    }
+
+    /// Look at up to `budget` more rows.
+    pub fn scan(&mut self, budget: usize) {
+        let Some(f) = &self.view.filter else { return };
+        let end = self.log.len().min(self.view.scanned + budget);
+        for j in self.view.scanned..end {
+            if self.log.get(j).is_some_and(|r| f.matches(r)) {
+                self.view.visible.push(j);
+            }
+        }
+        self.view.scanned = end;
+    }
+
+    /// New rows arrived: a filter that has caught up takes them now (one still scanning gets
+    /// them later), and a following cursor moves to the tail.
+    pub fn rows_added(&mut self, rows: usize) {
+        if self.view.filter.is_some() && self.log.len() - self.view.scanned <= FILTER_SLICE {
+            self.scan(FILTER_SLICE);
+        }
+        self.keep_cursor_visible(rows);
+    }
+
+    pub fn keep_cursor_visible(&mut self, rows: usize) {
+        let rows = rows.max(1);
+        let len = self.view_len();
+        let v = &mut self.view;
+        if v.follow && len > 0 {
+            v.cursor = len - 1;
+        }
+        if v.cursor < v.top {
+            v.top = v.cursor;
+        } else if v.cursor >= v.top + rows {
+            v.top = v.cursor + 1 - rows;
+        }
+        v.top = v.top.min(len.saturating_sub(rows));
+    }
+
+    pub fn move_cursor(&mut self, m: Move, rows: usize) {
+        let len = self.view_len();
+        if len == 0 {
+            return;
+        }
+        let page = rows.max(1);
+        let c = self.view.cursor;
+        self.view.cursor = match m {
+            Move::Up => c.saturating_sub(1),
+            Move::Down => (c + 1).min(len - 1),
+            Move::PageUp => c.saturating_sub(page),
+            Move::PageDown => (c + page).min(len - 1),
+            Move::Top => 0,
+            Move::Bottom => len - 1,
+        };
+        // Following resumes at the tail (G/End), and stops as soon as the user moves up.
+        self.view.follow =
+            self.view.cursor == len - 1 && matches!(m, Move::Bottom | Move::Down | Move::PageDown);
+        self.keep_cursor_visible(rows);
+    }
+
+    /// Put the cursor on view row `i` and stop following.
+    pub fn select(&mut self, i: usize, rows: usize) {
+        self.view.cursor = i;
+        self.view.follow = false;
+        self.keep_cursor_visible(rows);
+    }
+
+    /// Apply a filter (empty clears it); the error says why it was not applied.
+    pub fn set_filter(&mut self, text: &str, rows: usize) -> Result<(), String> {
+        if text.trim().is_empty() {
+            self.clear_filter();
+            self.view.follow = true;
+            self.keep_cursor_visible(rows);
+            return Ok(());
+        }
+        let f = Filter::parse(text).map_err(|e| e.to_string())?;
+        self.view.filter = Some(f);
+        self.view.visible.clear();
+        self.view.scanned = 0;
+        self.view.cursor = 0;
+        self.view.top = 0;
+        self.view.follow = true;
+        self.scan(FILTER_SLICE);
+        self.keep_cursor_visible(rows);
+        Ok(())
+    }
+
+    pub fn clear_filter(&mut self) {
+        self.view.filter = None;
+        self.view.visible.clear();
+        self.view.scanned = 0;
+    }
+
+    /// The next (or previous) row in view holding `needle` (lower-case), wrapping around.
+    pub fn find(&self, needle: &str, forward: bool) -> Option<usize> {
+        let len = self.view_len();
+        if len == 0 {
+            return None;
+        }
+        let hit = |row: &Row| match &row.kind {
+            RowKind::Frame(f) => String::from_utf8_lossy(&f.payload)
+                .to_lowercase()
+                .contains(needle),
+            RowKind::Event { text, .. } => text.to_lowercase().contains(needle),
+        };
+        let c = self.view.cursor;
+        (1..=len)
+            .map(|k| {
+                if forward {
+                    (c + k) % len
+                } else {
+                    (c + len - k) % len
+                }
+            })
+            .find(|&i| self.view_row(i).is_some_and(hit))
+    }
+
+    /// Move the cursor to frame-log row `row`, clearing a filter that hides it; returns whether
+    /// the filter had to go.
+    pub fn show_log_row(&mut self, row: usize, rows: usize) -> bool {
+        let mut cleared = false;
+        let pos = if self.view.filter.is_some() {
+            match self.view.visible.binary_search(&row) {
+                Ok(p) => p,
+                Err(_) => {
+                    // Filtered out: show everything rather than land elsewhere.
+                    self.clear_filter();
+                    cleared = true;
+                    row
+                }
+            }
+        } else {
+            row
+        };
+        if pos < self.view_len() {
+            self.select(pos, rows);
+        }
+        cleared
+    }
+}

@@ -1,0 +1,354 @@
+//! One session as the console holds it: where it connects, its connection state, its frame log
+//! with the view over it, counters, and what a failure or close said. One ingest serves live
+//! frames and frames read from a capture, so both count the same way.
+
+use crate::app::container_logs::ContainerLogs;
+use crate::app::frames::FrameView;
+use crate::app::reconnect::AutoReconnect;
+use crate::app::replay::ReplayState;
+use crate::engine::close::{self, Initiator};
+use crate::engine::diagnose::ConnectError;
+use crate::engine::rtt::Rtt;
+use crate::engine::session::{CloseInfo, Handshake, SessionEvent};
+use crate::engine::{ConnectSpec, Direction, Frame, Opcode, Target};
+use crate::store::{EventKind, FrameLog, Row, RowKind};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnState {
+    Idle,
+    Connecting,
+    Open,
+    Closed {
+        code: u16,
+        clean: bool,
+    },
+    Failed(String),
+    /// A capture file opened read-only.
+    File,
+}
+
+impl ConnState {
+    pub fn word(&self) -> String {
+        match self {
+            ConnState::Idle => "idle".into(),
+            ConnState::Connecting => "connecting".into(),
+            ConnState::Open => "open".into(),
+            ConnState::Closed { code, .. } => code.to_string(),
+            ConnState::Failed(_) => "failed".into(),
+            ConnState::File => "file".into(),
+        }
+    }
+}
+
+/// Where a session came from, which decides what it may do and what quitting would lose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// Made in this console and not saved (and the sessions tests build by hand).
+    Unsaved,
+    /// In sessions.toml.
+    Saved,
+    /// The built-in demo agent's own session: it lives as long as the demo.
+    Demo,
+    /// A capture opened from a file: nothing to connect or send.
+    Capture,
+}
+
+/// A refused or failed connection, kept for the handshake view.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    pub message: String,
+    pub status: Option<u16>,
+    pub body: String,
+    pub response_headers: Vec<(String, String)>,
+    pub request: Option<(String, Vec<(String, String)>)>,
+    pub advice: Vec<String>,
+}
+
+impl Failure {
+    pub fn new(error: &ConnectError, request: Option<(String, Vec<(String, String)>)>) -> Self {
+        let r = error.refusal();
+        Failure {
+            message: error.to_string(),
+            status: r.map(|r| r.status),
+            body: r.map(|r| r.body_text()).unwrap_or_default(),
+            response_headers: r.map(|r| r.headers.clone()).unwrap_or_default(),
+            request,
+            advice: error.advice(),
+        }
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Counters {
+    pub frames_in: u64,
+    pub frames_out: u64,
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    pub last_activity: Option<Duration>,
+}
+
+/// One named session.
+pub struct Session {
+    /// Stable identity: effects and events name sessions by id, never by position.
+    pub id: usize,
+    pub origin: Origin,
+    pub name: String,
+    pub target: String,
+    pub spec: ConnectSpec,
+    pub state: ConnState,
+    pub log: FrameLog,
+    /// Cursor, scroll, follow and filter of the frame log.
+    pub view: FrameView,
+    pub counters: Counters,
+    pub handshake: Option<Handshake>,
+    pub failure: Option<Failure>,
+    pub last_close: Option<CloseInfo>,
+    /// Wall-clock time of the session's monotonic zero.
+    pub started: Option<SystemTime>,
+    /// Time of the last open, for the "open 00:02:13" clock.
+    pub opened_at: Option<Duration>,
+    /// Whether an actor runs for this session.
+    pub running: bool,
+    /// The console clock's reading when this session's actor started (its time zero).
+    pub clock_base: Duration,
+    /// User-defined variables for composed frames (`:set NAME VALUE`).
+    pub vars: BTreeMap<String, String>,
+    /// Frames sent from the composer, for `{{seq}}`.
+    pub composed: u64,
+    /// The capture this session is being recorded to.
+    pub recording: Option<PathBuf>,
+    pub replay: Option<ReplayState>,
+    pub container_logs: Option<ContainerLogs>,
+    /// This session's container log source, when it is not the console's (`:logs SOURCE`, the demo).
+    pub container_logs_source: Option<crate::monitor::MonitorSource>,
+    /// Round trips of our pings.
+    pub rtt: Rtt,
+    pub auto_reconnect: AutoReconnect,
+}
+
+impl Session {
+    pub fn new(name: impl Into<String>, spec: ConnectSpec) -> Self {
+        Session {
+            id: 0,
+            origin: Origin::Unsaved,
+            name: name.into(),
+            target: spec.target.describe(),
+            spec,
+            state: ConnState::Idle,
+            log: FrameLog::default(),
+            view: FrameView::default(),
+            counters: Counters::default(),
+            handshake: None,
+            failure: None,
+            last_close: None,
+            started: None,
+            opened_at: None,
+            running: false,
+            clock_base: Duration::ZERO,
+            vars: Default::default(),
+            composed: 0,
+            recording: None,
+            replay: None,
+            container_logs: None,
+            container_logs_source: None,
+            rtt: Default::default(),
+            auto_reconnect: Default::default(),
+        }
+    }
+
+    pub fn with_origin(mut self, origin: Origin) -> Self {
+        self.origin = origin;
+        self
+    }
+
+    pub fn saved(&self) -> bool {
+        self.origin == Origin::Saved
+    }
+
+    pub fn read_only(&self) -> bool {
+        self.origin == Origin::Capture
+    }
+
+    /// A frame enters the log: counted, matched for round trips, stored.
+    pub fn ingest(&mut self, f: Frame) {
+        let n = f.payload.len() as u64;
+        match f.dir {
+            Direction::In => {
+                self.counters.frames_in += 1;
+                self.counters.bytes_in += n;
+            }
+            Direction::Out => {
+                self.counters.frames_out += 1;
+                self.counters.bytes_out += n;
+            }
+        }
+        self.counters.last_activity = Some(f.at);
+        if matches!(f.opcode, Opcode::Ping | Opcode::Pong) {
+            self.rtt.observe(&f);
+        }
+        self.log.push(Row {
+            at: f.at,
+            kind: RowKind::Frame(f),
+        });
+    }
+
+    fn note(&mut self, at: Duration, kind: EventKind, text: String) {
+        self.log.push(Row {
+            at,
+            kind: RowKind::Event { kind, text },
+        });
+    }
+
+    /// Apply one event of the session's actor; `rows` is the frame log's height on screen.
+    pub fn apply(&mut self, event: SessionEvent, rows: usize) {
+        match event {
+            SessionEvent::Connecting {
+                at,
+                wall,
+                url,
+                session_id,
+            } => {
+                self.running = true;
+                if self.started.is_none() {
+                    self.started = Some(wall);
+                }
+                self.state = ConnState::Connecting;
+                self.failure = None;
+                // A reconnect with a new id on purpose: the view follows the actor.
+                if session_id.is_some() {
+                    self.spec.session_id = session_id.clone();
+                }
+                let id = session_id
+                    .map(|i| format!(" · agent_session_id {i}"))
+                    .unwrap_or_default();
+                self.note(at, EventKind::Connecting, format!("connecting {url}{id}"));
+            }
+            SessionEvent::Opened { at, handshake } => {
+                self.state = ConnState::Open;
+                self.opened_at = Some(at);
+                let extra = handshake
+                    .platform_session_id
+                    .as_ref()
+                    .map(|p| format!(" · platform session {p}"))
+                    .unwrap_or_default();
+                let text = format!("open · HTTP {}{extra}", handshake.status);
+                self.note(at, EventKind::Open, text);
+                self.handshake = Some(handshake);
+                self.last_close = None;
+            }
+            SessionEvent::Frames(frames) => {
+                for f in frames {
+                    self.ingest(f);
+                }
+            }
+            SessionEvent::Closed { at, info } => {
+                self.state = ConnState::Closed {
+                    code: info.code,
+                    clean: info.clean,
+                };
+                let ex = close::explain(info.code);
+                let by = match info.initiator {
+                    Initiator::Client => "closed by wsdeck",
+                    Initiator::Server => "closed by the server",
+                    Initiator::Transport => "no close frame",
+                };
+                let reason = if info.reason.is_empty() {
+                    String::new()
+                } else {
+                    format!(" · {:?}", info.reason)
+                };
+                let clean = if info.clean { "clean" } else { "not clean" };
+                let text = format!(
+                    "{} {}{reason} · {by} · {clean} · {}",
+                    info.code, ex.name, ex.likely_cause
+                );
+                self.note(
+                    at,
+                    EventKind::Close {
+                        code: info.code,
+                        clean: info.clean,
+                    },
+                    text,
+                );
+                self.last_close = Some(info);
+            }
+            SessionEvent::Failed { at, error, request } => {
+                let f = Failure::new(&error, request);
+                self.state = ConnState::Failed(f.message.clone());
+                self.note(at, EventKind::Error, f.message.clone());
+                self.failure = Some(f);
+            }
+            SessionEvent::Warning { at, message } => self.note(at, EventKind::Warning, message),
+            SessionEvent::Ended => self.running = false,
+        }
+        self.rows_added(rows);
+    }
+
+    /// A read-only session holding a capture's frames and events.
+    pub fn from_capture(name: &str, cap: &crate::capture::Capture) -> Session {
+        use crate::capture::Entry;
+        let url = cap
+            .header
+            .as_ref()
+            .and_then(|h| h.get("target"))
+            .and_then(|t| t.get("url"))
+            .and_then(|u| u.as_str())
+            .and_then(|u| Target::url(u).ok())
+            .unwrap_or(Target::Url {
+                url: "ws://capture/".into(),
+            });
+        let mut s = Session::new(name, ConnectSpec::new(url)).with_origin(Origin::Capture);
+        s.state = ConnState::File;
+        s.target = format!("capture {name}");
+        for e in &cap.entries {
+            match e {
+                Entry::Frame(f) => s.ingest(f.clone()),
+                Entry::Event { at, kind, fields } => {
+                    let (kind, text) = captured_event(kind, fields);
+                    s.note(*at, kind, text);
+                }
+            }
+        }
+        s
+    }
+}
+
+/// A capture's event line as the log row the live event would have made.
+fn captured_event(
+    kind: &str,
+    fields: &serde_json::Map<String, serde_json::Value>,
+) -> (EventKind, String) {
+    let get = |k: &str| fields.get(k).cloned().unwrap_or(serde_json::Value::Null);
+    match kind {
+        "close" => {
+            let code = u16::try_from(get("code").as_u64().unwrap_or(0)).unwrap_or(0);
+            let clean = get("clean").as_bool().unwrap_or(false);
+            let ex = close::explain(code);
+            (
+                EventKind::Close { code, clean },
+                format!(
+                    "{code} {} · by {} · {}",
+                    ex.name,
+                    get("by").as_str().unwrap_or("?"),
+                    ex.likely_cause
+                ),
+            )
+        }
+        "open" => (EventKind::Open, format!("open · HTTP {}", get("status"))),
+        "connecting" => (
+            EventKind::Connecting,
+            format!("connecting {}", get("url").as_str().unwrap_or("")),
+        ),
+        "error" => (
+            EventKind::Error,
+            get("message").as_str().unwrap_or("error").to_string(),
+        ),
+        _ => (
+            EventKind::Warning,
+            format!("{kind} {}", serde_json::Value::Object(fields.clone())),
+        ),
+    }
+}

@@ -1,0 +1,321 @@
+//! Carrying out the update's effects. The runtime holds one `SessionTasks` per session (its
+//! actor's handle, recorder, replay and container logs reader) and never writes the `App`: what
+//! an effect has to say comes back as events for the update.
+
+use crate::app::{App, Composed, Effect, Event, ReplayCtl};
+use crate::capture::replay::Pace;
+use crate::capture::writer::CaptureMeta;
+use crate::engine::auth::TokenProvider;
+use crate::engine::session::{SessionCommand, SessionEvent, SessionHandle, spawn_session};
+use crate::tui::forward::{Activity, RecordCmd, forward};
+use crate::tui::{LoopOptions, logs_task, replay_task};
+use crate::ui::theme::Theme;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+/// Everything running for one session.
+#[derive(Default)]
+pub struct SessionTasks {
+    pub handle: Option<SessionHandle>,
+    recorder: Option<mpsc::UnboundedSender<RecordCmd>>,
+    replay: Option<mpsc::UnboundedSender<ReplayCtl>>,
+    /// The sender stops the reader, which kills its child and waits for it.
+    container_logs: Option<(oneshot::Sender<()>, JoinHandle<()>)>,
+    /// When its last incoming frame arrived (a replay waits on it).
+    activity: Activity,
+}
+
+pub struct Runtime {
+    pub tasks: HashMap<usize, SessionTasks>,
+    pub theme: Theme,
+    pub options: LoopOptions,
+    to_loop: mpsc::Sender<Event>,
+    t0: Instant,
+}
+
+const NOT_RUNNING: &str = "that session is not running";
+
+impl Runtime {
+    pub fn new(
+        theme: Theme,
+        options: LoopOptions,
+        to_loop: mpsc::Sender<Event>,
+        t0: Instant,
+    ) -> Self {
+        Runtime {
+            tasks: HashMap::new(),
+            theme,
+            options,
+            to_loop,
+            t0,
+        }
+    }
+
+    fn notice(text: impl Into<String>) -> Vec<Event> {
+        vec![Event::Notice(text.into())]
+    }
+
+    /// Carry out one effect (not `Quit`: the loop ends on that); the events are for the update.
+    pub fn apply(&mut self, app: &App, effect: Effect) -> (Vec<Event>, Vec<Effect>) {
+        let mut later = Vec::new();
+        let events = match effect {
+            Effect::Quit => vec![],
+            Effect::Connect(id) => {
+                let Some(s) = app.by_id(id) else {
+                    return (vec![], later);
+                };
+                let (etx, erx) = mpsc::channel::<SessionEvent>(1024);
+                let (h, _join) = spawn_session(s.spec.clone(), etx);
+                let t = self.tasks.entry(id).or_default();
+                let first = t.recorder.is_none();
+                t.handle = Some(h);
+                let (rec_tx, rec_rx) = mpsc::unbounded_channel();
+                t.recorder = Some(rec_tx);
+                t.activity = Activity::default();
+                let seen = t.activity.clone();
+                tokio::spawn(forward(id, erx, rec_rx, self.to_loop.clone(), seen));
+                if self.options.record_by_default && first {
+                    later.push(Effect::Record { id, on: true });
+                }
+                vec![Event::Started {
+                    id,
+                    at: self.t0.elapsed(),
+                }]
+            }
+            Effect::ToSession(id, cmd) => match self.handle(id) {
+                Some(h) if h.send(cmd) => vec![],
+                _ => Self::notice(NOT_RUNNING),
+            },
+            Effect::Record { id, on } => self.record(app, id, on),
+            Effect::StartReplay {
+                id,
+                path,
+                timing,
+                step,
+                wait_replies,
+            } => {
+                let Some(handle) = self.handle(id).cloned() else {
+                    return (Self::notice(NOT_RUNNING), later);
+                };
+                let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
+                let t = self.tasks.entry(id).or_default();
+                t.replay = Some(ctl_tx);
+                let pace = Pace {
+                    timing,
+                    wait_replies,
+                    step,
+                };
+                let seen = t.activity.clone();
+                let to_loop = self.to_loop.clone();
+                tokio::spawn(replay_task::replay(
+                    id, path, pace, seen, handle, ctl_rx, to_loop,
+                ));
+                vec![]
+            }
+            Effect::ReplayControl { id, ctl } => {
+                let sent = self
+                    .tasks
+                    .get(&id)
+                    .and_then(|t| t.replay.as_ref())
+                    .is_some_and(|r| r.send(ctl).is_ok());
+                if sent {
+                    vec![]
+                } else {
+                    Self::notice("no replay running in this session")
+                }
+            }
+            Effect::StartContainerLogs { id, plan } => {
+                self.stop_container_logs(id);
+                // The log stream sends the session's own token; a session that never connected
+                // gets a provider of its own.
+                let tokens = self.handle(id).map(SessionHandle::tokens).or_else(|| {
+                    app.by_id(id)
+                        .map(|s| Arc::new(TokenProvider::new(s.spec.auth.clone())))
+                });
+                let (stop_tx, stop_rx) = oneshot::channel();
+                let to_loop = self.to_loop.clone();
+                let task = tokio::spawn(logs_task::read_container_logs(
+                    id, plan, tokens, to_loop, stop_rx,
+                ));
+                self.tasks.entry(id).or_default().container_logs = Some((stop_tx, task));
+                vec![]
+            }
+            Effect::StopContainerLogs { id } => {
+                self.stop_container_logs(id);
+                vec![]
+            }
+            Effect::OpenCapture(path) => {
+                let fwd = self.to_loop.clone();
+                tokio::task::spawn_blocking(move || {
+                    let name = path
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_else(|| path.display().to_string());
+                    let result = crate::capture::read_capture(&path)
+                        .map(Box::new)
+                        .map_err(|e| e.to_string());
+                    let _ = fwd.blocking_send(Event::CaptureOpened { name, result });
+                });
+                vec![]
+            }
+            Effect::Copy(text) => {
+                // OSC 52: the terminal (even over SSH) puts it on the clipboard.
+                use std::io::Write;
+                let b64 = base64_simd::STANDARD.encode_to_string(text.as_bytes());
+                let mut out = std::io::stdout();
+                let _ = write!(out, "\x1b]52;c;{b64}\x07");
+                let _ = out.flush();
+                vec![]
+            }
+            Effect::SendComposed { id, frame } => self.send_composed(id, frame),
+            Effect::SaveSnippets(snippets) => match &self.options.snippets_file {
+                Some(path) => Self::notice(match crate::config::snippets::save(path, &snippets) {
+                    Ok(()) => format!("saved {}", path.display()),
+                    Err(e) => format!("not saved: {e}"),
+                }),
+                None => vec![],
+            },
+            Effect::SaveSessions(sessions) => match &self.options.sessions_file {
+                Some(path) => {
+                    let result = crate::config::SessionStore::load(path).and_then(|mut store| {
+                        store.sessions = sessions;
+                        store.save()
+                    });
+                    Self::notice(match result {
+                        Ok(()) => format!("saved {}", path.display()),
+                        Err(e) => format!("not saved: {e}"),
+                    })
+                }
+                None => vec![],
+            },
+            Effect::SetTheme(name) => match Theme::load(&name, self.options.theme_dir.as_deref()) {
+                Ok(t) => {
+                    self.theme = t;
+                    vec![]
+                }
+                Err(e) => Self::notice(e),
+            },
+        };
+        (events, later)
+    }
+
+    fn handle(&self, id: usize) -> Option<&SessionHandle> {
+        self.tasks.get(&id).and_then(|t| t.handle.as_ref())
+    }
+
+    fn stop_container_logs(&mut self, id: usize) {
+        if let Some((stop, _)) = self
+            .tasks
+            .get_mut(&id)
+            .and_then(|t| t.container_logs.take())
+        {
+            let _ = stop.send(());
+        }
+    }
+
+    fn record(&mut self, app: &App, id: usize, on: bool) -> Vec<Event> {
+        let Some(rec) = self.tasks.get(&id).and_then(|t| t.recorder.as_ref()) else {
+            return Self::notice("connect first, then record");
+        };
+        if !on {
+            let _ = rec.send(RecordCmd::Stop);
+            return vec![];
+        }
+        let Some(dir) = &self.options.capture_dir else {
+            return Self::notice("no capture directory (set WSDECK_DATA_DIR)");
+        };
+        let Some(s) = app.by_id(id) else {
+            return vec![];
+        };
+        let stamp = time::OffsetDateTime::now_utc()
+            .format(&time::macros::format_description!(
+                "[year][month][day]-[hour][minute][second]"
+            ))
+            .unwrap_or_default();
+        let safe: String = s
+            .name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let path = dir.join(format!("{safe}-{stamp}.jsonl"));
+        let meta = CaptureMeta {
+            session_name: Some(s.name.clone()),
+            target_kind: s.spec.target.kind().into(),
+            target: s.spec.target.describe(),
+            url: crate::engine::redact::url_for_display(&s.spec.request_url()),
+            agent_session_id: s.spec.session_id.clone(),
+        };
+        let _ = rec.send(RecordCmd::Start(path, meta));
+        vec![]
+    }
+
+    /// Expand a composed frame's variables (the clock and a uuid come from here), encode it in
+    /// its mode, and send it.
+    fn send_composed(&self, id: usize, frame: Composed) -> Vec<Event> {
+        let now = time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        let uuid = uuid::Uuid::new_v4().to_string();
+        let values = crate::app::vars::Values {
+            session_id: &frame.session_id,
+            uuid: &uuid,
+            now: &now,
+            seq: frame.seq,
+            user: &frame.vars,
+        };
+        let payload = crate::app::vars::expand(&frame.template, &values).and_then(|text| {
+            if frame.mode == crate::app::composer::Mode::File {
+                let path = text.trim();
+                return std::fs::read(path)
+                    .map(bytes::Bytes::from)
+                    .map_err(|e| format!("{path}: {e}"));
+            }
+            crate::app::composer::encode(frame.mode, frame.opcode, &text)
+        });
+        match payload {
+            Ok(payload) => {
+                let cmd = SessionCommand::Send {
+                    opcode: frame.opcode,
+                    payload,
+                };
+                match self.handle(id) {
+                    Some(h) if h.send(cmd) => vec![],
+                    _ => Self::notice(NOT_RUNNING),
+                }
+            }
+            Err(e) => Self::notice(format!("not sent: {e}")),
+        }
+    }
+
+    /// Close open connections with 1000 and stop the readers, each in a bounded moment.
+    pub async fn shutdown(self) {
+        for t in self.tasks.values() {
+            if let Some(h) = &t.handle {
+                h.send(SessionCommand::Shutdown);
+            }
+        }
+        let readers: Vec<_> = self
+            .tasks
+            .into_values()
+            .filter_map(|mut t| t.container_logs.take())
+            .map(|(stop, task)| {
+                let _ = stop.send(());
+                task
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        // Each reader kills its child and waits for it.
+        for task in readers {
+            let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
+        }
+    }
+}
