@@ -14,6 +14,8 @@ mod status;
 mod title;
 mod widgets;
 
+pub use overlays::help_lines;
+
 pub use format::rtt_text;
 
 use crate::app::{App, Pane};

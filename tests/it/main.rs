@@ -13,6 +13,7 @@ mod console_loop;
 mod demo;
 mod engine;
 mod har;
+mod keys;
 mod layering;
 mod monitor;
 mod replay;

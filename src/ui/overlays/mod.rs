@@ -8,6 +8,8 @@ mod handshake;
 mod help;
 mod picker;
 
+pub use help::help_lines;
+
 use crate::app::{App, Overlay};
 use crate::ui::theme::Theme;
 use ratatui::Frame as Canvas;
