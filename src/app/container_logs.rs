@@ -1,7 +1,7 @@
 //! The container logs of one session: the lines a log source sent, a cursor, following, and
 //! search, and what starts and toggles them. Pure state; the reader runs in the runtime.
 
-use crate::app::frames::Move;
+use crate::app::frames::{Move, step, window};
 use crate::app::{App, Effect, Pane};
 use crate::monitor::{LogLine, Stream};
 
@@ -61,21 +61,10 @@ impl ContainerLogs {
     }
 
     pub fn move_cursor(&mut self, m: Move, rows: usize) {
-        let len = self.lines.len();
-        if len == 0 {
+        if self.lines.is_empty() {
             return;
         }
-        let page = rows.max(1);
-        self.cursor = match m {
-            Move::Up => self.cursor.saturating_sub(1),
-            Move::Down => (self.cursor + 1).min(len - 1),
-            Move::PageUp => self.cursor.saturating_sub(page),
-            Move::PageDown => (self.cursor + page).min(len - 1),
-            Move::Top => 0,
-            Move::Bottom => len - 1,
-        };
-        self.follow =
-            self.cursor == len - 1 && matches!(m, Move::Bottom | Move::Down | Move::PageDown);
+        (self.cursor, self.follow) = step(self.cursor, self.lines.len(), m, rows);
         self.keep_visible(rows);
     }
 
@@ -89,17 +78,8 @@ impl ContainerLogs {
     }
 
     pub fn keep_visible(&mut self, rows: usize) {
-        let rows = rows.max(1);
-        let len = self.lines.len();
-        if self.follow && len > 0 {
-            self.cursor = len - 1;
-        }
-        if self.cursor < self.top {
-            self.top = self.cursor;
-        } else if self.cursor >= self.top + rows {
-            self.top = self.cursor + 1 - rows;
-        }
-        self.top = self.top.min(len.saturating_sub(rows));
+        (self.cursor, self.top) =
+            window(self.cursor, self.top, self.follow, self.lines.len(), rows);
     }
 
     /// The next line (after the cursor, or before it going back) whose text holds `needle`

@@ -47,6 +47,40 @@ pub enum Move {
     Bottom,
 }
 
+/// A list's cursor after a move, and whether it now follows the tail: following resumes at the
+/// tail (G/End, or moving down onto it), and stops as soon as the user moves up.
+pub fn step(cursor: usize, len: usize, m: Move, rows: usize) -> (usize, bool) {
+    let page = rows.max(1);
+    let last = len.saturating_sub(1);
+    let c = match m {
+        Move::Up => cursor.saturating_sub(1),
+        Move::Down => (cursor + 1).min(last),
+        Move::PageUp => cursor.saturating_sub(page),
+        Move::PageDown => (cursor + page).min(last),
+        Move::Top => 0,
+        Move::Bottom => last,
+    };
+    (
+        c,
+        c == last && matches!(m, Move::Bottom | Move::Down | Move::PageDown),
+    )
+}
+
+/// The first row on screen that keeps the cursor in a window of `rows` (a following cursor
+/// goes to the tail first). Returns (cursor, top).
+pub fn window(cursor: usize, top: usize, follow: bool, len: usize, rows: usize) -> (usize, usize) {
+    let rows = rows.max(1);
+    let cursor = if follow && len > 0 { len - 1 } else { cursor };
+    let top = if cursor < top {
+        cursor
+    } else if cursor >= top + rows {
+        cursor + 1 - rows
+    } else {
+        top
+    };
+    (cursor, top.min(len.saturating_sub(rows)))
+}
+
 impl Session {
     /// Rows in view: the filtered ones, or the whole log.
     pub fn view_len(&self) -> usize {

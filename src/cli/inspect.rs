@@ -1,7 +1,7 @@
 //! `wsdeck inspect`: a capture, readably or as JSON lines.
 
 use crate::capture::line::LineEncoder;
-use crate::capture::reader::{Entry, read_capture};
+use crate::capture::reader::Entry;
 use crate::decode::hexdump;
 use crate::decode::json::{JsonView, discriminator, view};
 use crate::engine::close::explain;
@@ -14,16 +14,9 @@ use std::path::Path;
 use std::time::SystemTime;
 
 pub fn run(path: &Path, json: bool, max_bytes: usize) -> Result<i32> {
-    let cap = match read_capture(path) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("wsdeck: {e}");
-            return Ok(exit::USAGE);
-        }
+    let Some(cap) = crate::cli::read_capture_or_say(path) else {
+        return Ok(exit::USAGE);
     };
-    for w in &cap.warnings {
-        eprintln!("wsdeck: {}: {w}", path.display());
-    }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let started = cap

@@ -119,16 +119,9 @@ pub async fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<i32> {
             replay::run(&capture, resolved, opts).await
         }
         Command::Export { capture, har } => {
-            let cap = match crate::capture::read_capture(&capture) {
-                Ok(c) => c,
-                Err(e) => {
-                    eprintln!("wsdeck: {e}");
-                    return Ok(exit::USAGE);
-                }
+            let Some(cap) = read_capture_or_say(&capture) else {
+                return Ok(exit::USAGE);
             };
-            for w in &cap.warnings {
-                eprintln!("wsdeck: {}: {w}", capture.display());
-            }
             let doc = crate::capture::har::write_har(&cap);
             let text = serde_json::to_string_pretty(&doc)?;
             std::fs::write(&har, text)
@@ -159,6 +152,23 @@ pub async fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<i32> {
         Command::ConfigTemplate => {
             print!("{}", Settings::template());
             Ok(exit::OK)
+        }
+    }
+}
+
+/// Read a capture for a command, saying its warnings; a file that cannot be read is said on
+/// stderr and gives `None` (the command then exits 2).
+pub fn read_capture_or_say(path: &std::path::Path) -> Option<crate::capture::Capture> {
+    match crate::capture::read_capture(path) {
+        Ok(cap) => {
+            for w in &cap.warnings {
+                eprintln!("wsdeck: {}: {w}", path.display());
+            }
+            Some(cap)
+        }
+        Err(e) => {
+            eprintln!("wsdeck: {e}");
+            None
         }
     }
 }

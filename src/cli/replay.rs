@@ -4,7 +4,7 @@
 
 use crate::capture::compare::{Difference, IgnorePaths, compare};
 use crate::capture::line::{LineEncoder, fields};
-use crate::capture::reader::{Entry, read_capture};
+use crate::capture::reader::Entry;
 pub use crate::capture::replay::Timing;
 use crate::capture::replay::{Pace, Schedule, expected_replies, outgoing};
 use crate::capture::writer::event_line;
@@ -34,16 +34,9 @@ pub struct ReplayOptions {
 }
 
 pub async fn run(capture: &Path, resolved: Resolved, opts: ReplayOptions) -> Result<i32> {
-    let cap = match read_capture(capture) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("wsdeck: {e}");
-            return Ok(exit::USAGE);
-        }
+    let Some(cap) = crate::cli::read_capture_or_say(capture) else {
+        return Ok(exit::USAGE);
     };
-    for w in &cap.warnings {
-        eprintln!("wsdeck: {}: {w}", capture.display());
-    }
     let is_data = |f: &Frame| matches!(f.opcode, Opcode::Text | Opcode::Binary);
     let expected = expected_replies(&cap);
     let expected_in: Vec<&Frame> = expected.iter().collect();
