@@ -31,8 +31,20 @@ impl std::fmt::Debug for Filter {
     }
 }
 
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum FilterError {
+    #[error("{0}: the opcodes are text, binary, ping, pong, close")]
+    UnknownOpcode(String),
+    #[error("an empty jq expression")]
+    EmptyJq,
+    #[error("jq: cannot parse {expr:?} ({errors} error(s))")]
+    JqParse { expr: String, errors: usize },
+    #[error("jq: cannot compile {expr:?} ({errors} error(s): unknown name?)")]
+    JqCompile { expr: String, errors: usize },
+}
+
 impl Filter {
-    pub fn parse(source: &str) -> Result<Filter, String> {
+    pub fn parse(source: &str) -> Result<Filter, FilterError> {
         let mut f = Filter {
             source: source.trim().to_string(),
             dir: None,
@@ -61,9 +73,7 @@ impl Filter {
             } else if let Some(o) = Opcode::parse(w) {
                 f.op = Some(o);
             } else if word.starts_with("op:") {
-                return Err(format!(
-                    "{word}: the opcodes are text, binary, ping, pong, close"
-                ));
+                return Err(FilterError::UnknownOpcode(word.to_string()));
             } else {
                 f.words.push(word.to_lowercase());
             }
@@ -101,10 +111,10 @@ impl Filter {
     }
 }
 
-fn compile_jq(expr: &str) -> Result<Jq, String> {
+fn compile_jq(expr: &str) -> Result<Jq, FilterError> {
     let expr = expr.trim();
     if expr.is_empty() {
-        return Err("an empty jq expression".into());
+        return Err(FilterError::EmptyJq);
     }
     let program = File {
         code: expr,
@@ -120,15 +130,16 @@ fn compile_jq(expr: &str) -> Result<Jq, String> {
     let arena = Arena::default();
     let modules = loader
         .load(&arena, program)
-        .map_err(|errs| format!("jq: cannot parse {expr:?} ({} error(s))", errs.len()))?;
+        .map_err(|errs| FilterError::JqParse {
+            expr: expr.to_string(),
+            errors: errs.len(),
+        })?;
     Compiler::default()
         .with_funs(funs)
         .compile(modules)
-        .map_err(|errs| {
-            format!(
-                "jq: cannot compile {expr:?} ({} error(s): unknown name?)",
-                errs.len()
-            )
+        .map_err(|errs| FilterError::JqCompile {
+            expr: expr.to_string(),
+            errors: errs.len(),
         })
 }
 

@@ -148,7 +148,7 @@ impl Composer {
     pub fn check(
         &self,
         user_vars: &std::collections::BTreeMap<String, String>,
-    ) -> Result<Bytes, String> {
+    ) -> Result<Bytes, EncodeError> {
         let text = crate::app::vars::sample(user_vars)(&self.text())?;
         encode(self.mode, self.send_as, &text)
     }
@@ -186,8 +186,33 @@ impl Composer {
     }
 }
 
+/// Why a draft cannot be sent.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum EncodeError {
+    #[error(transparent)]
+    Var(#[from] crate::app::vars::VarError),
+    #[error("close: CODE [reason], e.g. 1000 done (1000-4999, not 1004-1006 or 1015)")]
+    CloseCode,
+    #[error("close: the reason is at most 123 bytes")]
+    CloseReason,
+    #[error("empty: type the frame")]
+    Empty,
+    #[error("{message} at line {line}, column {column}")]
+    Json {
+        message: String,
+        line: usize,
+        column: usize,
+    },
+    #[error(transparent)]
+    Bytes(#[from] crate::decode::payload::ParseError),
+    #[error("not UTF-8: send it as binary (Ctrl-t)")]
+    NotUtf8,
+    #[error("a {opcode} payload is at most 125 bytes ({len} here)")]
+    ControlTooLong { opcode: &'static str, len: usize },
+}
+
 /// Text (after variables are expanded) to the bytes of a frame in `mode`, sent as `send_as`.
-pub fn encode(mode: Mode, send_as: Opcode, text: &str) -> Result<Bytes, String> {
+pub fn encode(mode: Mode, send_as: Opcode, text: &str) -> Result<Bytes, EncodeError> {
     if send_as == Opcode::Close {
         // "CODE reason", e.g. "1000 done" or "4001": the close frame's payload.
         let t = text.trim();
@@ -196,9 +221,9 @@ pub fn encode(mode: Mode, send_as: Opcode, text: &str) -> Result<Bytes, String> 
             .parse()
             .ok()
             .filter(|c| (1000..5000).contains(c) && !matches!(c, 1004..=1006 | 1015))
-            .ok_or("close: CODE [reason], e.g. 1000 done (1000-4999, not 1004-1006 or 1015)")?;
+            .ok_or(EncodeError::CloseCode)?;
         if reason.len() > 123 {
-            return Err("close: the reason is at most 123 bytes".into());
+            return Err(EncodeError::CloseReason);
         }
         return Ok(crate::engine::frame::close_payload(code, reason.trim()));
     }
@@ -206,7 +231,7 @@ pub fn encode(mode: Mode, send_as: Opcode, text: &str) -> Result<Bytes, String> 
         return Ok(Bytes::new());
     }
     if text.trim().is_empty() && mode != Mode::Text {
-        return Err("empty: type the frame".into());
+        return Err(EncodeError::Empty);
     }
     let text = text.to_string();
     if mode == Mode::File {
@@ -218,25 +243,27 @@ pub fn encode(mode: Mode, send_as: Opcode, text: &str) -> Result<Bytes, String> 
         Mode::Json => {
             let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
                 let m = e.to_string();
-                let m = m.split(" at line ").next().unwrap_or(&m).to_string();
-                format!("{m} at line {}, column {}", e.line(), e.column())
+                EncodeError::Json {
+                    message: m.split(" at line ").next().unwrap_or(&m).to_string(),
+                    line: e.line(),
+                    column: e.column(),
+                }
             })?;
             // Sent compact: one frame, one line, as agents expect.
             Bytes::from(v.to_string())
         }
-        Mode::Hex => Bytes::from(parse_hex(&text).map_err(|e| e.to_string())?),
-        Mode::Base64 => Bytes::from(parse_base64(&text).map_err(|e| e.to_string())?),
+        Mode::Hex => Bytes::from(parse_hex(&text)?),
+        Mode::Base64 => Bytes::from(parse_base64(&text)?),
         Mode::File => Bytes::new(),
     };
     if send_as == Opcode::Text && std::str::from_utf8(&bytes).is_err() {
-        return Err("not UTF-8: send it as binary (Ctrl-t)".into());
+        return Err(EncodeError::NotUtf8);
     }
     if matches!(send_as, Opcode::Ping | Opcode::Pong) && bytes.len() > 125 {
-        return Err(format!(
-            "a {} payload is at most 125 bytes ({} here)",
-            send_as.as_str(),
-            bytes.len()
-        ));
+        return Err(EncodeError::ControlTooLong {
+            opcode: send_as.as_str(),
+            len: bytes.len(),
+        });
     }
     Ok(bytes)
 }
@@ -310,7 +337,7 @@ mod tests {
         let mut c = Composer::default();
         c.set_text(Mode::Json, "{\n  \"type\": \"ping\",\n  \"id\": \n}");
         let e = c.check(&Default::default()).unwrap_err();
-        assert!(e.contains("line 4, column 1"), "{e}");
+        assert!(e.to_string().contains("line 4, column 1"), "{e}");
         c.set_text(Mode::Json, "{\n  \"type\": \"ping\"\n}");
         assert_eq!(
             c.check(&Default::default()).ok(),
@@ -320,6 +347,7 @@ mod tests {
         assert!(
             c.check(&Default::default())
                 .unwrap_err()
+                .to_string()
                 .contains("odd number")
         );
         c.set_text(Mode::Hex, "00 ff");
@@ -332,6 +360,7 @@ mod tests {
         assert!(
             c.check(&Default::default())
                 .unwrap_err()
+                .to_string()
                 .contains("not UTF-8")
         );
         c.set_text(Mode::Base64, "AQID");
@@ -358,7 +387,12 @@ mod tests {
         assert_eq!(c.check(&none).ok(), Some(Bytes::from_static(b"hello")));
         c.set_text(Mode::Text, &"x".repeat(126));
         c.send_as = Opcode::Pong;
-        assert!(c.check(&none).unwrap_err().contains("at most 125"));
+        assert!(
+            c.check(&none)
+                .unwrap_err()
+                .to_string()
+                .contains("at most 125")
+        );
         c.set_text(Mode::Text, "4001 going now");
         c.send_as = Opcode::Close;
         assert_eq!(
@@ -367,7 +401,12 @@ mod tests {
         );
         c.set_text(Mode::Text, "1006");
         c.send_as = Opcode::Close;
-        assert!(c.check(&none).unwrap_err().contains("CODE [reason]"));
+        assert!(
+            c.check(&none)
+                .unwrap_err()
+                .to_string()
+                .contains("CODE [reason]")
+        );
         c.send_as = Opcode::Text;
         c.cycle_control();
         assert_eq!(c.send_as, Opcode::Ping);

@@ -139,7 +139,7 @@ impl SessionForm {
         if spec.session_id.is_none() {
             spec.session_id = Some(ids.session_id());
         }
-        crate::config::SavedSession::from_spec(&name, &spec)?;
+        crate::config::SavedSession::from_spec(&name, &spec).map_err(|e| e.to_string())?;
         Ok((name, spec))
     }
 }

@@ -2,7 +2,7 @@
 //! in slices between other events (so a million-row scan never stalls the keys), plus search.
 
 use crate::app::session::Session;
-use crate::filter::Filter;
+use crate::filter::{Filter, FilterError};
 use crate::store::{Row, RowKind};
 
 /// Rows a filter scans per slice, between other events (keeps a million-row scan responsive).
@@ -183,14 +183,14 @@ impl Session {
     }
 
     /// Apply a filter (empty clears it); the error says why it was not applied.
-    pub fn set_filter(&mut self, text: &str, rows: usize) -> Result<(), String> {
+    pub fn set_filter(&mut self, text: &str, rows: usize) -> Result<(), FilterError> {
         if text.trim().is_empty() {
             self.clear_filter();
             self.view.follow = true;
             self.keep_cursor_visible(rows);
             return Ok(());
         }
-        let f = Filter::parse(text).map_err(|e| e.to_string())?;
+        let f = Filter::parse(text)?;
         self.view.filter = Some(f);
         self.view.visible.clear();
         self.view.scanned = 0;

@@ -12,15 +12,25 @@ pub struct Values<'a> {
     pub user: &'a BTreeMap<String, String>,
 }
 
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum VarError {
+    #[error("an unclosed {{{{")]
+    Unclosed,
+    #[error(
+        "unknown variable {{{{{0}}}}} (built in: session_id, uuid, now, seq; :set NAME VALUE adds one)"
+    )]
+    Unknown(String),
+}
+
 /// Replace every `{{name}}`; an unknown name is an error that names it.
-pub fn expand(text: &str, v: &Values) -> Result<String, String> {
+pub fn expand(text: &str, v: &Values) -> Result<String, VarError> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(start) = rest.find("{{") {
         out.push_str(&rest[..start]);
         let after = &rest[start + 2..];
         let Some(end) = after.find("}}") else {
-            return Err("an unclosed {{".into());
+            return Err(VarError::Unclosed);
         };
         let name = after[..end].trim();
         let value = match name {
@@ -30,11 +40,7 @@ pub fn expand(text: &str, v: &Values) -> Result<String, String> {
             "seq" => v.seq.to_string(),
             other => match v.user.get(other) {
                 Some(x) => x.clone(),
-                None => {
-                    return Err(format!(
-                        "unknown variable {{{{{other}}}}} (built in: session_id, uuid, now, seq; :set NAME VALUE adds one)"
-                    ));
-                }
+                None => return Err(VarError::Unknown(other.to_string())),
             },
         };
         out.push_str(&value);
@@ -45,7 +51,7 @@ pub fn expand(text: &str, v: &Values) -> Result<String, String> {
 }
 
 /// Placeholder values, for checking a draft as it is typed.
-pub fn sample(user: &BTreeMap<String, String>) -> impl Fn(&str) -> Result<String, String> + '_ {
+pub fn sample(user: &BTreeMap<String, String>) -> impl Fn(&str) -> Result<String, VarError> + '_ {
     move |text| {
         expand(
             text,
@@ -82,9 +88,15 @@ mod tests {
         assert!(
             expand("{{nope}}", &v)
                 .unwrap_err()
+                .to_string()
                 .contains("unknown variable {{nope}}")
         );
-        assert!(expand("{{seq", &v).unwrap_err().contains("unclosed"));
+        assert!(
+            expand("{{seq", &v)
+                .unwrap_err()
+                .to_string()
+                .contains("unclosed")
+        );
         assert_eq!(expand("no vars", &v).ok(), Some("no vars".into()));
     }
 }

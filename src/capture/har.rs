@@ -17,11 +17,20 @@ pub fn is_har(v: &Value) -> bool {
 
 /// The WebSocket messages of a HAR as a capture (the first WebSocket entry; others are named in
 /// the warnings).
-pub fn read_har(v: &Value) -> Result<Capture, String> {
+/// Why a HAR holds no WebSocket conversation.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum HarError {
+    #[error("no log.entries")]
+    NoEntries,
+    #[error("the HAR has no WebSocket entry (_webSocketMessages)")]
+    NoWebSocket,
+}
+
+pub fn read_har(v: &Value) -> Result<Capture, HarError> {
     let entries = v
         .pointer("/log/entries")
         .and_then(Value::as_array)
-        .ok_or("no log.entries")?;
+        .ok_or(HarError::NoEntries)?;
     let ws: Vec<&Value> = entries
         .iter()
         .filter(|e| {
@@ -30,7 +39,7 @@ pub fn read_har(v: &Value) -> Result<Capture, String> {
         })
         .collect();
     let Some(entry) = ws.first() else {
-        return Err("the HAR has no WebSocket entry (_webSocketMessages)".into());
+        return Err(HarError::NoWebSocket);
     };
     let mut cap = Capture::default();
     if ws.len() > 1 {

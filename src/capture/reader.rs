@@ -86,7 +86,7 @@ pub fn read_capture(path: &Path) -> Result<Capture, CaptureError> {
         {
             return crate::capture::har::read_har(&v).map_err(|why| CaptureError::NotACapture {
                 path: path.to_path_buf(),
-                why,
+                why: why.to_string(),
             });
         }
         return read_from(&text[..], path);
@@ -201,8 +201,21 @@ fn at_from(obj: &Map<String, Value>) -> Duration {
     }
 }
 
+/// Why one line of a capture is not a record (the line is skipped with a warning).
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum RecordError {
+    #[error("no \"dir\" of in/out and no \"event\"")]
+    NoDirection,
+    #[error("no \"op\" of text/binary/ping/pong/close")]
+    NoOpcode,
+    #[error("\"b64\" is not base64 ({0})")]
+    BadBase64(String),
+    #[error("\"len\" says {said} bytes but the payload has {actual}")]
+    WrongLength { said: u64, actual: usize },
+}
+
 /// One record: a frame (`dir` + `op`) or an event (`event`).
-pub fn entry_from(mut obj: Map<String, Value>, next_seq: &mut u64) -> Result<Entry, String> {
+pub fn entry_from(mut obj: Map<String, Value>, next_seq: &mut u64) -> Result<Entry, RecordError> {
     let at = at_from(&obj);
     if let Some(kind) = obj.get("event").and_then(Value::as_str).map(str::to_string) {
         obj.remove("event");
@@ -218,12 +231,12 @@ pub fn entry_from(mut obj: Map<String, Value>, next_seq: &mut u64) -> Result<Ent
         .get("dir")
         .and_then(Value::as_str)
         .and_then(Direction::parse)
-        .ok_or("no \"dir\" of in/out and no \"event\"")?;
+        .ok_or(RecordError::NoDirection)?;
     let opcode = obj
         .get("op")
         .and_then(Value::as_str)
         .and_then(Opcode::parse)
-        .ok_or("no \"op\" of text/binary/ping/pong/close")?;
+        .ok_or(RecordError::NoOpcode)?;
     let payload = if let Some(t) = obj.get_mut("text").and_then(|v| match v {
         Value::String(s) => Some(std::mem::take(s)),
         _ => None,
@@ -233,7 +246,7 @@ pub fn entry_from(mut obj: Map<String, Value>, next_seq: &mut u64) -> Result<Ent
         Bytes::from(
             base64_simd::STANDARD
                 .decode_to_vec(b)
-                .map_err(|e| format!("\"b64\" is not base64 ({e})"))?,
+                .map_err(|e| RecordError::BadBase64(e.to_string()))?,
         )
     } else {
         Bytes::new()
@@ -241,10 +254,10 @@ pub fn entry_from(mut obj: Map<String, Value>, next_seq: &mut u64) -> Result<Ent
     if let Some(len) = obj.get("len").and_then(Value::as_u64)
         && len != payload.len() as u64
     {
-        return Err(format!(
-            "\"len\" says {len} bytes but the payload has {}",
-            payload.len()
-        ));
+        return Err(RecordError::WrongLength {
+            said: len,
+            actual: payload.len(),
+        });
     }
     let seq = match obj.get("seq").and_then(Value::as_u64) {
         Some(s) => s,

@@ -46,7 +46,7 @@ pub fn run(action: SessionsAction, paths: Option<&Paths>, settings: &Settings) -
             if spec.session_id.is_none() {
                 spec.session_id = Some(crate::engine::target::new_session_id());
             }
-            let saved = SavedSession::from_spec(&name, &spec).map_err(anyhow::Error::msg)?;
+            let saved = SavedSession::from_spec(&name, &spec)?;
             let id = saved.agent_session_id.clone();
             store.add(saved).context("saving the session")?;
             eprintln!(

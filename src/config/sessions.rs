@@ -52,17 +52,26 @@ pub struct SavedSession {
     pub auto_reconnect: bool,
 }
 
+/// Why a spec cannot be saved.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum SaveError {
+    #[error("a session needs a name")]
+    NoName,
+    #[error(
+        "header {0} carries a credential and would be written to a file: use --auth env:VAR or --auth cmd:COMMAND instead"
+    )]
+    CredentialHeader(String),
+}
+
 impl SavedSession {
     /// A saved session from a connection spec. Headers that carry credentials are refused: a
     /// token must never reach a file (use `--auth env:VAR` or `cmd:COMMAND` instead).
-    pub fn from_spec(name: &str, spec: &ConnectSpec) -> Result<Self, String> {
+    pub fn from_spec(name: &str, spec: &ConnectSpec) -> Result<Self, SaveError> {
         if name.trim().is_empty() {
-            return Err("a session needs a name".into());
+            return Err(SaveError::NoName);
         }
         if let Some((h, _)) = spec.headers.iter().find(|(h, _)| is_sensitive_header(h)) {
-            return Err(format!(
-                "header {h} carries a credential and would be written to a file: use --auth env:VAR or --auth cmd:COMMAND instead"
-            ));
+            return Err(SaveError::CredentialHeader(h.clone()));
         }
         let mut s = SavedSession {
             name: name.trim().to_string(),

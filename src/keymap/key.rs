@@ -5,6 +5,16 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::fmt;
 
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum KeyError {
+    #[error("an empty key")]
+    Empty,
+    #[error(
+        "{0:?} is not a key (a character, ctrl-X, alt-X, shift-tab, enter, esc, tab, space, backspace, up, down, left, right, pgup, pgdn, home, end, f1…f12)"
+    )]
+    Unknown(String),
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Key {
     pub code: KeyCode,
@@ -56,10 +66,10 @@ impl Key {
         Key { code, mods }
     }
 
-    pub fn parse(text: &str) -> Result<Key, String> {
+    pub fn parse(text: &str) -> Result<Key, KeyError> {
         let t = text.trim();
         if t.is_empty() {
-            return Err("an empty key".into());
+            return Err(KeyError::Empty);
         }
         let mut mods = KeyModifiers::NONE;
         let mut rest = t;
@@ -111,9 +121,7 @@ impl Key {
                     mods,
                 })
             }
-            _ => Err(format!(
-                "{t:?} is not a key (a character, ctrl-X, alt-X, shift-tab, enter, esc, tab, space, backspace, up, down, left, right, pgup, pgdn, home, end, f1…f12)"
-            )),
+            _ => Err(KeyError::Unknown(t.to_string())),
         }
     }
 }

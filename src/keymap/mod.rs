@@ -6,7 +6,7 @@ mod action;
 mod key;
 
 pub use action::Action;
-pub use key::Key;
+pub use key::{Key, KeyError};
 
 use crossterm::event::KeyEvent;
 use std::fmt;

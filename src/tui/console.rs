@@ -148,5 +148,5 @@ fn pick_theme(paths: Option<&Paths>, settings: &Settings, flag: Option<&str>) ->
     }
     let name = flag.unwrap_or(&settings.theme);
     let user = paths.map(|p| p.config_dir.join("themes"));
-    Theme::load(name, user.as_deref()).map_err(anyhow::Error::msg)
+    Ok(Theme::load(name, user.as_deref())?)
 }

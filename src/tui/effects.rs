@@ -196,7 +196,7 @@ impl Runtime {
                     self.theme = t;
                     vec![]
                 }
-                Err(e) => Self::notice(e),
+                Err(e) => Self::notice(e.to_string()),
             },
         };
         (events, later)
@@ -272,15 +272,18 @@ impl Runtime {
             seq: frame.seq,
             user: &frame.vars,
         };
-        let payload = crate::app::vars::expand(&frame.template, &values).and_then(|text| {
-            if frame.mode == crate::app::composer::Mode::File {
-                let path = text.trim();
-                return std::fs::read(path)
-                    .map(bytes::Bytes::from)
-                    .map_err(|e| format!("{path}: {e}"));
-            }
-            crate::app::composer::encode(frame.mode, frame.opcode, &text)
-        });
+        let payload = crate::app::vars::expand(&frame.template, &values)
+            .map_err(|e| e.to_string())
+            .and_then(|text| {
+                if frame.mode == crate::app::composer::Mode::File {
+                    let path = text.trim();
+                    return std::fs::read(path)
+                        .map(bytes::Bytes::from)
+                        .map_err(|e| format!("{path}: {e}"));
+                }
+                crate::app::composer::encode(frame.mode, frame.opcode, &text)
+                    .map_err(|e| e.to_string())
+            });
         match payload {
             Ok(payload) => {
                 let cmd = SessionCommand::Send {

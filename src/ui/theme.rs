@@ -56,9 +56,29 @@ pub struct Theme {
     pub json_literal: Style,
 }
 
-fn color(s: &str) -> Result<Color, String> {
+#[derive(Debug, thiserror::Error)]
+pub enum ThemeError {
+    #[error("{0:?} is not a colour (a name like \"cyan\" or \"#rrggbb\")")]
+    Colour(String),
+    #[error("{0}")]
+    Toml(String),
+    #[error("{path}: {source}")]
+    Read {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {source}")]
+    File {
+        path: std::path::PathBuf,
+        source: Box<ThemeError>,
+    },
+    #[error("no theme {name:?} (built in: {built_in})")]
+    Unknown { name: String, built_in: String },
+}
+
+fn color(s: &str) -> Result<Color, ThemeError> {
     s.parse::<Color>()
-        .map_err(|_| format!("{s:?} is not a colour (a name like \"cyan\" or \"#rrggbb\")"))
+        .map_err(|_| ThemeError::Colour(s.to_string()))
 }
 
 impl Theme {
@@ -67,27 +87,33 @@ impl Theme {
     }
 
     /// A theme by name: the user's `themes/NAME.toml` first, then the built-in ones.
-    pub fn load(name: &str, user_dir: Option<&Path>) -> Result<Theme, String> {
+    pub fn load(name: &str, user_dir: Option<&Path>) -> Result<Theme, ThemeError> {
         if let Some(dir) = user_dir {
             let p = dir.join(format!("{name}.toml"));
             if p.is_file() {
-                let text =
-                    std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?;
-                return Self::parse(name, &text).map_err(|e| format!("{}: {e}", p.display()));
+                let text = std::fs::read_to_string(&p).map_err(|source| ThemeError::Read {
+                    path: p.clone(),
+                    source,
+                })?;
+                return Self::parse(name, &text).map_err(|e| ThemeError::File {
+                    path: p,
+                    source: Box::new(e),
+                });
             }
         }
         match BUILT_IN.iter().find(|(n, _)| *n == name) {
             Some((_, text)) => Self::parse(name, text),
-            None => Err(format!(
-                "no theme {name:?} (built in: {})",
-                Self::names().join(", ")
-            )),
+            None => Err(ThemeError::Unknown {
+                name: name.to_string(),
+                built_in: Self::names().join(", "),
+            }),
         }
     }
 
-    pub fn parse(name: &str, text: &str) -> Result<Theme, String> {
-        let f: ThemeFile = toml::from_str(text).map_err(|e| e.message().to_string())?;
-        let fg = |s: &str| -> Result<Style, String> { Ok(Style::default().fg(color(s)?)) };
+    pub fn parse(name: &str, text: &str) -> Result<Theme, ThemeError> {
+        let f: ThemeFile =
+            toml::from_str(text).map_err(|e| ThemeError::Toml(e.message().to_string()))?;
+        let fg = |s: &str| -> Result<Style, ThemeError> { Ok(Style::default().fg(color(s)?)) };
         Ok(Theme {
             name: name.to_string(),
             base: Style::default().fg(color(&f.fg)?).bg(color(&f.bg)?),
@@ -143,8 +169,18 @@ mod tests {
         for n in Theme::names() {
             Theme::load(n, None).unwrap_or_else(|e| panic!("{n}: {e}"));
         }
-        assert!(Theme::load("nope", None).unwrap_err().contains("built in"));
+        assert!(
+            Theme::load("nope", None)
+                .unwrap_err()
+                .to_string()
+                .contains("built in")
+        );
         let bad = include_str!("../../themes/dark.toml").replace("\"cyan\"", "\"cyanish\"");
-        assert!(Theme::parse("x", &bad).unwrap_err().contains("cyanish"));
+        assert!(
+            Theme::parse("x", &bad)
+                .unwrap_err()
+                .to_string()
+                .contains("cyanish")
+        );
     }
 }
