@@ -3,7 +3,7 @@
 //! template the user names), or the platform's session log stream (server-sent events). Every
 //! reader stops when told: children are killed and waited for, streams are closed.
 
-pub mod command;
+pub mod child;
 pub mod logstream;
 pub mod sse;
 
@@ -78,7 +78,8 @@ impl MonitorRequest {
 /// A source made concrete for one session: what runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Plan {
-    Command(Vec<String>),
+    /// A child process to run (azd, or the user's command template), as argv.
+    Child(Vec<String>),
     Stream(StreamPlan),
 }
 
@@ -86,7 +87,7 @@ impl Plan {
     /// For titles and messages: the command line, or the stream's URL.
     pub fn describe(&self) -> String {
         match self {
-            Plan::Command(argv) => argv.join(" "),
+            Plan::Child(argv) => argv.join(" "),
             Plan::Stream(s) => format!("log stream {}", s.url),
         }
     }
@@ -255,7 +256,7 @@ pub fn plan(source: &MonitorSource, req: &MonitorRequest) -> Result<Plan, Monito
                 ca_cert: req.ca_cert.clone(),
             }))
         }
-        _ => command_line(source, req).map(Plan::Command),
+        _ => command_line(source, req).map(Plan::Child),
     }
 }
 
@@ -323,7 +324,7 @@ pub async fn follow(
     stop: impl std::future::Future,
 ) -> Result<Option<i32>, MonitorError> {
     match plan {
-        Plan::Command(argv) => command::follow(argv, sink, stop).await,
+        Plan::Child(argv) => child::follow(argv, sink, stop).await,
         Plan::Stream(s) => logstream::follow(s, tokens, sink, stop).await,
     }
 }
@@ -438,7 +439,7 @@ mod tests {
             .to_vec();
         let t0 = std::time::Instant::now();
         let (lines, status) =
-            collect(&Plan::Command(argv), None, Duration::from_millis(500), 100).await;
+            collect(&Plan::Child(argv), None, Duration::from_millis(500), 100).await;
         let status = status.expect("run");
         assert!(t0.elapsed() < Duration::from_secs(5));
         assert_eq!(status, None, "still following when the time ran out");
@@ -453,7 +454,7 @@ mod tests {
                 .any(|l| l.stream == Stream::Stderr && l.text == "err1")
         );
         let (_, missing) = collect(
-            &Plan::Command(vec!["wsdeck-no-such-program".to_string()]),
+            &Plan::Child(vec!["wsdeck-no-such-program".to_string()]),
             None,
             Duration::from_secs(1),
             10,
@@ -461,7 +462,7 @@ mod tests {
         .await;
         assert!(matches!(missing, Err(MonitorError::NotFound { .. })));
         let (_, status) = collect(
-            &Plan::Command(vec!["sh".into(), "-c".into(), "echo x; exit 3".into()]),
+            &Plan::Child(vec!["sh".into(), "-c".into(), "echo x; exit 3".into()]),
             None,
             Duration::from_secs(5),
             10,

@@ -8,7 +8,7 @@ use crate::capture::writer::CaptureMeta;
 use crate::engine::auth::TokenProvider;
 use crate::engine::session::{SessionCommand, SessionEvent, SessionHandle, spawn_session};
 use crate::tui::forward::{Activity, RecordCmd, forward};
-use crate::tui::{LoopOptions, logs_task, replay_task};
+use crate::tui::{LoopOptions, container_logs_task, replay_task};
 use crate::ui::theme::Theme;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -137,7 +137,7 @@ impl Runtime {
                 });
                 let (stop_tx, stop_rx) = oneshot::channel();
                 let to_loop = self.to_loop.clone();
-                let task = tokio::spawn(logs_task::read_container_logs(
+                let task = tokio::spawn(container_logs_task::read_container_logs(
                     id, plan, tokens, to_loop, stop_rx,
                 ));
                 self.tasks.entry(id).or_default().container_logs = Some((stop_tx, task));

@@ -2,10 +2,10 @@
 //! place the console does I/O; `app::update` decides, this carries it out.
 
 pub mod console;
+mod container_logs_task;
 mod effects;
 mod event_loop;
 mod forward;
-mod logs_task;
 mod replay_task;
 
 pub use event_loop::run_loop;

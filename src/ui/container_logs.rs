@@ -10,7 +10,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-pub(super) fn draw_logs(
+pub(super) fn draw_container_logs(
     c: &mut Canvas,
     area: Rect,
     logs: &crate::app::ContainerLogs,

@@ -34,7 +34,7 @@ fn time_text(app: &App, s: &Session, at: Duration) -> String {
     }
 }
 
-pub(super) fn draw_log(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
+pub(super) fn draw_frames(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
     let focused = app.focus == Pane::Frames && app.layers.overlay.is_none();
     let Some(s) = app.current() else {
         let block = pane_block(" Frames ".into(), focused, t);

@@ -32,7 +32,7 @@ pub fn draw(c: &mut Canvas, app: &App, t: &Theme) {
     if let Some(sa) = a.sessions {
         sessions::draw_sessions(c, sa, app, t);
     }
-    frames::draw_log(c, a.log, app, t);
+    frames::draw_frames(c, a.log, app, t);
     // The logs pane shares the bottom with the detail once a session has one.
     let focused = app.focus == Pane::Logs;
     match app
@@ -52,7 +52,7 @@ pub fn draw(c: &mut Canvas, app: &App, t: &Theme) {
                 app,
                 t,
             );
-            container_logs::draw_logs(
+            container_logs::draw_container_logs(
                 c,
                 Rect {
                     x: a.detail.x + left,
@@ -65,9 +65,14 @@ pub fn draw(c: &mut Canvas, app: &App, t: &Theme) {
                 t,
             );
         }
-        Some(logs) => {
-            container_logs::draw_logs(c, a.detail, logs, focused, app.search.as_deref(), t)
-        }
+        Some(logs) => container_logs::draw_container_logs(
+            c,
+            a.detail,
+            logs,
+            focused,
+            app.search.as_deref(),
+            t,
+        ),
         None => detail::draw_detail(c, a.detail, app, t),
     }
     status::draw_status(c, a.status, app, t);

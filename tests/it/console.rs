@@ -1196,7 +1196,7 @@ fn logs_pane_starts_on_an_abnormal_close_and_says_what_happened() {
         effects,
         vec![Effect::StartContainerLogs {
             id: 0,
-            plan: wsdeck::monitor::Plan::Command(
+            plan: wsdeck::monitor::Plan::Child(
                 [
                     "azd",
                     "ai",

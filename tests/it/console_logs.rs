@@ -289,7 +289,7 @@ fn logs_pane_focus_search_jump_back_and_hide() {
     );
     assert!(matches!(
         effects.as_slice(),
-        [Effect::StartContainerLogs { id: 0, plan: Plan::Command(argv) }] if argv.join(" ") == format!("azd ai agent monitor --session-id {SID} --follow")
+        [Effect::StartContainerLogs { id: 0, plan: Plan::Child(argv) }] if argv.join(" ") == format!("azd ai agent monitor --session-id {SID} --follow")
     ));
     update(
         &mut app,
