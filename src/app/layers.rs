@@ -120,6 +120,15 @@ pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     }
 }
 
+/// The mouse wheel: it scrolls the help, or the focused pane when nothing is over it.
+pub fn on_scroll(app: &mut App, action: Action) -> Vec<Effect> {
+    match active(app) {
+        Active::Info(o @ Overlay::Help) => on_info_key(app, o, Some(action)),
+        Active::Pane(_) => actions::run(app, action),
+        _ => vec![],
+    }
+}
+
 /// `y`/Enter yes, `n`/Esc no; any other key leaves the question open.
 fn on_confirm_key(app: &mut App, o: Overlay, action: Option<Action>) -> Vec<Effect> {
     match action {

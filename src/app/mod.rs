@@ -273,8 +273,8 @@ pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
             layers::on_key(app, key)
         }
         Event::Mouse(m) => match m.kind {
-            MouseEventKind::ScrollDown => actions::run(app, Action::Down),
-            MouseEventKind::ScrollUp => actions::run(app, Action::Up),
+            MouseEventKind::ScrollDown => layers::on_scroll(app, Action::Down),
+            MouseEventKind::ScrollUp => layers::on_scroll(app, Action::Up),
             _ => vec![],
         },
         Event::Resize { width, height } => {

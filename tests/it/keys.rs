@@ -283,3 +283,41 @@ async fn wsdeck_keys_prints_the_table_and_names_a_broken_file() {
         "{err}"
     );
 }
+
+#[test]
+fn the_help_scrolls_by_key_and_wheel_and_leaves_the_frames_alone() {
+    use crossterm::event::{MouseEvent, MouseEventKind};
+    let mut app = App::new(vec![Session::new("s", spec())]);
+    update(
+        &mut app,
+        Event::Resize {
+            width: 100,
+            height: 24,
+        },
+    );
+    update(
+        &mut app,
+        Event::Session {
+            id: 0,
+            event: SessionEvent::Frames(vec![]),
+        },
+    );
+    press(&mut app, KeyCode::Char('?'));
+    let first = screen(&app);
+    assert!(first.contains("(1-"), "{first}");
+    press(&mut app, KeyCode::Char('j'));
+    assert_eq!(app.layers.help_scroll, 1);
+    let wheel = MouseEvent {
+        kind: MouseEventKind::ScrollDown,
+        column: 0,
+        row: 0,
+        modifiers: KeyModifiers::NONE,
+    };
+    update(&mut app, Event::Mouse(wheel));
+    assert_eq!(app.layers.help_scroll, 2);
+    assert!(screen(&app).contains("(3-"), "the window moved");
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.layers.overlay, None);
+    press(&mut app, KeyCode::Char('?'));
+    assert_eq!(app.layers.help_scroll, 0, "opens at the top again");
+}
