@@ -138,6 +138,7 @@ pub enum StartedBy {
 /// The source that reads session `id`'s container logs, and the pane that shows them.
 pub fn start(app: &mut App, id: usize, by: StartedBy) -> Vec<Effect> {
     let default = app.config.container_logs_source.clone();
+    let azd = app.config.azd_on_path;
     let rows = app.container_log_rows();
     let Some(s) = app.by_id_mut(id) else {
         return vec![];
@@ -163,7 +164,7 @@ pub fn start(app: &mut App, id: usize, by: StartedBy) -> Vec<Effect> {
         s.container_logs = Some(pane);
         return vec![];
     }
-    let effects = match crate::monitor::plan(&source, &req) {
+    let effects = match crate::monitor::plan_with(&source, &req, azd) {
         Ok(plan) => {
             pane.source = plan.describe();
             pane.running = true;

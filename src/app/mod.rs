@@ -76,6 +76,8 @@ pub struct ConsoleConfig {
     pub container_logs_on_abnormal_close: bool,
     /// Close codes that do not start them (besides a clean 1000/1001).
     pub container_logs_quiet_codes: Vec<u16>,
+    /// Whether `azd` was on PATH when the console started (the `auto` source's choice).
+    pub azd_on_path: bool,
 }
 
 impl Default for ConsoleConfig {
@@ -85,6 +87,7 @@ impl Default for ConsoleConfig {
             container_logs_source: MonitorSource::Auto,
             container_logs_on_abnormal_close: true,
             container_logs_quiet_codes: Vec::new(),
+            azd_on_path: false,
         }
     }
 }

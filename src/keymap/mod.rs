@@ -75,6 +75,14 @@ impl Layer {
         }
     }
 
+    /// The panes' tables and the global one (the editors and dialogs are the others).
+    pub fn is_pane(self) -> bool {
+        matches!(
+            self,
+            Layer::Global | Layer::Sessions | Layer::Frames | Layer::Detail | Layer::Logs
+        )
+    }
+
     fn from_name(name: &str) -> Option<Layer> {
         Layer::ALL.iter().copied().find(|l| l.name() == name)
     }
@@ -122,37 +130,40 @@ impl Keymap {
         let user = parse_table(text, file)?;
         let mut merged = defaults.clone();
         for b in &user.bindings {
-            if !defaults
-                .bindings
-                .iter()
-                .any(|d| d.layer == b.layer && d.action == b.action)
-            {
-                let home: Vec<&str> = defaults
-                    .bindings
-                    .iter()
-                    .filter(|d| d.action == b.action)
-                    .map(|d| d.layer.name())
-                    .collect();
-                return Err(error_at(
-                    text,
-                    file,
-                    find_line(text, b.layer, b.action.name()),
-                    format!(
-                        "{} is not a [{}] action (it belongs in [{}])",
-                        b.action.name(),
-                        b.layer.name(),
-                        home.join("], [")
-                    ),
-                ));
-            }
             if let Some(slot) = merged
                 .bindings
                 .iter_mut()
                 .find(|d| d.layer == b.layer && d.action == b.action)
             {
                 slot.keys = b.keys.clone();
+                continue;
             }
+            // A pane's action may be bound in any pane's table (a pane's own table is read
+            // before [global]); an editor's or a dialog's only in its own.
+            let home: Vec<Layer> = defaults
+                .bindings
+                .iter()
+                .filter(|d| d.action == b.action)
+                .map(|d| d.layer)
+                .collect();
+            if b.layer.is_pane() && home.iter().any(|l| l.is_pane()) {
+                merged.bindings.push(b.clone());
+                continue;
+            }
+            let names: Vec<&str> = home.iter().map(|l| l.name()).collect();
+            return Err(error_at(
+                text,
+                file,
+                find_line(text, b.layer, b.action.name()),
+                format!(
+                    "{} is not a [{}] action (it belongs in [{}])",
+                    b.action.name(),
+                    b.layer.name(),
+                    names.join("], [")
+                ),
+            ));
         }
+        merged.bindings.sort_by_key(|b| (b.layer, b.action));
         if let Some((layer, key, a, b)) = merged.conflict() {
             let line =
                 find_line(text, layer, a.name()).or_else(|| find_line(text, layer, b.name()));
@@ -411,6 +422,13 @@ mod tests {
         assert_eq!(k.keys_text(Layer::Global, Action::Help), "f1");
         let k = Keymap::with_overrides("[global]\nhelp = [\"?\", \"f1\"]\n", "k").expect("ok");
         assert_eq!(k.keys_text(Layer::Global, Action::Help), "?/f1");
+        // A global action bound in a pane's table: that pane reads its own table first.
+        let k =
+            Keymap::with_overrides("[frames]\nfilter = [\"f\", \"ctrl-f\"]\n", "k").expect("ok");
+        let ctrl_f = KeyEvent::new(KeyCode::Char('f'), KeyModifiers::CONTROL);
+        assert_eq!(k.action_in(Layer::Frames, ctrl_f), Some(Action::Filter));
+        assert_eq!(k.action_in(Layer::Global, ctrl_f), None);
+        assert_eq!(k.keys_text(Layer::Global, Action::Filter), "f");
     }
 
     #[test]

@@ -239,10 +239,18 @@ pub fn on_path(program: &str) -> bool {
 
 /// What runs for this source and session. `Auto` looks for `azd` on PATH now.
 pub fn plan(source: &MonitorSource, req: &MonitorRequest) -> Result<Plan, MonitorError> {
+    plan_with(source, req, on_path("azd"))
+}
+
+/// `plan` with the PATH lookup done by the caller (the console does it once, at start, so its
+/// update reads nothing from the machine).
+pub fn plan_with(
+    source: &MonitorSource,
+    req: &MonitorRequest,
+    azd_on_path: bool,
+) -> Result<Plan, MonitorError> {
     let source = match source {
-        MonitorSource::Auto if !on_path("azd") && req.endpoint.is_some() => {
-            &MonitorSource::Logstream
-        }
+        MonitorSource::Auto if !azd_on_path && req.endpoint.is_some() => &MonitorSource::Logstream,
         MonitorSource::Auto => &MonitorSource::Azd,
         s => s,
     };

@@ -41,6 +41,7 @@ pub async fn run(cli: &Cli) -> Result<i32> {
             Keymap::default()
         }
     };
+    let resolve_env = crate::cli::target::env(&settings);
     let mut sessions = Vec::new();
     let mut options = crate::tui::LoopOptions {
         sessions_file: paths.map(|p| p.sessions_file()),
@@ -61,6 +62,7 @@ pub async fn run(cli: &Cli) -> Result<i32> {
                 .await
                 .context("cannot start the demo agent")?;
         let mut spec = ConnectSpec::new(Target::url(&server.url())?);
+        resolve_env.defaults.apply(&mut spec);
         spec.session_id = Some(crate::engine::target::new_session_id());
         let mut s = Session::new("demo", spec).with_origin(Origin::Demo);
         // The demo session reads the demo agent's own container logs.
@@ -86,7 +88,9 @@ pub async fn run(cli: &Cli) -> Result<i32> {
         match SessionStore::load(&p.sessions_file()) {
             Ok(store) => {
                 for s in &store.sessions {
-                    if let Ok(spec) = s.to_spec() {
+                    if let Ok(mut spec) = s.to_spec() {
+                        // As `--session NAME` on the command line: [connect] applies.
+                        resolve_env.defaults.apply(&mut spec);
                         let mut v = Session::new(s.name.clone(), spec).with_origin(Origin::Saved);
                         v.vars = s.vars.clone();
                         v.auto_reconnect.enabled = s.auto_reconnect;
@@ -98,9 +102,10 @@ pub async fn run(cli: &Cli) -> Result<i32> {
         }
     }
     let mut config = ConsoleConfig {
-        resolve: crate::cli::target::env(&settings),
+        resolve: resolve_env,
         container_logs_on_abnormal_close: settings.monitor.on_abnormal_close,
         container_logs_quiet_codes: settings.monitor.quiet_codes.clone(),
+        azd_on_path: crate::monitor::on_path("azd"),
         ..Default::default()
     };
     match MonitorSource::parse(&settings.monitor.source) {

@@ -123,7 +123,14 @@ fn key_hints(app: &App) -> String {
     let layer = keymap_layer(app);
     let mut hints = app.keymap.hints(layer);
     if matches!(active(app), Active::Pane(_)) {
-        hints.extend(app.keymap.hints(Layer::Global));
+        // A global action the pane binds itself is hinted once, with the pane's key.
+        let global = app.keymap.hints(Layer::Global);
+        let own: Vec<&str> = hints.iter().map(|(_, label)| *label).collect();
+        let global: Vec<_> = global
+            .into_iter()
+            .filter(|(_, l)| !own.contains(l))
+            .collect();
+        hints.extend(global);
     }
     hints
         .iter()

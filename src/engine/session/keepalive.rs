@@ -1,6 +1,6 @@
 //! The keepalive pings a session sends while open, so a dead peer or path shows up as a missing
-//! pong. Named `PingSchedule`, not `Keepalive`: the console's `app::keepalive` is another thing
-//! (round trips matched in the log, the automatic reconnect).
+//! pong. The round trips are matched elsewhere (`engine::rtt`), and the console's automatic
+//! reconnect is `app::reconnect`.
 
 use bytes::Bytes;
 use std::time::Duration;

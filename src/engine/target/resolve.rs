@@ -57,6 +57,16 @@ impl Default for ConnectDefaults {
     }
 }
 
+impl ConnectDefaults {
+    /// Apply these where a spec came without its own: a saved session keeps its CA, and takes
+    /// the timeout and size limit from the settings (they are not saved per session).
+    pub fn apply(&self, spec: &mut ConnectSpec) {
+        spec.ca_cert = spec.ca_cert.take().or_else(|| self.ca_cert.clone());
+        spec.connect_timeout = self.timeout;
+        spec.max_message_size = (self.max_message_size > 0).then_some(self.max_message_size);
+    }
+}
+
 /// What a resolution may read besides the arguments.
 #[derive(Debug, Clone, Default)]
 pub struct ResolveEnv {
@@ -171,21 +181,20 @@ pub fn resolve(
     if let Some(a) = &args.auth {
         spec.auth = AuthSource::parse(a, spec.target.is_foundry())?;
     }
-    spec.ca_cert = args
-        .ca_cert
-        .clone()
-        .or(spec.ca_cert)
-        .or_else(|| env.defaults.ca_cert.clone());
-    spec.connect_timeout = match args.connect_timeout {
-        Some(t) if t.is_finite() && t > 0.0 => Duration::from_secs_f64(t),
+    env.defaults.apply(&mut spec);
+    if let Some(ca) = &args.ca_cert {
+        spec.ca_cert = Some(ca.clone());
+    }
+    match args.connect_timeout {
+        Some(t) if t.is_finite() && t > 0.0 => spec.connect_timeout = Duration::from_secs_f64(t),
         Some(_) => {
             return Err(ResolveError::BadNumber {
                 flag: "--connect-timeout",
                 why: "must be a positive number of seconds",
             });
         }
-        None => env.defaults.timeout,
-    };
+        None => {}
+    }
     if let Some(p) = args.ping_interval {
         if !(p.is_finite() && p >= 0.0) {
             return Err(ResolveError::BadNumber {
@@ -195,13 +204,9 @@ pub fn resolve(
         }
         spec.ping_interval = (p > 0.0).then(|| Duration::from_secs_f64(p));
     }
-    spec.max_message_size = match args
-        .max_message_size
-        .unwrap_or(env.defaults.max_message_size)
-    {
-        0 => None,
-        n => Some(n),
-    };
+    if let Some(n) = args.max_message_size {
+        spec.max_message_size = (n > 0).then_some(n);
+    }
     Ok(spec)
 }
 
@@ -242,6 +247,37 @@ mod tests {
         args.connect_timeout = Some(1.5);
         let spec = resolve(&args, None, &env, &mut CountingIds::default()).expect("resolves");
         assert_eq!(spec.connect_timeout, Duration::from_millis(1500));
+    }
+
+    #[test]
+    fn a_saved_session_keeps_its_ca_and_takes_the_settings_limits() {
+        let defaults = ConnectDefaults {
+            timeout: Duration::from_secs(4),
+            max_message_size: 0,
+            ca_cert: Some("/etc/default-ca.pem".into()),
+        };
+        let mut own = ConnectSpec::new(Target::url("wss://x/").expect("url"));
+        own.ca_cert = Some("/etc/own-ca.pem".into());
+        defaults.apply(&mut own);
+        assert_eq!(own.ca_cert.as_deref(), Some("/etc/own-ca.pem".as_ref()));
+        assert_eq!(own.connect_timeout, Duration::from_secs(4));
+        assert_eq!(own.max_message_size, None, "0 is no limit");
+        let mut plain = ConnectSpec::new(Target::url("wss://x/").expect("url"));
+        defaults.apply(&mut plain);
+        assert_eq!(
+            plain.ca_cert.as_deref(),
+            Some("/etc/default-ca.pem".as_ref())
+        );
+        let args = TargetArgs {
+            session: Some("saved".into()),
+            ..Default::default()
+        };
+        let env = ResolveEnv {
+            defaults,
+            foundry_endpoint: None,
+        };
+        let spec = resolve(&args, Some(own), &env, &mut CountingIds::default()).expect("ok");
+        assert_eq!(spec.ca_cert.as_deref(), Some("/etc/own-ca.pem".as_ref()));
     }
 
     #[test]

@@ -18,10 +18,11 @@ pub(super) fn dump<'a>(
     t: &Theme,
 ) -> (String, Vec<Line<'a>>) {
     let title = format!(
-        " Detail · #{} · {} {} · hex · {fits} (v) ",
+        " Detail · #{} · {} {} · hex · {fits} ({}) ",
         f.seq,
         f.opcode.as_str(),
-        human_bytes(f.payload.len() as u64)
+        human_bytes(f.payload.len() as u64),
+        crate::ui::detail::view_key(app)
     );
     let total = hexdump::row_count(f.payload.len());
     let start = app.detail.scroll.min(total.saturating_sub(1));

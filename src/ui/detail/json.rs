@@ -16,10 +16,11 @@ pub(super) fn pretty<'a>(
     t: &Theme,
 ) -> (String, Vec<Line<'a>>) {
     let title = format!(
-        " Detail · #{} · {} {} · JSON · {fits} (v) ",
+        " Detail · #{} · {} {} · JSON · {fits} ({}) ",
         f.seq,
         f.opcode.as_str(),
-        human_bytes(f.payload.len() as u64)
+        human_bytes(f.payload.len() as u64),
+        crate::ui::detail::view_key(app)
     );
     let total = p.lines().count();
     let start = app.detail.scroll.min(total.saturating_sub(1));

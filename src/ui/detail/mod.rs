@@ -23,6 +23,14 @@ use ratatui::widgets::{Paragraph, Wrap};
 /// rows are computed only for the lines on screen.
 const PRETTY_MAX: usize = 1024 * 1024;
 
+/// The key that changes the view, as the title names it.
+pub(super) fn view_key(app: &App) -> String {
+    app.keymap.keys_text(
+        crate::keymap::Layer::Detail,
+        crate::keymap::Action::NextView,
+    )
+}
+
 pub(super) fn draw_detail(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
     if app.layers.composing {
         draw_composer(c, area, app, t);
@@ -38,7 +46,7 @@ pub(super) fn draw_detail(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
         && f.opcode == Opcode::Binary
         && crate::decode::pcm::fits(&f.payload)
     {
-        draw_pcm(c, area, f, focused, t);
+        draw_pcm(c, area, f, &view_key(app), focused, t);
         return;
     }
     let (title, lines) = match row {

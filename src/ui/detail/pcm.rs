@@ -10,10 +10,17 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 /// 16-bit PCM: level and a waveform envelope, one column per slice of samples.
-pub(super) fn draw_pcm(c: &mut Canvas, area: Rect, f: &Frame, focused: bool, t: &Theme) {
+pub(super) fn draw_pcm(
+    c: &mut Canvas,
+    area: Rect,
+    f: &Frame,
+    view_key: &str,
+    focused: bool,
+    t: &Theme,
+) {
     use crate::decode::pcm;
     let title = format!(
-        " Detail · #{} · binary {} · pcm16le (assumed) · hex | pcm? (v) ",
+        " Detail · #{} · binary {} · pcm16le (assumed) · hex | pcm? ({view_key}) ",
         f.seq,
         human_bytes(f.payload.len() as u64)
     );
