@@ -200,12 +200,14 @@ fn sessions(app: &mut App, action: Action) -> Vec<Effect> {
             return vec![Effect::ToSession(id, SessionCommand::Reconnect { new_id })];
         }
         Action::AddSession => app.layers.form = Some(form::SessionForm::new_session()),
+        // A capture has no target to edit (and editing it would make it connectable).
+        Action::EditSession if read_only => app.status = Some(READ_ONLY.into()),
         Action::EditSession => {
             if let Some(s) = app.current() {
                 app.layers.form = Some(form::SessionForm::edit(s.id, &s.name, &s.spec));
             }
         }
-        Action::DeleteSession => app.layers.overlay = Some(Overlay::ConfirmDelete),
+        Action::DeleteSession => app.layers.overlay = Some(Overlay::ConfirmDelete { id }),
         _ => {}
     }
     vec![]

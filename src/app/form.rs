@@ -4,7 +4,8 @@
 use crate::app::{App, Effect, Origin, Session};
 use crate::engine::target::{ConnectSpec, IdSource, ResolveEnv, Target, TargetArgs, resolve};
 use crate::keymap::Action;
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crate::keymap::typed_char;
+use crossterm::event::{KeyCode, KeyEvent};
 
 pub const FIELDS: [&str; 9] = [
     "name",
@@ -158,14 +159,13 @@ pub fn on_key(app: &mut App, action: Option<Action>, key: KeyEvent) -> Vec<Effec
         Some(Action::CycleChoice) if on_choice => f.cycle_kind(),
         Some(Action::Submit) => return submit(app),
         _ => match key.code {
-            // The kind takes no text: any letter changes it.
+            // The kind takes no text: any letter changes it, and nothing erases it.
             KeyCode::Char(_) if on_choice => f.cycle_kind(),
+            KeyCode::Backspace if on_choice => {}
             KeyCode::Backspace => {
                 f.values[f.focus].pop();
             }
-            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
-                f.values[f.focus].push(c)
-            }
+            _ if let Some(c) = typed_char(&key) => f.values[f.focus].push(c),
             _ => {}
         },
     }
@@ -173,7 +173,7 @@ pub fn on_key(app: &mut App, action: Option<Action>, key: KeyEvent) -> Vec<Effec
 }
 
 fn submit(app: &mut App) -> Vec<Effect> {
-    let env = app.config.resolve.clone();
+    let env = app.resolve_env_for_kept();
     let Some(f) = app.layers.form.as_mut() else {
         return vec![];
     };

@@ -5,15 +5,19 @@
 use crate::app::form::SessionForm;
 use crate::app::picker::Picker;
 use crate::app::{App, Effect, Pane, actions, commands, composer, form, picker};
+use crate::keymap::typed_char;
 use crate::keymap::{Action, Layer};
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Overlay {
     Help,
     Handshake,
     ConfirmQuit,
-    ConfirmDelete,
+    /// Delete session `id` (by id: the selection may move while the question is open).
+    ConfirmDelete {
+        id: usize,
+    },
     /// What a replay got against what its capture holds.
     Compare,
 }
@@ -70,7 +74,7 @@ pub fn active(app: &App) -> Active {
         Active::Picker
     } else if let Some(o) = l.overlay {
         match o {
-            Overlay::ConfirmQuit | Overlay::ConfirmDelete => Active::Confirm(o),
+            Overlay::ConfirmQuit | Overlay::ConfirmDelete { .. } => Active::Confirm(o),
             _ => Active::Info(o),
         }
     } else if l.composing {
@@ -136,8 +140,8 @@ fn on_confirm_key(app: &mut App, o: Overlay, action: Option<Action>) -> Vec<Effe
         Some(Action::Yes) => {
             app.layers.overlay = None;
             match o {
-                Overlay::ConfirmQuit => vec![Effect::Quit],
-                _ => commands::sessions::remove_selected(app),
+                Overlay::ConfirmDelete { id } => commands::sessions::remove(app, id),
+                _ => vec![Effect::Quit],
             }
         }
         Some(Action::No) => {
@@ -155,12 +159,14 @@ fn on_info_key(app: &mut App, o: Overlay, action: Option<Action>) -> Vec<Effect>
             | (Overlay::Help, Some(Action::Help))
             | (Overlay::Handshake, Some(Action::Handshake))
     );
-    let page = app.frame_rows().max(1);
+    let room = help_rows(app);
+    let last = help_len(app).saturating_sub(room);
+    let page = room;
     let scroll = &mut app.layers.help_scroll;
     match action {
         Some(Action::QuitNow) => vec![Effect::Quit],
         Some(Action::Down) if o == Overlay::Help => {
-            *scroll += 1;
+            *scroll = (*scroll + 1).min(last);
             vec![]
         }
         Some(Action::Up) if o == Overlay::Help => {
@@ -168,7 +174,7 @@ fn on_info_key(app: &mut App, o: Overlay, action: Option<Action>) -> Vec<Effect>
             vec![]
         }
         Some(Action::PageDown) if o == Overlay::Help => {
-            *scroll += page;
+            *scroll = (*scroll + page).min(last);
             vec![]
         }
         Some(Action::PageUp) if o == Overlay::Help => {
@@ -179,12 +185,31 @@ fn on_info_key(app: &mut App, o: Overlay, action: Option<Action>) -> Vec<Effect>
             *scroll = 0;
             vec![]
         }
+        Some(Action::Bottom) if o == Overlay::Help => {
+            *scroll = last;
+            vec![]
+        }
         _ if closes => {
             app.layers.overlay = None;
             vec![]
         }
         _ => vec![],
     }
+}
+
+/// Lines of the help: a heading per layer with keys, a row per binding, then the commands.
+pub fn help_len(app: &App) -> usize {
+    let b = app.keymap.bindings();
+    let layers = Layer::ALL
+        .iter()
+        .filter(|l| b.iter().any(|x| x.layer == **l))
+        .count();
+    layers + b.len() + 1 + commands::table().len()
+}
+
+/// Help lines on screen: the terminal less the box and its footer.
+pub fn help_rows(app: &App) -> usize {
+    (app.size.1 as usize).saturating_sub(3).max(1)
 }
 
 fn on_prompt_key(app: &mut App, action: Option<Action>, key: KeyEvent) -> Vec<Effect> {
@@ -218,7 +243,7 @@ fn on_prompt_key(app: &mut App, action: Option<Action>, key: KeyEvent) -> Vec<Ef
             KeyCode::Backspace => {
                 p.text.pop();
             }
-            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => p.text.push(c),
+            _ if let Some(c) = typed_char(&key) => p.text.push(c),
             _ => {}
         },
     }

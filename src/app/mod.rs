@@ -26,7 +26,7 @@ pub use replay::{ReplayCtl, ReplayState};
 pub use session::{ConnState, Counters, Failure, Origin, Session};
 
 use crate::engine::session::SessionCommand;
-use crate::engine::target::{CountingIds, IdSource, ResolveEnv};
+use crate::engine::target::{IdSource, RandomIds, ResolveEnv};
 use crate::keymap::Action;
 use crate::keymap::Keymap;
 use crate::monitor::MonitorSource;
@@ -118,8 +118,8 @@ pub struct App {
 }
 
 impl App {
-    /// A console over these sessions, with the default keys and config and counted ids (the
-    /// runtime hands in random ones with `with_ids`).
+    /// A console over these sessions, with the default keys and config and random ids (tests
+    /// that want reproducible ones hand in `CountingIds` with `with_ids`).
     pub fn new(mut sessions: Vec<Session>) -> Self {
         for (i, s) in sessions.iter_mut().enumerate() {
             s.id = i;
@@ -144,7 +144,7 @@ impl App {
             search: None,
             keymap: Keymap::default(),
             config: ConsoleConfig::default(),
-            ids: Box::new(CountingIds::default()),
+            ids: Box::new(RandomIds),
             pending_ignore: Vec::new(),
         }
     }
@@ -192,6 +192,22 @@ impl App {
 
     pub fn selected_id(&self) -> Option<usize> {
         self.current().map(|s| s.id)
+    }
+
+    /// The spec session `id` connects with: its own, with the settings' CA where it has none.
+    pub fn connect_spec(&self, id: usize) -> Option<crate::engine::ConnectSpec> {
+        let mut spec = self.by_id(id)?.spec.clone();
+        self.config.resolve.defaults.apply_ca(&mut spec);
+        Some(spec)
+    }
+
+    /// What sessions made here are resolved with: the settings' CA is left out of the spec kept
+    /// (and saved); `connect_spec` adds it when connecting.
+    pub(crate) fn resolve_env_for_kept(&self) -> ResolveEnv {
+        ResolveEnv {
+            defaults: self.config.resolve.defaults.without_ca(),
+            foundry_endpoint: self.config.resolve.foundry_endpoint.clone(),
+        }
     }
 
     /// Add a session at `at` (the end when `None`) with the next id, and select it.

@@ -5,8 +5,9 @@ use crate::app::composer::Mode;
 use crate::app::{App, Effect, Session};
 use crate::engine::{Direction, Opcode};
 use crate::keymap::Action;
+use crate::keymap::typed_char;
 use crate::store::{Row, RowKind};
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Item {
@@ -99,7 +100,7 @@ pub fn on_key(app: &mut App, action: Option<Action>, key: KeyEvent) -> Vec<Effec
                 p.query.pop();
                 p.selected = 0;
             }
-            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+            _ if let Some(c) = typed_char(&key) => {
                 p.query.push(c);
                 p.selected = 0;
             }

@@ -312,6 +312,9 @@ impl Session {
                 }
             }
         }
+        // Counted as frames, but not alive: no "last 3s ago" or round trip from a file.
+        s.counters.last_activity = None;
+        s.rtt.last = None;
         s
     }
 }

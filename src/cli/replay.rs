@@ -111,7 +111,7 @@ pub async fn run(capture: &Path, resolved: Resolved, opts: ReplayOptions) -> Res
                         if let Some(p) = handshake.platform_session_id {
                             log_req.session_id = p;
                         }
-                        schedule.begin(std::time::Instant::now());
+                        schedule.begin(Instant::now().into_std());
                     }
                     SessionEvent::Frames(fs) => {
                         for f in fs {
@@ -139,7 +139,7 @@ pub async fn run(capture: &Path, resolved: Resolved, opts: ReplayOptions) -> Res
             }
             _ = tokio::time::sleep_until(due) => {
                 if !schedule.done() {
-                    if let Some((opcode, payload)) = schedule.poll(std::time::Instant::now(), std_last_in(last_in)) {
+                    if let Some((opcode, payload)) = schedule.poll(Instant::now().into_std(), std_last_in(last_in)) {
                         handle.send(SessionCommand::Send { opcode, payload });
                     }
                 } else if !close_sent {

@@ -94,7 +94,17 @@ impl Settings {
     /// Load `path`; a missing file is the defaults.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         match std::fs::read_to_string(path) {
-            Ok(text) => parse_toml(path, &text),
+            Ok(text) => {
+                let s: Settings = parse_toml(path, &text)?;
+                // A zero timeout would fail every connect at once, far from its cause.
+                if s.connect.timeout_secs == 0 {
+                    return Err(ConfigError::Invalid {
+                        path: path.to_path_buf(),
+                        message: "[connect] timeout_secs must be at least 1".into(),
+                    });
+                }
+                Ok(s)
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Settings::default()),
             Err(source) => Err(ConfigError::Read {
                 path: path.to_path_buf(),
@@ -125,6 +135,9 @@ mod tests {
         std::fs::write(&p, "thme = \"dark\"\n").expect("w");
         let e = Settings::load(&p).unwrap_err().to_string();
         assert!(e.contains(":1:1") && e.contains("unknown field"), "{e}");
+        std::fs::write(&p, "[connect]\ntimeout_secs = 0\n").expect("w");
+        let e = Settings::load(&p).unwrap_err().to_string();
+        assert!(e.contains("timeout_secs must be at least 1"), "{e}");
         assert_eq!(
             Settings::load(&dir.path().join("absent.toml")).ok(),
             Some(Settings::default())

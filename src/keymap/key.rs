@@ -41,6 +41,17 @@ const NAMED: &[(&str, KeyCode)] = &[
     ("end", KeyCode::End),
 ];
 
+/// The character a key types, if it types one: a plain or shifted character, or one made with
+/// AltGr (Windows reports AltGr as Ctrl+Alt, and `{`, `[`, `@` come that way on many layouts).
+pub fn typed_char(ev: &KeyEvent) -> Option<char> {
+    let KeyCode::Char(c) = ev.code else {
+        return None;
+    };
+    let ctrl = ev.modifiers.contains(KeyModifiers::CONTROL);
+    let alt = ev.modifiers.contains(KeyModifiers::ALT);
+    (!ctrl || alt).then_some(c)
+}
+
 impl Key {
     pub const fn plain(code: KeyCode) -> Key {
         Key {

@@ -6,9 +6,9 @@ mod action;
 mod key;
 
 pub use action::Action;
-pub use key::{Key, KeyError};
+pub use key::{Key, KeyError, typed_char};
 
-use crossterm::event::KeyEvent;
+use crossterm::event::{KeyCode, KeyEvent};
 use std::fmt;
 use thiserror::Error;
 use toml::de::{DeTable, DeValue};
@@ -202,12 +202,19 @@ impl Keymap {
     }
 
     /// The action `key` triggers in `layer` alone.
-    pub fn action_in(&self, layer: Layer, key: KeyEvent) -> Option<Action> {
-        let key = Key::from_event(key);
-        self.bindings
-            .iter()
-            .find(|b| b.layer == layer && b.keys.contains(&key))
-            .map(|b| b.action)
+    pub fn action_in(&self, layer: Layer, ev: KeyEvent) -> Option<Action> {
+        let find = |key: Key| {
+            self.bindings
+                .iter()
+                .find(|b| b.layer == layer && b.keys.contains(&key))
+                .map(|b| b.action)
+        };
+        let key = Key::from_event(ev);
+        // An AltGr character (Ctrl+Alt on Windows) not bound as such is the character itself.
+        find(key).or_else(|| match (typed_char(&ev), key.mods.is_empty()) {
+            (Some(c), false) => find(Key::plain(KeyCode::Char(c))),
+            _ => None,
+        })
     }
 
     /// The keys of `action` in `layer`.
@@ -389,7 +396,7 @@ fn error_at(_text: &str, file: &str, at: Option<(usize, usize)>, message: String
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crossterm::event::{KeyCode, KeyModifiers};
+    use crossterm::event::KeyModifiers;
 
     fn ev(c: char) -> KeyEvent {
         KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
@@ -410,6 +417,14 @@ mod tests {
             Some(Action::SearchPrev)
         );
         assert_eq!(k.action_in(Layer::Confirm, ev('y')), Some(Action::Yes));
+        let altgr = KeyEvent::new(
+            KeyCode::Char(']'),
+            KeyModifiers::CONTROL | KeyModifiers::ALT,
+        );
+        assert_eq!(k.action_in(Layer::Global, altgr), Some(Action::ReplayStep));
+        assert_eq!(typed_char(&altgr), Some(']'));
+        let ctrl_s = KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL);
+        assert_eq!(typed_char(&ctrl_s), None);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use crate::app::{App, ConsoleConfig, Origin, Session};
 use crate::cli::args::{Cli, Command};
 use crate::config::{Paths, SessionStore, Settings};
-use crate::engine::target::{ConnectSpec, RandomIds, Target};
+use crate::engine::target::{ConnectSpec, Target};
 use crate::exit;
 use crate::keymap::Keymap;
 use crate::monitor::MonitorSource;
@@ -62,7 +62,7 @@ pub async fn run(cli: &Cli) -> Result<i32> {
                 .await
                 .context("cannot start the demo agent")?;
         let mut spec = ConnectSpec::new(Target::url(&server.url())?);
-        resolve_env.defaults.apply(&mut spec);
+        resolve_env.defaults.apply_limits(&mut spec);
         spec.session_id = Some(crate::engine::target::new_session_id());
         let mut s = Session::new("demo", spec).with_origin(Origin::Demo);
         // The demo session reads the demo agent's own container logs.
@@ -89,8 +89,9 @@ pub async fn run(cli: &Cli) -> Result<i32> {
             Ok(store) => {
                 for s in &store.sessions {
                     if let Ok(mut spec) = s.to_spec() {
-                        // As `--session NAME` on the command line: [connect] applies.
-                        resolve_env.defaults.apply(&mut spec);
+                        // As `--session NAME` on the command line: [connect] applies (its CA
+                        // when connecting, so it is not written back into sessions.toml).
+                        resolve_env.defaults.apply_limits(&mut spec);
                         let mut v = Session::new(s.name.clone(), spec).with_origin(Origin::Saved);
                         v.vars = s.vars.clone();
                         v.auto_reconnect.enabled = s.auto_reconnect;
@@ -113,10 +114,7 @@ pub async fn run(cli: &Cli) -> Result<i32> {
         Err(e) => problems.push(format!("config.toml [monitor] source: {e}; using auto")),
     }
     let empty = sessions.is_empty();
-    let mut app = App::new(sessions)
-        .with_ids(Box::new(RandomIds))
-        .with_config(config)
-        .with_keymap(keymap);
+    let mut app = App::new(sessions).with_config(config).with_keymap(keymap);
     if let Some(p) = paths {
         match crate::config::snippets::load(&p.snippets_file()) {
             Ok(s) => app.snippets = s,

@@ -64,11 +64,11 @@ impl Runtime {
         let events = match effect {
             Effect::Quit => vec![],
             Effect::Connect(id) => {
-                let Some(s) = app.by_id(id) else {
+                let Some(spec) = app.connect_spec(id) else {
                     return (vec![], later);
                 };
                 let (etx, erx) = mpsc::channel::<SessionEvent>(1024);
-                let (h, _join) = spawn_session(s.spec.clone(), etx);
+                let (h, _join) = spawn_session(spec, etx);
                 let t = self.tasks.entry(id).or_default();
                 let first = t.recorder.is_none();
                 t.handle = Some(h);

@@ -54,7 +54,7 @@ pub async fn replay(
     // Only replies to what we send count for "went quiet".
     let since = Instant::now();
     let last_reply = || seen.last().filter(|t| *t >= since).map(Instant::into_std);
-    schedule.begin(std::time::Instant::now());
+    schedule.begin(Instant::now().into_std());
     let far = Duration::from_secs(86400);
     while !schedule.done() {
         let due = schedule
@@ -64,19 +64,19 @@ pub async fn replay(
         let frame = tokio::select! {
             _ = tokio::time::sleep_until(due) => {
                 // Replies may have come while we slept: the schedule looks again.
-                schedule.poll(std::time::Instant::now(), last_reply())
+                schedule.poll(Instant::now().into_std(), last_reply())
             }
             c = ctl.recv() => match c {
                 None | Some(ReplayCtl::Stop) => break,
                 Some(ReplayCtl::Pause) => {
-                    schedule.pause(std::time::Instant::now());
+                    schedule.pause(Instant::now().into_std());
                     None
                 }
                 Some(ReplayCtl::Resume) => {
-                    schedule.resume(std::time::Instant::now());
+                    schedule.resume(Instant::now().into_std());
                     None
                 }
-                Some(ReplayCtl::Step) => schedule.step(std::time::Instant::now()),
+                Some(ReplayCtl::Step) => schedule.step(Instant::now().into_std()),
             }
         };
         if let Some((opcode, payload)) = frame {

@@ -733,7 +733,12 @@ fn session_form_adds_and_edits_with_validation() {
 
     // d asks; any other key leaves the question open; y deletes.
     update(&mut app, key('d'));
-    assert_eq!(app.layers.overlay, Some(Overlay::ConfirmDelete));
+    assert_eq!(
+        app.layers.overlay,
+        Some(Overlay::ConfirmDelete {
+            id: app.sessions[app.selected].id
+        })
+    );
     update(&mut app, key('j'));
     assert!(app.sessions.iter().any(|s| s.name == "stage"));
     update(&mut app, key('d'));

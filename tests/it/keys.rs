@@ -10,7 +10,7 @@ use std::time::Duration;
 use wsdeck::app::commands::table;
 use wsdeck::app::{App, ConnState, ConsoleConfig, Effect, Event, Origin, Overlay, Session, update};
 use wsdeck::engine::session::{Handshake, SessionEvent};
-use wsdeck::engine::target::{ConnectDefaults, ConnectSpec, ResolveEnv, Target};
+use wsdeck::engine::target::{ConnectDefaults, ConnectSpec, CountingIds, ResolveEnv, Target};
 use wsdeck::keymap::{Action, Keymap, Layer};
 use wsdeck::ui::theme::Theme;
 
@@ -119,7 +119,7 @@ fn every_help_row_is_a_binding_and_every_action_is_reachable() {
         "no help row without a binding"
     );
     // Every action has a key somewhere, or a `:` command does it.
-    let commands: Vec<String> = table().into_iter().map(|(u, _)| u).collect();
+    let commands: Vec<&String> = table().iter().map(|(u, _)| u).collect();
     for a in Action::ALL {
         let keyed = Layer::ALL.iter().any(|l| !k.keys(*l, *a).is_empty());
         assert!(
@@ -176,7 +176,9 @@ fn console_made_sessions_carry_the_users_connect_defaults() {
         },
         ..Default::default()
     };
-    let mut app = App::new(vec![]).with_config(config);
+    let mut app = App::new(vec![])
+        .with_config(config)
+        .with_ids(Box::new(CountingIds::default()));
     let line = |app: &mut App, text: &str| {
         press(app, KeyCode::Char(':'));
         for c in text.chars() {
@@ -195,10 +197,20 @@ fn console_made_sessions_carry_the_users_connect_defaults() {
     let s = &app.sessions[0].spec;
     assert_eq!(s.connect_timeout, Duration::from_secs(3));
     assert_eq!(s.max_message_size, Some(2048));
-    assert_eq!(s.ca_cert.as_deref(), Some("/etc/corp/ca.pem".as_ref()));
     assert_eq!(
         s.session_id.as_deref(),
         Some("00000000000000000000000000000001")
+    );
+    // The settings' CA goes into the connection, not into the session kept (and saved).
+    assert_eq!(s.ca_cert, None);
+    let connecting = app.connect_spec(app.sessions[0].id).expect("spec");
+    assert_eq!(
+        connecting.ca_cert.as_deref(),
+        Some("/etc/corp/ca.pem".as_ref())
+    );
+    assert!(
+        app.saved_sessions().iter().all(|s| s.ca_cert.is_none()),
+        "sessions.toml does not get the settings' CA"
     );
     // The form (a), with a URL.
     app.focus = wsdeck::app::Pane::Sessions;
@@ -218,8 +230,12 @@ fn console_made_sessions_carry_the_users_connect_defaults() {
         .find(|s| s.name == "form")
         .expect("added by the form");
     assert_eq!(s.spec.connect_timeout, Duration::from_secs(3));
-    assert_eq!(s.spec.ca_cert.as_deref(), Some("/etc/corp/ca.pem".as_ref()));
     assert_eq!(s.spec.max_message_size, Some(2048));
+    let connecting = app.connect_spec(s.id).expect("spec");
+    assert_eq!(
+        connecting.ca_cert.as_deref(),
+        Some("/etc/corp/ca.pem".as_ref())
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -320,4 +336,73 @@ fn the_help_scrolls_by_key_and_wheel_and_leaves_the_frames_alone() {
     assert_eq!(app.layers.overlay, None);
     press(&mut app, KeyCode::Char('?'));
     assert_eq!(app.layers.help_scroll, 0, "opens at the top again");
+}
+
+#[test]
+fn a_delete_question_deletes_the_session_it_named_and_altgr_types() {
+    let mut app = App::new(vec![
+        Session::new("one", spec()).with_origin(Origin::Saved),
+        Session::new("two", spec()).with_origin(Origin::Saved),
+    ]);
+    app.focus = wsdeck::app::Pane::Sessions;
+    press(&mut app, KeyCode::Char('d'));
+    assert_eq!(app.layers.overlay, Some(Overlay::ConfirmDelete { id: 0 }));
+    // The selection moves while the question is open (a capture opens, say).
+    app.selected = 1;
+    let effects = press(&mut app, KeyCode::Enter);
+    assert!(matches!(effects.as_slice(), [Effect::SaveSessions(s)] if s.len() == 1));
+    let names: Vec<&str> = app.sessions.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["two"],
+        "the session asked about went, not the selected one"
+    );
+    assert_eq!(app.selected, 0);
+    // AltGr arrives as Ctrl+Alt on Windows: `{` and `[` are text in the prompt.
+    press(&mut app, KeyCode::Char('/'));
+    for c in ['{', '['] {
+        update(
+            &mut app,
+            Event::Key(KeyEvent::new(
+                KeyCode::Char(c),
+                KeyModifiers::CONTROL | KeyModifiers::ALT,
+            )),
+        );
+    }
+    assert_eq!(
+        app.layers.prompt.as_ref().map(|p| p.text.as_str()),
+        Some("{[")
+    );
+}
+
+#[test]
+fn the_help_stops_at_its_last_page() {
+    let mut app = App::new(vec![]);
+    update(
+        &mut app,
+        Event::Resize {
+            width: 100,
+            height: 30,
+        },
+    );
+    let theme = Theme::load("dark", None).expect("theme");
+    assert_eq!(
+        wsdeck::app::layers::help_len(&app),
+        wsdeck::ui::help_lines(&app, &theme).len(),
+        "the update and the view count the same lines"
+    );
+    press(&mut app, KeyCode::Char('?'));
+    press(&mut app, KeyCode::Char('G'));
+    let last = app.layers.help_scroll;
+    assert!(last > 0);
+    press(&mut app, KeyCode::PageDown);
+    press(&mut app, KeyCode::Char('j'));
+    assert_eq!(app.layers.help_scroll, last, "no scrolling past the end");
+    let s = screen(&app);
+    assert!(
+        s.contains(":quit"),
+        "the last page shows the last command: {s}"
+    );
+    press(&mut app, KeyCode::Char('k'));
+    assert_eq!(app.layers.help_scroll, last - 1, "and back at once");
 }

@@ -183,8 +183,15 @@ pub enum ColonCommand {
     Quit,
 }
 
-/// Each command's syntax and what it does, in table order (the help's `:` section).
-pub fn table() -> Vec<(String, String)> {
+/// Each command's syntax and what it does, in table order (the help's `:` section). Built once:
+/// the prompt and the help draw it every frame.
+pub fn table() -> &'static [(String, String)] {
+    static TABLE: std::sync::LazyLock<Vec<(String, String)>> =
+        std::sync::LazyLock::new(build_table);
+    &TABLE
+}
+
+fn build_table() -> Vec<(String, String)> {
     let mut cmd = ColonCommand::command();
     cmd.build();
     cmd.get_subcommands()
@@ -225,8 +232,8 @@ pub fn table() -> Vec<(String, String)> {
 /// The one-line summary for errors and the status bar.
 pub fn summary() -> String {
     table()
-        .into_iter()
-        .map(|(usage, _)| usage)
+        .iter()
+        .map(|(usage, _)| usage.as_str())
         .collect::<Vec<_>>()
         .join(" · ")
 }

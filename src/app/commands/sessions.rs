@@ -27,7 +27,7 @@ pub fn resolve_in(app: &mut App, target: &TargetArgs) -> Result<ConnectSpec, Str
             .find(|s| &s.name == name)
             .map(|s| s.spec.clone())
     });
-    let env = app.config.resolve.clone();
+    let env = app.resolve_env_for_kept();
     let mut spec = resolve(target, saved, &env, app.ids.as_mut()).map_err(|e| e.to_string())?;
     if spec.session_id.is_none() {
         spec.session_id = Some(app.new_session_id());
@@ -126,10 +126,21 @@ pub fn dup(app: &mut App, name: &str) -> Vec<Effect> {
 
 /// Delete the selected session, stopping its connection and its container logs reader.
 pub fn remove_selected(app: &mut App) -> Vec<Effect> {
-    if app.sessions.is_empty() {
-        return vec![];
+    match app.selected_id() {
+        Some(id) => remove(app, id),
+        None => vec![],
     }
-    let s = app.sessions.remove(app.selected);
+}
+
+/// Delete session `id`, stopping its connection and its container logs reader.
+pub fn remove(app: &mut App, id: usize) -> Vec<Effect> {
+    let Some(i) = app.sessions.iter().position(|s| s.id == id) else {
+        return vec![];
+    };
+    let s = app.sessions.remove(i);
+    if i < app.selected {
+        app.selected -= 1;
+    }
     app.selected = app.selected.min(app.sessions.len().saturating_sub(1));
     app.status = Some(format!("deleted session {:?}", s.name));
     let mut out = Vec::new();

@@ -58,12 +58,33 @@ impl Default for ConnectDefaults {
 }
 
 impl ConnectDefaults {
-    /// Apply these where a spec came without its own: a saved session keeps its CA, and takes
+    /// Apply these where a spec came without its own: a session keeps its own CA, and takes
     /// the timeout and size limit from the settings (they are not saved per session).
     pub fn apply(&self, spec: &mut ConnectSpec) {
-        spec.ca_cert = spec.ca_cert.take().or_else(|| self.ca_cert.clone());
+        self.apply_ca(spec);
+        self.apply_limits(spec);
+    }
+
+    /// The timeout and the size limit.
+    pub fn apply_limits(&self, spec: &mut ConnectSpec) {
         spec.connect_timeout = self.timeout;
         spec.max_message_size = (self.max_message_size > 0).then_some(self.max_message_size);
+    }
+
+    /// The settings' CA where the session has none. The console applies it when it connects, not
+    /// to the session it keeps, so the settings' CA is never written into sessions.toml.
+    pub fn apply_ca(&self, spec: &mut ConnectSpec) {
+        if spec.ca_cert.is_none() {
+            spec.ca_cert = self.ca_cert.clone();
+        }
+    }
+
+    /// These without the CA (for specs that are kept and saved).
+    pub fn without_ca(&self) -> ConnectDefaults {
+        ConnectDefaults {
+            ca_cert: None,
+            ..self.clone()
+        }
     }
 }
 

@@ -37,8 +37,8 @@ pub(super) fn draw_confirm(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
     );
 }
 
-pub(super) fn draw_confirm_delete(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
-    let name = app.current().map(|s| s.name.clone()).unwrap_or_default();
+pub(super) fn draw_confirm_delete(c: &mut Canvas, area: Rect, app: &App, id: usize, t: &Theme) {
+    let name = app.by_id(id).map(|s| s.name.clone()).unwrap_or_default();
     let r = centered(area, 52, 4);
     c.render_widget(Clear, r);
     c.render_widget(

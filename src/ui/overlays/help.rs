@@ -49,7 +49,7 @@ pub fn help_lines<'a>(app: &App, t: &Theme) -> Vec<Line<'a>> {
     for (usage, about) in crate::app::commands::table() {
         lines.push(Line::from(vec![
             Span::styled(format!("  {usage}  "), t.accent),
-            Span::styled(about, t.dim),
+            Span::styled(about.clone(), t.dim),
         ]));
     }
     lines
@@ -58,7 +58,7 @@ pub fn help_lines<'a>(app: &App, t: &Theme) -> Vec<Line<'a>> {
 pub(super) fn draw_help(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
     let lines = help_lines(app, t);
     let total = lines.len();
-    let room = (area.height as usize).saturating_sub(3).max(1);
+    let room = crate::app::layers::help_rows(app);
     let scroll = app.layers.help_scroll.min(total.saturating_sub(room));
     let mut shown: Vec<Line> = lines.into_iter().skip(scroll).take(room).collect();
     shown.push(Line::from(Span::styled(

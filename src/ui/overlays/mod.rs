@@ -26,7 +26,7 @@ pub(super) fn draw(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
         Some(Overlay::Help) => help::draw_help(c, area, app, t),
         Some(Overlay::Handshake) => handshake::draw_handshake(c, area, app, t),
         Some(Overlay::ConfirmQuit) => confirm::draw_confirm(c, area, app, t),
-        Some(Overlay::ConfirmDelete) => confirm::draw_confirm_delete(c, area, app, t),
+        Some(Overlay::ConfirmDelete { id }) => confirm::draw_confirm_delete(c, area, app, id, t),
         Some(Overlay::Compare) => compare::draw_compare(c, area, app, t),
         None => {}
     }
