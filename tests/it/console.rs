@@ -972,6 +972,15 @@ fn snapshot_replay_progress_and_comparison() {
             .contains("replay 1/2 0s ▕█████░░░░░▏")
     );
     insta::assert_snapshot!("replay_progress", t.backend());
+    assert!(
+        command(&mut app, "replay other.jsonl").is_empty(),
+        "one replay at a time"
+    );
+    assert!(
+        app.status
+            .as_deref()
+            .is_some_and(|s| s.contains(":replay stop first"))
+    );
     update(
         &mut app,
         Event::Session {
@@ -1022,6 +1031,14 @@ fn snapshot_replay_progress_and_comparison() {
         "id is ignored by default; the extra binary is a difference"
     );
     insta::assert_snapshot!("replay_comparison", render(&app, &dark()).backend());
+    app.layers.overlay = None;
+    assert!(
+        matches!(
+            command(&mut app, "replay other.jsonl").as_slice(),
+            [Effect::StartReplay { .. }]
+        ),
+        "a finished replay makes room for the next"
+    );
 }
 
 #[test]

@@ -51,6 +51,11 @@ pub fn replay(
         ));
         return vec![];
     }
+    // One at a time: a second would take over the first one's controls and comparison.
+    if s.replay.as_ref().is_some_and(|r| !r.finished) {
+        app.status = Some("a replay is running here: :replay stop first".into());
+        return vec![];
+    }
     let (timing, step, wait_replies) = match pacing {
         None => (Timing::Original, false, None),
         Some(Pacing::Step) => (Timing::Original, true, None),
