@@ -108,6 +108,14 @@ fn finished(app: &mut App, id: usize) {
         }
     }
     if app.current().is_some_and(|s| s.id == id) {
-        app.layers.overlay = Some(Overlay::Compare);
+        // Not over an editor the user is typing in: the comparison would take the keys.
+        let l = &app.layers;
+        if l.composing || l.prompt.is_some() || l.form.is_some() || l.picker.is_some() {
+            if let Some(st) = app.status.as_mut() {
+                st.push_str(" (:compare shows it)");
+            }
+        } else {
+            app.layers.overlay = Some(Overlay::Compare);
+        }
     }
 }

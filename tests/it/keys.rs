@@ -406,3 +406,42 @@ fn the_help_stops_at_its_last_page() {
     press(&mut app, KeyCode::Char('k'));
     assert_eq!(app.layers.help_scroll, last - 1, "and back at once");
 }
+
+#[test]
+fn a_replay_ending_while_the_user_types_does_not_take_the_keys() {
+    use wsdeck::app::ReplayEvent;
+    let mut app = App::new(vec![Session::new("s", spec())]);
+    let started = ReplayEvent::Started {
+        file: "cap.jsonl".into(),
+        total: 0,
+        expected: vec![],
+        step: false,
+    };
+    update(
+        &mut app,
+        Event::Replay {
+            id: 0,
+            event: started,
+        },
+    );
+    press(&mut app, KeyCode::Char('c'));
+    assert!(app.layers.composing);
+    let finished = ReplayEvent::Finished;
+    update(
+        &mut app,
+        Event::Replay {
+            id: 0,
+            event: finished,
+        },
+    );
+    assert_eq!(app.layers.overlay, None);
+    assert!(
+        app.status
+            .as_deref()
+            .is_some_and(|s| s.contains(":compare shows it")),
+        "{:?}",
+        app.status
+    );
+    press(&mut app, KeyCode::Char('x'));
+    assert_eq!(app.composer.text(), "x", "the key went to the draft");
+}
