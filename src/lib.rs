@@ -20,3 +20,4 @@ pub mod monitor;
 pub mod store;
 pub mod tui;
 pub mod ui;
+pub mod vocab;

@@ -108,12 +108,25 @@ pub enum Command {
         monitor: MonitorArgs,
     },
     /// Write a capture as a HAR file (Chrome DevTools' WebSocket format).
+    #[command(group(clap::ArgGroup::new("out").required(true).args(["har", "wav"])))]
     Export {
         /// The capture (or HAR) to read.
         capture: PathBuf,
         /// The HAR file to write.
         #[arg(long, value_name = "OUT")]
-        har: PathBuf,
+        har: Option<PathBuf>,
+        /// A WAV file of the capture's PCM frames (binary frames of even length, in order).
+        #[arg(long, value_name = "OUT")]
+        wav: Option<PathBuf>,
+        /// With --wav: the frames of this direction.
+        #[arg(long, value_name = "in|out", default_value = "in", requires = "wav")]
+        dir: String,
+        /// With --wav: the sample rate in Hz.
+        #[arg(long, value_name = "HZ", default_value_t = 24000, requires = "wav")]
+        rate: u32,
+        /// With --wav: the channel count.
+        #[arg(long, value_name = "N", default_value_t = 1, requires = "wav")]
+        channels: u16,
     },
     /// Print a capture readably (or as JSON lines with --json).
     Inspect {
@@ -125,6 +138,27 @@ pub enum Command {
         /// Show at most this many bytes of each payload (0 = all).
         #[arg(long, value_name = "BYTES", default_value_t = 4096)]
         max_bytes: usize,
+        /// How binary frames are shown: auto (a decoder that claims the whole frame, else hex),
+        /// protobuf, msgpack, cbor, pcm or hex.
+        #[arg(long, value_name = "DECODER", default_value = "auto")]
+        decode: String,
+    },
+    /// The vocabulary a capture (or HAR) shows: message types per direction with their fields,
+    /// the order they follow each other, and reply latencies.
+    Vocab {
+        /// The capture (or HAR) to read.
+        capture: PathBuf,
+        /// One JSON object per line: a message type each, then transitions and latencies.
+        #[arg(long)]
+        json: bool,
+        /// Write one JSON Schema per message type into DIR.
+        #[arg(long, value_name = "DIR")]
+        schema: Option<PathBuf>,
+    },
+    /// What an agent publishes about itself: its AsyncAPI document (title, channels, messages).
+    Discover {
+        #[command(flatten)]
+        target: TargetArgs,
     },
     /// List, add and remove saved sessions.
     Sessions {

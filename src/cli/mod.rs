@@ -2,6 +2,7 @@
 //! errors are reported here with context, and each command returns its exit code.
 
 pub mod args;
+pub mod discover;
 pub mod inspect;
 pub mod keys;
 pub mod live;
@@ -9,6 +10,8 @@ pub mod payload;
 pub mod replay;
 pub mod sessions;
 pub mod target;
+pub mod vocab;
+pub mod wav;
 
 use crate::config::{Paths, Settings};
 use crate::exit;
@@ -118,7 +121,24 @@ pub async fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<i32> {
             };
             replay::run(&capture, resolved, opts).await
         }
-        Command::Export { capture, har } => {
+        Command::Export {
+            capture,
+            wav: Some(wav),
+            dir,
+            rate,
+            channels,
+            ..
+        } => wav::run(&capture, &wav, &dir, rate, channels),
+        Command::Export {
+            capture, har: None, ..
+        } => {
+            anyhow::bail!("export {}: --har OUT or --wav OUT", capture.display())
+        }
+        Command::Export {
+            capture,
+            har: Some(har),
+            ..
+        } => {
             let Some(cap) = read_capture_or_say(&capture) else {
                 return Ok(exit::USAGE);
             };
@@ -142,7 +162,17 @@ pub async fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<i32> {
             capture,
             json,
             max_bytes,
-        } => inspect::run(&capture, json, max_bytes),
+            decode,
+        } => inspect::run(&capture, json, max_bytes, &decode),
+        Command::Vocab {
+            capture,
+            json,
+            schema,
+        } => vocab::run(&capture, json, schema.as_deref()),
+        Command::Discover { target } => {
+            let resolved = target::resolve(&target, paths.as_ref(), &settings)?;
+            discover::run(resolved).await
+        }
         Command::Sessions { action } => sessions::run(action, paths.as_ref(), &settings),
         Command::Demo { port, .. } => {
             // `demo` without --serve is the console's (tui::console).
