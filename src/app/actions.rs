@@ -12,6 +12,8 @@ use crate::store::RowKind;
 pub fn run(app: &mut App, action: Action) -> Vec<Effect> {
     use Action as A;
     match action {
+        // In the vocabulary pane "like this" means like the selected type, not a frame.
+        A::ComposeLike if app.focus == Pane::Vocab => crate::app::vocab::compose_like_selected(app),
         A::Up | A::Down | A::PageUp | A::PageDown | A::Top | A::Bottom => {
             move_in(app, action);
             vec![]
@@ -41,6 +43,17 @@ pub fn run(app: &mut App, action: Action) -> Vec<Effect> {
             vec![]
         }
         A::ContainerLogs => container_logs::toggle(app),
+        A::Vocabulary => crate::app::vocab::toggle(app),
+        A::FilterType => crate::app::vocab::filter_to_selected(app),
+        A::ToggleLatency => {
+            app.show_latency = !app.show_latency;
+            app.status = Some(if app.show_latency {
+                "reply column on: time to the first / last reply of each sent frame".into()
+            } else {
+                "reply column off".into()
+            });
+            vec![]
+        }
         A::JumpToClose => {
             container_logs::jump_to_close(app);
             vec![]
@@ -96,6 +109,7 @@ fn move_in(app: &mut App, action: Action) {
                 app.detail.scroll = 0;
             }
         }
+        Pane::Vocab => crate::app::vocab::move_cursor(app, m),
         Pane::Logs => {
             let lrows = app.container_log_rows();
             if let Some(l) = app.current_mut().and_then(|s| s.container_logs.as_mut()) {
@@ -117,19 +131,27 @@ fn move_in(app: &mut App, action: Action) {
 }
 
 fn focus(app: &mut App, action: Action) {
-    let logs = app.container_logs_shown();
-    app.focus = match (action, app.focus) {
-        (Action::Back, _) => Pane::Frames,
-        (Action::NextPane, Pane::Sessions) => Pane::Frames,
-        (Action::NextPane, Pane::Frames) => Pane::Detail,
-        (Action::NextPane, Pane::Detail) if logs => Pane::Logs,
-        (Action::NextPane, Pane::Detail | Pane::Logs) => Pane::Sessions,
-        (_, Pane::Sessions) if logs => Pane::Logs,
-        (_, Pane::Sessions) => Pane::Detail,
-        (_, Pane::Frames) => Pane::Sessions,
-        (_, Pane::Detail) => Pane::Frames,
-        (_, Pane::Logs) => Pane::Detail,
+    if action == Action::Back {
+        app.focus = Pane::Frames;
+        return;
     }
+    // The cycle: the panes on screen, in reading order.
+    let mut cycle = vec![Pane::Sessions, Pane::Frames];
+    if app.vocab_shown() {
+        cycle.push(Pane::Vocab);
+    } else {
+        cycle.push(Pane::Detail);
+        if app.container_logs_shown() {
+            cycle.push(Pane::Logs);
+        }
+    }
+    let at = cycle.iter().position(|p| *p == app.focus).unwrap_or(1);
+    let n = cycle.len();
+    app.focus = if action == Action::NextPane {
+        cycle[(at + 1) % n]
+    } else {
+        cycle[(at + n - 1) % n]
+    };
 }
 
 const READ_ONLY: &str = "a capture opened from a file is read-only";

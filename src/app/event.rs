@@ -32,8 +32,8 @@ pub enum Event {
         id: usize,
         at: Duration,
     },
-    /// Scan one more slice of a filter over a long frame log.
-    FilterSlice,
+    /// Scan one more slice of a filter, or of the vocabulary, over a long frame log.
+    ScanSlice,
     /// Recording of session `id` started (`path`), stopped (`None`), or failed (`error`).
     Recording {
         id: usize,

@@ -136,6 +136,10 @@ impl Session {
         if self.view.filter.is_some() && self.log.len() - self.view.scanned <= FILTER_SLICE {
             self.scan(FILTER_SLICE);
         }
+        // Likewise the vocabulary: current as frames come, in slices after a burst.
+        if self.log.len() - self.vocab_seen <= crate::app::vocab::VOCAB_SLICE {
+            self.learn(crate::app::vocab::VOCAB_SLICE);
+        }
         self.keep_cursor_visible(rows);
     }
 

@@ -103,6 +103,7 @@ pub fn pane_layer(p: Pane) -> Layer {
         Pane::Frames => Layer::Frames,
         Pane::Detail => Layer::Detail,
         Pane::Logs => Layer::Logs,
+        Pane::Vocab => Layer::Vocab,
     }
 }
 

@@ -17,6 +17,7 @@ pub mod replay;
 pub mod session;
 mod session_events;
 pub mod vars;
+pub mod vocab;
 
 pub use container_logs::ContainerLogs;
 pub use event::{Composed, ContainerLogsEvent, Effect, Event, ReplayEvent};
@@ -40,6 +41,8 @@ pub enum Pane {
     Detail,
     /// The container logs (only while the session's pane is shown).
     Logs,
+    /// The vocabulary (only while the session's pane is shown).
+    Vocab,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,6 +114,8 @@ pub struct App {
     pub search: Option<String>,
     pub keymap: Keymap,
     pub config: ConsoleConfig,
+    /// The frame log's reply column (time to the first and last reply of a sent frame).
+    pub show_latency: bool,
     ids: Box<dyn IdSource>,
     next_id: usize,
     /// Paths the next replay's comparison ignores (from `:replay FILE TIMING PATH…`).
@@ -144,6 +149,7 @@ impl App {
             search: None,
             keymap: Keymap::default(),
             config: ConsoleConfig::default(),
+            show_latency: false,
             ids: Box::new(RandomIds),
             pending_ignore: Vec::new(),
         }
@@ -169,9 +175,11 @@ impl App {
         self.ids.session_id()
     }
 
-    /// Whether a filter still scans (the runtime then sends `Event::FilterSlice`).
+    /// Whether a filter or a vocabulary still scans (the runtime then sends `Event::ScanSlice`).
     pub fn has_work(&self) -> bool {
-        self.sessions.iter().any(Session::filter_pending)
+        self.sessions
+            .iter()
+            .any(|s| s.filter_pending() || s.vocab_pending())
     }
 
     pub fn current(&self) -> Option<&Session> {
@@ -246,6 +254,13 @@ impl App {
     /// Lines the container logs pane shows.
     pub fn container_log_rows(&self) -> usize {
         layout::container_log_rows(self.size.0, self.size.1)
+    }
+
+    /// Whether the selected session's vocabulary pane is on screen.
+    pub fn vocab_shown(&self) -> bool {
+        self.current()
+            .and_then(|s| s.vocab_pane.as_ref())
+            .is_some_and(|p| !p.hidden)
     }
 
     /// Whether the selected session's container logs are on screen.
@@ -326,12 +341,15 @@ pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
             vec![]
         }
         Event::Session { id, event } => session_events::on_event(app, id, event),
-        Event::FilterSlice => {
+        Event::ScanSlice => {
             let rows = app.frame_rows();
             for s in &mut app.sessions {
                 if s.filter_pending() {
                     s.scan(FILTER_SLICE);
                     s.keep_cursor_visible(rows);
+                }
+                if s.vocab_pending() {
+                    s.learn(vocab::VOCAB_SLICE);
                 }
             }
             vec![]

@@ -6,12 +6,15 @@ use crate::app::container_logs::ContainerLogs;
 use crate::app::frames::FrameView;
 use crate::app::reconnect::AutoReconnect;
 use crate::app::replay::ReplayState;
+use crate::app::vocab::VocabPane;
 use crate::engine::close::{self, Initiator};
 use crate::engine::diagnose::ConnectError;
 use crate::engine::rtt::Rtt;
 use crate::engine::session::{CloseInfo, Handshake, SessionEvent};
 use crate::engine::{ConnectSpec, Direction, Frame, Opcode, Target};
 use crate::store::{EventKind, FrameLog, Row, RowKind};
+use crate::vocab::correlate::Correlator;
+use crate::vocab::infer::Vocabulary;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
@@ -127,6 +130,12 @@ pub struct Session {
     /// Round trips of our pings.
     pub rtt: Rtt,
     pub auto_reconnect: AutoReconnect,
+    /// The message types learned from the frame log, and who replied to whom.
+    pub vocab: Vocabulary,
+    pub replies: Correlator,
+    /// Frame-log rows the vocabulary has learned from (it catches up in slices).
+    pub vocab_seen: usize,
+    pub vocab_pane: Option<VocabPane>,
 }
 
 impl Session {
@@ -156,6 +165,10 @@ impl Session {
             container_logs_source: None,
             rtt: Default::default(),
             auto_reconnect: Default::default(),
+            vocab: Vocabulary::new(),
+            replies: Correlator::default(),
+            vocab_seen: 0,
+            vocab_pane: None,
         }
     }
 

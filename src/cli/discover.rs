@@ -4,5 +4,8 @@ use crate::cli::target::Resolved;
 use anyhow::Result;
 
 pub async fn run(resolved: Resolved) -> Result<i32> {
-    anyhow::bail!("discover {}: not built yet", resolved.spec.target.describe())
+    anyhow::bail!(
+        "discover {}: not built yet",
+        resolved.spec.target.describe()
+    )
 }

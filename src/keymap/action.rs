@@ -59,6 +59,7 @@ actions! {
     ToggleTime "toggle_time" Some("time"), "absolute / relative time";
     Compose "compose" Some("compose"), "compose a frame";
     ContainerLogs "container_logs" Some("logs"), "container logs: show (starts reading) and focus / hide";
+    Vocabulary "vocabulary" Some("vocabulary"), "the session's vocabulary: message types, fields, what follows what, reply latency";
     Handshake "handshake" Some("handshake"), "handshake and close of this session";
     ReplayStep "replay_step" None, "next frame of a step-by-step replay (:replay FILE step)";
     Disconnect "disconnect" None, "disconnect (close 1000); cancels an automatic reconnect's countdown";
@@ -75,6 +76,8 @@ actions! {
     NextView "next_view" Some("view"), "next view: JSON, hex, PCM";
     Wrap "wrap" Some("wrap"), "wrap long lines";
     JumpToClose "jump_to_close" Some("to the close"), "back to the close that started the logs, in the frame log";
+    FilterType "filter_type" Some("its frames"), "the frame log filtered to the selected type";
+    ToggleLatency "toggle_latency" Some("replies"), "the reply column: time to the first / last reply of each sent frame";
     Send "send" Some("send"), "send the frame";
     ToggleOpcode "toggle_opcode" Some("text/binary"), "send as text / binary, whatever the content";
     ControlFrame "control_frame" Some("ping/pong/close"), "ping → pong → close (CODE reason) → back to data";

@@ -22,6 +22,7 @@ pub enum Layer {
     Frames,
     Detail,
     Logs,
+    Vocab,
     Composer,
     Form,
     Picker,
@@ -36,6 +37,7 @@ impl Layer {
         Layer::Frames,
         Layer::Detail,
         Layer::Logs,
+        Layer::Vocab,
         Layer::Composer,
         Layer::Form,
         Layer::Picker,
@@ -51,6 +53,7 @@ impl Layer {
             Layer::Frames => "frames",
             Layer::Detail => "detail",
             Layer::Logs => "logs",
+            Layer::Vocab => "vocab",
             Layer::Composer => "composer",
             Layer::Form => "form",
             Layer::Picker => "picker",
@@ -67,6 +70,7 @@ impl Layer {
             Layer::Frames => "frames",
             Layer::Detail => "detail",
             Layer::Logs => "container logs",
+            Layer::Vocab => "vocabulary",
             Layer::Composer => "composer",
             Layer::Form => "session form",
             Layer::Picker => "picker",
@@ -79,7 +83,12 @@ impl Layer {
     pub fn is_pane(self) -> bool {
         matches!(
             self,
-            Layer::Global | Layer::Sessions | Layer::Frames | Layer::Detail | Layer::Logs
+            Layer::Global
+                | Layer::Sessions
+                | Layer::Frames
+                | Layer::Detail
+                | Layer::Logs
+                | Layer::Vocab
         )
     }
 

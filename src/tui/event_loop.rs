@@ -90,7 +90,7 @@ where
         }
         // A filter still scanning a long log continues in slices between other events.
         if app.has_work() {
-            let _ = tx.try_send(Event::FilterSlice);
+            let _ = tx.try_send(Event::ScanSlice);
         }
         let Some(first) = rx.recv().await else { break };
         pending.extend(update(&mut app, first));

@@ -14,6 +14,16 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use std::time::{Duration, SystemTime};
 
+/// `↩ 3.1/120 ms`: the first and last reply, in milliseconds.
+fn reply_text(first: Duration, last: Duration) -> String {
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    if first == last {
+        format!("↩ {:.1} ms", ms(first))
+    } else {
+        format!("↩ {:.1}/{:.0} ms", ms(first), ms(last))
+    }
+}
+
 fn time_text(app: &App, s: &Session, at: Duration) -> String {
     match app.time_mode {
         TimeMode::Relative => {
@@ -68,8 +78,13 @@ pub(super) fn draw_frames(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
         return;
     }
     let w = inner.width as usize;
+    let reply = if app.show_latency {
+        format!("{:<16}", "reply first/last")
+    } else {
+        String::new()
+    };
     let header = format!(
-        "{:>7} {:<11} {:<4}{:<7}{:>8}  summary",
+        "{:>7} {:<11} {:<4}{:<7}{:>8}  {reply}summary",
         "#", "time", "dir", "op", "size"
     );
     let mut lines = vec![Line::from(Span::styled(clip(&header, w), t.dim))];
@@ -109,7 +124,17 @@ fn row_line<'a>(app: &App, s: &Session, row: &'a Row, w: usize, t: &Theme) -> Li
             };
             let fixed = format!("{:>7} {:<11} ", f.seq, time);
             let size = format!("{:>8}  ", f.payload.len());
-            let room = w.saturating_sub(fixed.len() + 4 + 7 + size.len());
+            // The reply column: time to the first / last reply of a frame we sent.
+            let reply = app.show_latency.then(|| match f.dir {
+                Direction::Out => s
+                    .replies
+                    .replies(f.seq)
+                    .map(|r| format!("{:<16}", reply_text(r.first, r.last)))
+                    .unwrap_or_else(|| format!("{:<16}", "")),
+                Direction::In => format!("{:<16}", ""),
+            });
+            let reply_w = reply.as_ref().map_or(0, |r| r.chars().count());
+            let room = w.saturating_sub(fixed.len() + 4 + 7 + size.len() + reply_w);
             let (mut lead, rest) = frame_summary(f, room);
             if f.opcode == Opcode::Pong
                 && let Some(rtt) = s.rtt.of_pong(f)
@@ -127,6 +152,9 @@ fn row_line<'a>(app: &App, s: &Session, row: &'a Row, w: usize, t: &Theme) -> Li
                 Span::styled(format!("{:<7}", f.opcode.as_str()), op_style),
                 Span::styled(size, t.dim),
             ];
+            if let Some(r) = reply {
+                spans.push(Span::styled(r, t.ok));
+            }
             if !lead.is_empty() {
                 let lead_style = if lead.starts_with("invalid") {
                     t.error

@@ -12,6 +12,7 @@ mod overlays;
 mod sessions;
 mod status;
 mod title;
+mod vocab;
 mod widgets;
 
 pub use overlays::help_lines;
@@ -33,6 +34,13 @@ pub fn draw(c: &mut Canvas, app: &App, t: &Theme) {
         sessions::draw_sessions(c, sa, app, t);
     }
     frames::draw_frames(c, a.log, app, t);
+    // The vocabulary, when shown, takes the whole bottom: it needs the width for its fields.
+    if let Some(s) = app.current().filter(|_| app.vocab_shown()) {
+        vocab::draw_vocab(c, a.detail, app, s, t);
+        status::draw_status(c, a.status, app, t);
+        overlays::draw(c, area, app, t);
+        return;
+    }
     // The logs pane shares the bottom with the detail once a session has one.
     let focused = app.focus == Pane::Logs;
     match app

@@ -50,6 +50,7 @@ pub(super) fn draw_status(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
             Pane::Frames => "FRAMES",
             Pane::Detail => "DETAIL",
             Pane::Logs => "LOGS",
+            Pane::Vocab => "VOCAB",
         },
     };
     let hints = key_hints(app);

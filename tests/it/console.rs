@@ -546,12 +546,20 @@ fn a_filter_over_a_million_rows_scans_in_slices() {
     );
     assert_eq!(app.sessions[0].view.scanned, wsdeck::app::FILTER_SLICE);
     let mut slices = 1;
-    while app.has_work() {
-        update(&mut app, Event::FilterSlice);
+    while app.sessions[0].filter_pending() {
+        update(&mut app, Event::ScanSlice);
         slices += 1;
     }
     assert_eq!(slices, 1_000_000 / wsdeck::app::FILTER_SLICE);
     assert_eq!(app.sessions[0].view_len(), 500_000);
+    // The vocabulary learns from the same burst in slices too, and catches up.
+    let mut vocab_slices = 0;
+    while app.has_work() {
+        update(&mut app, Event::ScanSlice);
+        vocab_slices += 1;
+    }
+    assert_eq!(app.sessions[0].vocab_seen, 1_000_000);
+    assert!(vocab_slices < 1_000_000 / wsdeck::app::vocab::VOCAB_SLICE);
 }
 
 fn command(app: &mut App, line: &str) -> Vec<Effect> {

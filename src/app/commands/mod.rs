@@ -176,6 +176,13 @@ pub enum ColonCommand {
         #[arg(value_name = "on|off")]
         state: OnOff,
     },
+    /// the session's vocabulary: message types, fields, what follows what, reply latency
+    Vocab,
+    /// the frame log's reply column
+    Latency {
+        #[arg(value_name = "on|off")]
+        state: Option<OnOff>,
+    },
     /// switch the console's theme
     Theme { name: String },
     /// quit (asks first when something would be cut off)
@@ -297,6 +304,14 @@ pub fn run(app: &mut App, line: &str) -> Vec<Effect> {
         C::Ping { every } => liveness::ping(app, every.0),
         C::Pings { what } => liveness::pings(app, what),
         C::Autoreconnect { state } => liveness::autoreconnect(app, state == OnOff::On),
+        C::Vocab => crate::app::vocab::toggle(app),
+        C::Latency { state } => {
+            let on = state.map_or(!app.show_latency, |s| s == OnOff::On);
+            if on != app.show_latency {
+                return crate::app::actions::run(app, crate::keymap::Action::ToggleLatency);
+            }
+            vec![]
+        }
         C::Theme { name } => vec![Effect::SetTheme(name)],
         C::Quit => crate::app::actions::run(app, crate::keymap::Action::Quit),
     }
