@@ -119,12 +119,8 @@ impl Validator {
     pub fn check(&self, dir: Direction, payload: &[u8]) -> Option<Verdict> {
         let text = std::str::from_utf8(payload).ok();
         let json: Option<Value> = text.and_then(|t| serde_json::from_str(t).ok());
-        let instance_for = |e: &Entry| -> Option<Value> {
-            match e.instance {
-                Instance::Json => json.clone(),
-                Instance::Text => text.map(|t| Value::String(t.to_string())),
-            }
-        };
+        // The text as a JSON string, made once and only for a `text/*` message.
+        let as_string: std::cell::OnceCell<Option<Value>> = std::cell::OnceCell::new();
         if let Some(Value::Object(obj)) = &json {
             let named = |e: &&Entry| {
                 e.instance == Instance::Json
@@ -149,8 +145,13 @@ impl Validator {
                 .filter(move |e| e.direction == want && e.type_const.is_none())
         };
         of_dir(Some(dir)).chain(of_dir(None)).find_map(|e| {
-            let instance = instance_for(e)?;
-            e.schema.is_valid(&instance).then(|| Verdict {
+            let instance = match e.instance {
+                Instance::Json => json.as_ref(),
+                Instance::Text => as_string
+                    .get_or_init(|| text.map(|t| Value::String(t.to_string())))
+                    .as_ref(),
+            }?;
+            e.schema.is_valid(instance).then(|| Verdict {
                 message: e.name.clone(),
                 ok: true,
                 errors: Vec::new(),

@@ -110,7 +110,11 @@ pub async fn discover(
             headers.insert(http::header::AUTHORIZATION, v);
         }
     }
-    let client = client(spec, urls.iter().any(|u| u.starts_with("https:")))?;
+    let client = client(
+        spec,
+        urls.iter().any(|u| u.starts_with("https:")),
+        &first_shown,
+    )?;
     for (i, url) in urls.iter().enumerate() {
         let shown = url_for_display(url);
         let accept = if i == 0 {
@@ -185,7 +189,7 @@ pub async fn discover(
     Ok(Discovery::None { url: first_shown })
 }
 
-fn client(spec: &ConnectSpec, https: bool) -> Result<reqwest::Client, AsyncApiError> {
+fn client(spec: &ConnectSpec, https: bool, shown: &str) -> Result<reqwest::Client, AsyncApiError> {
     let mut b = reqwest::Client::builder()
         .connect_timeout(spec.connect_timeout)
         .read_timeout(READ_TIMEOUT)
@@ -196,7 +200,7 @@ fn client(spec: &ConnectSpec, https: bool) -> Result<reqwest::Client, AsyncApiEr
         b = b.tls_backend_preconfigured((*tls).clone());
     }
     b.build().map_err(|e| AsyncApiError::Unreachable {
-        url: String::new(),
+        url: shown.to_string(),
         why: format!("cannot set up the HTTP client: {}", chain(&e)),
     })
 }

@@ -86,7 +86,26 @@ pub(super) fn inline(
         budget,
         stack: Vec::new(),
     };
-    walk.go(v, here.to_string(), 0)
+    walk.go(v, At::Root(here), 0)
+}
+
+/// Where a value is, built into a pointer only for an error (a string per value would be most
+/// of the work).
+#[derive(Clone, Copy)]
+enum At<'p> {
+    Root(&'p str),
+    Key(&'p At<'p>, &'p str),
+    Index(&'p At<'p>, usize),
+}
+
+impl At<'_> {
+    fn render(&self) -> String {
+        match self {
+            At::Root(p) => p.to_string(),
+            At::Key(parent, k) => format!("{}/{}", parent.render(), escape(k)),
+            At::Index(parent, i) => format!("{}/{i}", parent.render()),
+        }
+    }
 }
 
 struct Inliner<'a, 'b> {
@@ -97,10 +116,10 @@ struct Inliner<'a, 'b> {
 }
 
 impl Inliner<'_, '_> {
-    fn go(&mut self, v: &Value, at: String, depth: usize) -> Result<Value, AsyncApiError> {
+    fn go(&mut self, v: &Value, at: At<'_>, depth: usize) -> Result<Value, AsyncApiError> {
         if depth > MAX_DEPTH {
             return Err(AsyncApiError::Shape {
-                at,
+                at: at.render(),
                 why: format!("nested deeper than {MAX_DEPTH} levels once $refs are inlined"),
             });
         }
@@ -111,21 +130,30 @@ impl Inliner<'_, '_> {
         match v {
             Value::Object(map) => {
                 if let Some(reference) = map.get("$ref").and_then(Value::as_str)
-                    && let Some(target) = local_pointer(reference, &at)
+                    && let Some(target) = local_pointer(reference, "")
                 {
-                    return self.reference(reference, target?, map, at, depth);
+                    let target = target.map_err(|e| match e {
+                        AsyncApiError::BrokenRef { reference, why, .. } => {
+                            AsyncApiError::BrokenRef {
+                                reference,
+                                at: at.render(),
+                                why,
+                            }
+                        }
+                        other => other,
+                    })?;
+                    return self.reference(reference, target, map, at, depth);
                 }
                 let mut out = Map::new();
                 for (k, child) in map {
-                    let child_at = format!("{at}/{}", escape(k));
-                    out.insert(k.clone(), self.go(child, child_at, depth + 1)?);
+                    out.insert(k.clone(), self.go(child, At::Key(&at, k), depth + 1)?);
                 }
                 Ok(Value::Object(out))
             }
             Value::Array(items) => {
                 let mut out = Vec::with_capacity(items.len().min(4096));
                 for (i, child) in items.iter().enumerate() {
-                    out.push(self.go(child, format!("{at}/{i}"), depth + 1)?);
+                    out.push(self.go(child, At::Index(&at, i), depth + 1)?);
                 }
                 Ok(Value::Array(out))
             }
@@ -138,7 +166,7 @@ impl Inliner<'_, '_> {
         reference: &str,
         target: String,
         map: &Map<String, Value>,
-        at: String,
+        at: At<'_>,
         depth: usize,
     ) -> Result<Value, AsyncApiError> {
         if self.stack.contains(&target) {
@@ -156,11 +184,11 @@ impl Inliner<'_, '_> {
             .pointer(&target)
             .ok_or_else(|| AsyncApiError::BrokenRef {
                 reference: reference.to_string(),
-                at: at.clone(),
+                at: at.render(),
                 why: "nothing in the document is at that pointer".into(),
             })?;
         self.stack.push(target.clone());
-        let resolved = self.go(pointed, target, depth + 1);
+        let resolved = self.go(pointed, At::Root(&target), depth + 1);
         self.stack.pop();
         let mut resolved = resolved?;
         // Keywords beside a `$ref` apply too (JSON Schema 2019+); merged over the target's.
@@ -177,8 +205,7 @@ impl Inliner<'_, '_> {
             }
         };
         for (k, child) in siblings {
-            let child_at = format!("{at}/{}", escape(k));
-            merged.insert(k.clone(), self.go(child, child_at, depth + 1)?);
+            merged.insert(k.clone(), self.go(child, At::Key(&at, k), depth + 1)?);
         }
         Ok(Value::Object(merged))
     }
