@@ -171,7 +171,7 @@ impl AsyncApiError {
                 }
                 .advice(),
                 _ => vec![
-                    "read the body above; the URL tried is inferred from the target (see wsdeck discover --help)".into(),
+                    "read the body above, and check the URL tried: it is made from the target (for Foundry, inferred from the WebSocket route)".into(),
                 ],
             },
             AsyncApiError::NotJson(_)
