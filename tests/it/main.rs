@@ -11,6 +11,7 @@ mod console;
 mod console_logs;
 mod console_loop;
 mod demo;
+mod discover;
 mod engine;
 mod har;
 mod keys;
