@@ -127,7 +127,13 @@ fn structured(kind: DecoderKind, bytes: &[u8], strict: bool) -> Option<Vec<TreeL
 /// The hex dump as tree lines: the offset, 16 bytes in hex, their printable ASCII.
 fn hex_lines(bytes: &[u8]) -> Vec<TreeLine> {
     let mut lines = tree::Lines::default();
+    let rows = bytes.len().div_ceil(hexdump::BYTES_PER_ROW);
     for (i, c) in bytes.chunks(hexdump::BYTES_PER_ROW).enumerate() {
+        if !lines.has_room() {
+            // A 16 MiB frame is a million rows: count the rest, do not format them.
+            lines.skipped(rows - i);
+            break;
+        }
         let ascii: String = c
             .iter()
             .map(|b| {

@@ -49,6 +49,16 @@ impl Lines {
         });
     }
 
+    /// Room for more lines: callers with costly lines stop building them once this is false.
+    pub fn has_room(&self) -> bool {
+        self.lines.len() < MAX_LINES
+    }
+
+    /// Count `n` lines that were not built (past the cap).
+    pub fn skipped(&mut self, n: usize) {
+        self.dropped += n;
+    }
+
     pub fn checkpoint(&self) -> Checkpoint {
         Checkpoint(self.lines.len(), self.dropped)
     }
