@@ -236,6 +236,13 @@ mod tests {
             decode(DecoderKind::Hex, &[]).map(|d| d.lines.len()),
             Some(0)
         );
+        // A big frame's dump stops at the line cap and says how many rows it left out.
+        let big = decode(DecoderKind::Hex, &vec![0u8; 1 << 20]).expect("hex");
+        assert_eq!(big.lines.len(), tree::MAX_LINES + 1);
+        assert_eq!(
+            big.lines[tree::MAX_LINES].note,
+            format!("{} more lines not shown", (1 << 16) - tree::MAX_LINES)
+        );
     }
 
     /// xorshift64: deterministic, so a failure names its seed and iteration.
