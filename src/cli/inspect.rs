@@ -2,8 +2,9 @@
 
 use crate::capture::line::LineEncoder;
 use crate::capture::reader::Entry;
-use crate::decode::hexdump;
 use crate::decode::json::{JsonView, discriminator, view};
+use crate::decode::pcm::{self, PcmFormat};
+use crate::decode::{Decoded, DecoderKind, TreeLine, decode as decode_frame, hexdump};
 use crate::engine::close::explain;
 use crate::engine::frame::{Direction, Frame, Opcode};
 use crate::exit;
@@ -14,8 +15,13 @@ use std::path::Path;
 use std::time::SystemTime;
 
 pub fn run(path: &Path, json: bool, max_bytes: usize, decode: &str) -> Result<i32> {
-    // Decoders for binary frames come with issue 10's decode work; hex until then.
-    let _ = decode;
+    let decoder = match DecoderKind::parse(decode) {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("wsdeck: --decode: {e}");
+            return Ok(exit::USAGE);
+        }
+    };
     let Some(cap) = crate::cli::read_capture_or_say(path) else {
         return Ok(exit::USAGE);
     };
@@ -32,7 +38,7 @@ pub fn run(path: &Path, json: bool, max_bytes: usize, decode: &str) -> Result<i3
         .map(SystemTime::from)
         .unwrap_or(SystemTime::UNIX_EPOCH);
     let result = if json {
-        write_json(&mut out, &cap.entries, started)
+        write_json(&mut out, &cap.entries, started, decoder)
     } else {
         if let Some(h) = &cap.header {
             let _ = writeln!(
@@ -49,7 +55,7 @@ pub fn run(path: &Path, json: bool, max_bytes: usize, decode: &str) -> Result<i3
                     .unwrap_or("-"),
             );
         }
-        write_readable(&mut out, &cap.entries, max_bytes)
+        write_readable(&mut out, &cap.entries, max_bytes, decoder)
     };
     match result.and_then(|_| out.flush()) {
         Ok(()) => Ok(exit::OK),
@@ -59,13 +65,31 @@ pub fn run(path: &Path, json: bool, max_bytes: usize, decode: &str) -> Result<i3
     }
 }
 
-fn write_json(out: &mut impl Write, entries: &[Entry], started: SystemTime) -> std::io::Result<()> {
+/// A binary frame as `decoder` reads it (`None`: shown as hex, as before decoders existed).
+fn decoded(f: &Frame, decoder: DecoderKind) -> Option<Decoded> {
+    if f.opcode != Opcode::Binary || decoder == DecoderKind::Hex {
+        return None;
+    }
+    decode_frame(decoder, &f.payload)
+}
+
+fn write_json(
+    out: &mut impl Write,
+    entries: &[Entry],
+    started: SystemTime,
+    decoder: DecoderKind,
+) -> std::io::Result<()> {
     let mut enc = LineEncoder::new(started);
     let mut buf = Vec::new();
     for e in entries {
         buf.clear();
         match e {
-            Entry::Frame(f) => enc.frame(&mut buf, f),
+            Entry::Frame(f) => {
+                enc.frame(&mut buf, f);
+                if let Some(d) = decoded(f, decoder) {
+                    add_decoded(&mut buf, &d);
+                }
+            }
             Entry::Event { at, kind, fields } => enc.event(&mut buf, *at, kind, fields.clone()),
         }
         out.write_all(&buf)?;
@@ -73,14 +97,29 @@ fn write_json(out: &mut impl Write, entries: &[Entry], started: SystemTime) -> s
     Ok(())
 }
 
+/// The frame's line gains `"decoder"` and `"decoded"` before its closing brace; the line's
+/// other fields stay as the capture format has them.
+fn add_decoded(line: &mut Vec<u8>, d: &Decoded) {
+    if !line.ends_with(b"}\n") {
+        return;
+    }
+    line.truncate(line.len() - 2);
+    line.extend_from_slice(b",\"decoder\":");
+    let _ = serde_json::to_writer(&mut *line, d.kind.name());
+    line.extend_from_slice(b",\"decoded\":");
+    let _ = serde_json::to_writer(&mut *line, &d.lines);
+    line.extend_from_slice(b"}\n");
+}
+
 fn write_readable(
     out: &mut impl Write,
     entries: &[Entry],
     max_bytes: usize,
+    decoder: DecoderKind,
 ) -> std::io::Result<()> {
     for e in entries {
         match e {
-            Entry::Frame(f) => write_frame(out, f, max_bytes)?,
+            Entry::Frame(f) => write_frame(out, f, max_bytes, decoder)?,
             Entry::Event { at, kind, fields } => {
                 let t = at.as_secs_f64();
                 match kind.as_str() {
@@ -127,7 +166,12 @@ fn write_readable(
     Ok(())
 }
 
-fn write_frame(out: &mut impl Write, f: &Frame, max_bytes: usize) -> std::io::Result<()> {
+fn write_frame(
+    out: &mut impl Write,
+    f: &Frame,
+    max_bytes: usize,
+    decoder: DecoderKind,
+) -> std::io::Result<()> {
     let arrow = match f.dir {
         Direction::Out => "▲ out",
         Direction::In => "▼ in ",
@@ -142,6 +186,10 @@ fn write_frame(out: &mut impl Write, f: &Frame, max_bytes: usize) -> std::io::Re
     if let Some((code, reason)) = f.close_code() {
         summary = format!("{code} {} {reason:?}", explain(code).name);
     }
+    let dec = decoded(f, decoder);
+    if let Some(d) = &dec {
+        summary = d.kind.name().to_string();
+    }
     writeln!(
         out,
         "#{:<7} +{:>9.3}s  {arrow} {:<6} {:>8} B  {summary}",
@@ -155,16 +203,46 @@ fn write_frame(out: &mut impl Write, f: &Frame, max_bytes: usize) -> std::io::Re
     } else {
         f.payload.len().min(max_bytes)
     };
+    match dec {
+        Some(d) if d.kind == DecoderKind::Pcm => {
+            return writeln!(
+                out,
+                "    {}",
+                pcm::summary(&f.payload, PcmFormat::default())
+            );
+        }
+        Some(d) => return write_tree(out, &d.lines),
+        None => {}
+    }
+    let not_claimed = match decoder {
+        DecoderKind::Auto | DecoderKind::Hex => None,
+        DecoderKind::Pcm => Some("not whole 16-bit samples"),
+        DecoderKind::Protobuf => Some("not a protobuf message"),
+        DecoderKind::MsgPack => Some("not one MessagePack value"),
+        DecoderKind::Cbor => Some("not one CBOR item"),
+    };
     match (f.opcode, text_json) {
         (Opcode::Close, _) => {}
-        (_, Some((text, Ok(_)))) if shown == f.payload.len() => {
+        (_, Some((text, Ok(v)))) if shown == f.payload.len() => {
             if let JsonView::Pretty(p) = view(text) {
                 for l in p.lines() {
                     writeln!(out, "    {l}")?;
                 }
             }
+            if decoder == DecoderKind::Pcm
+                && let Some(audio) = pcm::base64_audio(&v)
+            {
+                writeln!(
+                    out,
+                    "    base64 audio: {}",
+                    pcm::summary(&audio, PcmFormat::default())
+                )?;
+            }
         }
         _ => {
+            if let (Opcode::Binary, Some(why)) = (f.opcode, not_claimed) {
+                writeln!(out, "    ({why}; shown as hex)")?;
+            }
             for r in hexdump::rows(&f.payload[..shown], 0, usize::MAX) {
                 writeln!(out, "    {r}")?;
             }
@@ -176,6 +254,20 @@ fn write_frame(out: &mut impl Write, f: &Frame, max_bytes: usize) -> std::io::Re
             "    … {} more bytes (--max-bytes 0 shows all)",
             f.payload.len() - shown
         )?;
+    }
+    Ok(())
+}
+
+/// Decoded lines, indented by depth: `label: value  · note`.
+fn write_tree(out: &mut impl Write, lines: &[TreeLine]) -> std::io::Result<()> {
+    for l in lines {
+        let indent = "  ".repeat(l.depth as usize);
+        let note = if l.note.is_empty() {
+            String::new()
+        } else {
+            format!("  · {}", l.note)
+        };
+        writeln!(out, "    {indent}{}: {}{note}", l.label, l.value)?;
     }
     Ok(())
 }

@@ -1,6 +1,361 @@
-//! Turning payload bytes into something readable: pretty JSON and hex dumps.
+//! Turning payload bytes into something readable: pretty JSON, hex dumps, PCM levels, and the
+//! binary decoders (protobuf wire format, MessagePack, CBOR), each pure: bytes in, a tree of
+//! lines out ([`TreeLine`]), `None` when the decoder does not claim the whole frame.
+//!
+//! `auto` tries, in this order, CBOR, MessagePack, then protobuf, each in its strict form:
+//! CBOR is the strictest format (reserved header values, breaks, UTF-8 text) so it is the least
+//! likely to claim bytes of another format; a CBOR map can never be read as a MessagePack
+//! container (its first byte is a MessagePack string); protobuf goes last because short byte
+//! strings parse as a field or two most easily. Strict means: a non-empty map or array at the
+//! top with text or integer keys (CBOR, MessagePack), field numbers up to 100 000 that ascend
+//! with at most one step down (protobuf). Random bytes and PCM audio are not claimed. Hex and
+//! PCM are never chosen by `auto`: hex is the fallback, PCM a reading the user or the session's
+//! PCM settings choose.
 
+pub mod cbor;
 pub mod hexdump;
 pub mod json;
+pub mod msgpack;
 pub mod payload;
 pub mod pcm;
+pub mod protobuf;
+pub mod tree;
+pub mod wav;
+
+pub use tree::TreeLine;
+
+use pcm::PcmFormat;
+use thiserror::Error;
+
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum DecodeError {
+    #[error("unknown decoder {0:?}: auto, protobuf, msgpack, cbor, pcm or hex")]
+    Unknown(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecoderKind {
+    Auto,
+    Protobuf,
+    MsgPack,
+    Cbor,
+    Pcm,
+    Hex,
+}
+
+impl DecoderKind {
+    /// Every decoder, in the order a view switches through them.
+    pub const ALL: [DecoderKind; 6] = [
+        DecoderKind::Auto,
+        DecoderKind::Protobuf,
+        DecoderKind::MsgPack,
+        DecoderKind::Cbor,
+        DecoderKind::Pcm,
+        DecoderKind::Hex,
+    ];
+
+    /// What `auto` tries, in order (see the module documentation for why).
+    pub const AUTO_ORDER: [DecoderKind; 3] = [
+        DecoderKind::Cbor,
+        DecoderKind::MsgPack,
+        DecoderKind::Protobuf,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            DecoderKind::Auto => "auto",
+            DecoderKind::Protobuf => "protobuf",
+            DecoderKind::MsgPack => "msgpack",
+            DecoderKind::Cbor => "cbor",
+            DecoderKind::Pcm => "pcm",
+            DecoderKind::Hex => "hex",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<DecoderKind, DecodeError> {
+        let lower = s.trim().to_ascii_lowercase();
+        DecoderKind::ALL
+            .into_iter()
+            .find(|k| k.name() == lower)
+            .ok_or_else(|| DecodeError::Unknown(s.to_string()))
+    }
+}
+
+/// A frame as one decoder read it: `kind` is the decoder that claimed it (never `Auto`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decoded {
+    pub kind: DecoderKind,
+    pub lines: Vec<TreeLine>,
+}
+
+/// Decode with one decoder; `None` when it does not claim the whole frame (trailing bytes,
+/// truncated, not its format). `Auto` tries [`DecoderKind::AUTO_ORDER`] in their strict forms
+/// and returns the first that claims the frame. An explicit choice is lenient: any single
+/// value of that format that spans the frame. `Pcm` reads the default [`PcmFormat`] (see
+/// [`decode_pcm`] for the session's); `Hex` always claims.
+pub fn decode(kind: DecoderKind, bytes: &[u8]) -> Option<Decoded> {
+    let lines = match kind {
+        DecoderKind::Auto => {
+            return DecoderKind::AUTO_ORDER
+                .into_iter()
+                .find_map(|k| structured(k, bytes, true).map(|lines| Decoded { kind: k, lines }));
+        }
+        DecoderKind::Pcm => return decode_pcm(bytes, PcmFormat::default()),
+        DecoderKind::Hex => hex_lines(bytes),
+        k => structured(k, bytes, false)?,
+    };
+    Some(Decoded { kind, lines })
+}
+
+/// The PCM reading of a frame in `fmt`: claimed when it holds whole sample frames.
+pub fn decode_pcm(bytes: &[u8], fmt: PcmFormat) -> Option<Decoded> {
+    pcm::fits_format(bytes, fmt).then(|| Decoded {
+        kind: DecoderKind::Pcm,
+        lines: pcm::lines(bytes, fmt),
+    })
+}
+
+fn structured(kind: DecoderKind, bytes: &[u8], strict: bool) -> Option<Vec<TreeLine>> {
+    match kind {
+        DecoderKind::Protobuf => protobuf::decode(bytes, strict),
+        DecoderKind::MsgPack => msgpack::decode(bytes, strict),
+        DecoderKind::Cbor => cbor::decode(bytes, strict),
+        _ => None,
+    }
+}
+
+/// The hex dump as tree lines: the offset, 16 bytes in hex, their printable ASCII.
+fn hex_lines(bytes: &[u8]) -> Vec<TreeLine> {
+    let mut lines = tree::Lines::default();
+    let rows = bytes.len().div_ceil(hexdump::BYTES_PER_ROW);
+    for (i, c) in bytes.chunks(hexdump::BYTES_PER_ROW).enumerate() {
+        if !lines.has_room() {
+            // A 16 MiB frame is a million rows: count the rest, do not format them.
+            lines.skipped(rows - i);
+            break;
+        }
+        let ascii: String = c
+            .iter()
+            .map(|b| {
+                if b.is_ascii_graphic() || *b == b' ' {
+                    *b as char
+                } else {
+                    '.'
+                }
+            })
+            .collect();
+        let hex: Vec<String> = c.iter().map(|b| format!("{b:02x}")).collect();
+        lines.push(
+            0,
+            format!("{:08x}", i * hexdump::BYTES_PER_ROW),
+            hex.join(" "),
+            ascii,
+        );
+    }
+    lines.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_parse_back_and_bad_names_say_the_choices() {
+        for k in DecoderKind::ALL {
+            assert_eq!(DecoderKind::parse(k.name()), Ok(k));
+        }
+        assert_eq!(DecoderKind::parse(" CBOR "), Ok(DecoderKind::Cbor));
+        let e = DecoderKind::parse("xml").expect_err("unknown");
+        assert_eq!(
+            e.to_string(),
+            "unknown decoder \"xml\": auto, protobuf, msgpack, cbor, pcm or hex"
+        );
+    }
+
+    #[test]
+    fn auto_picks_the_format_that_fits() {
+        // protobuf {1: "hi", 2: 5}
+        let pb = [0x0a, 0x02, b'h', b'i', 0x10, 0x05];
+        assert_eq!(
+            decode(DecoderKind::Auto, &pb).map(|d| d.kind),
+            Some(DecoderKind::Protobuf)
+        );
+        // MessagePack {"a": 1}
+        let mp = [0x81, 0xa1, b'a', 0x01];
+        assert_eq!(
+            decode(DecoderKind::Auto, &mp).map(|d| d.kind),
+            Some(DecoderKind::MsgPack)
+        );
+        // CBOR {"a": 1}
+        let cb = [0xa1, 0x61, b'a', 0x01];
+        assert_eq!(
+            decode(DecoderKind::Auto, &cb).map(|d| d.kind),
+            Some(DecoderKind::Cbor)
+        );
+        // JSON sent as a binary frame, and the capture tests' small binary frames: hex.
+        for b in [
+            &b"{\"type\":\"x\"}"[..],
+            &[0x00, 0xff],
+            &[1, 2, 3],
+            &[9, 8, 7],
+        ] {
+            assert_eq!(decode(DecoderKind::Auto, b), None, "{b:?}");
+        }
+    }
+
+    #[test]
+    fn pcm_tone_and_silence_are_not_claimed_by_auto() {
+        for hz in [220.0, 440.0, 1000.0] {
+            for i in 0..50 {
+                let chunk = crate::demo::tone_chunk(hz, i);
+                // 640 bytes: the demo's 20 ms at 16 kHz.
+                assert_eq!(chunk.len(), 640);
+                assert_eq!(decode(DecoderKind::Auto, &chunk), None, "{hz} Hz chunk {i}");
+            }
+        }
+        assert_eq!(decode(DecoderKind::Auto, &[0u8; 640]), None);
+        let pcm = decode(DecoderKind::Pcm, &crate::demo::tone_chunk(440.0, 0)).expect("pcm");
+        assert_eq!(pcm.lines[0].value, "s16le 24 kHz mono");
+        assert_eq!(decode(DecoderKind::Pcm, &[1, 2, 3]), None);
+    }
+
+    #[test]
+    fn explicit_choices_are_lenient_and_hex_always_claims() {
+        assert_eq!(
+            decode(DecoderKind::Cbor, &[0x05]).map(|d| d.lines[0].value.clone()),
+            Some("5".into())
+        );
+        assert_eq!(decode(DecoderKind::Auto, &[0x05]), None);
+        let hex = decode(DecoderKind::Hex, b"0123456789abcdefXY").expect("hex");
+        assert_eq!(hex.kind, DecoderKind::Hex);
+        assert_eq!(hex.lines.len(), 2);
+        assert_eq!(hex.lines[1].label, "00000010");
+        assert_eq!(hex.lines[1].value, "58 59");
+        assert_eq!(hex.lines[1].note, "XY");
+        assert_eq!(
+            decode(DecoderKind::Hex, &[]).map(|d| d.lines.len()),
+            Some(0)
+        );
+        // A big frame's dump stops at the line cap and says how many rows it left out.
+        let big = decode(DecoderKind::Hex, &vec![0u8; 1 << 20]).expect("hex");
+        assert_eq!(big.lines.len(), tree::MAX_LINES + 1);
+        assert_eq!(
+            big.lines[tree::MAX_LINES].note,
+            format!("{} more lines not shown", (1 << 16) - tree::MAX_LINES)
+        );
+    }
+
+    /// xorshift64: deterministic, so a failure names its seed and iteration.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n.max(1) as u64) as usize
+        }
+    }
+
+    fn every_decoder(bytes: &[u8], what: &str) {
+        for k in DecoderKind::ALL {
+            if let Some(d) = decode(k, bytes) {
+                assert_ne!(d.kind, DecoderKind::Auto);
+                assert!(d.lines.len() <= tree::MAX_LINES + 1, "{what}: {k:?}");
+                assert!(
+                    d.lines.iter().all(|l| l.depth < tree::MAX_DEPTH),
+                    "{what}: {k:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn random_truncated_and_mutated_input_never_panics() {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        // Bytes drawn from the formats' marker ranges reach deeper than uniform noise.
+        let markers: Vec<u8> = (0x80..=0xdfu8)
+            .chain([0xff, 0x0a, 0x12, 0x08, 0x00, 0x7f])
+            .collect();
+        for i in 0..4000 {
+            let len = rng.below(300);
+            let biased = i % 2 == 1;
+            let b: Vec<u8> = (0..len)
+                .map(|_| {
+                    if biased && rng.below(3) > 0 {
+                        markers[rng.below(markers.len())]
+                    } else {
+                        rng.next() as u8
+                    }
+                })
+                .collect();
+            every_decoder(&b, &format!("random {i}"));
+        }
+        let mp = {
+            let v = rmpv::Value::Map(vec![
+                (
+                    "k".into(),
+                    rmpv::Value::Array(vec![
+                        1.into(),
+                        "s".into(),
+                        rmpv::Value::Binary(vec![1; 40]),
+                    ]),
+                ),
+                ("e".into(), rmpv::Value::Ext(-1, vec![0; 8])),
+            ]);
+            let mut o = Vec::new();
+            rmpv::encode::write_value(&mut o, &v).expect("encode");
+            o
+        };
+        let cb = {
+            let v = ciborium::Value::Map(vec![(
+                "k".into(),
+                ciborium::Value::Tag(
+                    1,
+                    Box::new(ciborium::Value::Array(vec![
+                        1.into(),
+                        "s".into(),
+                        2.5.into(),
+                    ])),
+                ),
+            )]);
+            let mut o = Vec::new();
+            ciborium::ser::into_writer(&v, &mut o).expect("encode");
+            o
+        };
+        let pb = vec![
+            0x0a, 0x07, 0x0a, 0x02, b'h', b'i', 0x10, 0x96, 0x01, 0x12, 0x03, 0x01, 0x02, 0x03,
+            0x1d, 0, 0, 0xc0, 0x3f,
+        ];
+        for (name, valid) in [("msgpack", &mp), ("cbor", &cb), ("protobuf", &pb)] {
+            for cut in 0..valid.len() {
+                every_decoder(&valid[..cut], &format!("{name} cut at {cut}"));
+            }
+            for i in 0..1000 {
+                let mut m = valid.clone();
+                for _ in 0..1 + rng.below(3) {
+                    let at = rng.below(m.len());
+                    m[at] = rng.next() as u8;
+                }
+                every_decoder(&m, &format!("{name} mutation {i}"));
+            }
+        }
+    }
+
+    #[test]
+    fn random_frames_are_not_claimed_by_auto() {
+        let mut rng = Rng(42);
+        let mut claimed = 0;
+        for _ in 0..2000 {
+            let len = 32 + rng.below(600);
+            let b: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+            claimed += usize::from(decode(DecoderKind::Auto, &b).is_some());
+        }
+        assert_eq!(
+            claimed, 0,
+            "random frames of 32 bytes or more claimed by auto"
+        );
+    }
+}

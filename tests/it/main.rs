@@ -10,6 +10,7 @@ mod cli;
 mod console;
 mod console_logs;
 mod console_loop;
+mod decode;
 mod demo;
 mod discover;
 mod engine;
