@@ -45,6 +45,21 @@ pub fn run(app: &mut App, action: Action) -> Vec<Effect> {
         A::ContainerLogs => container_logs::toggle(app),
         A::Vocabulary => crate::app::vocab::toggle(app),
         A::FilterType => crate::app::vocab::filter_to_selected(app),
+        A::Mark => {
+            let Some(s) = app.current_mut() else {
+                return vec![];
+            };
+            let at = s.selected_row_index();
+            s.mark = if s.mark == at { None } else { at };
+            app.status = Some(match s.mark {
+                Some(i) => format!(
+                    "marked row {}: the mark and the cursor make a range (:wav FILE)",
+                    i + 1
+                ),
+                None => "mark cleared".into(),
+            });
+            vec![]
+        }
         A::ToggleLatency => {
             app.show_latency = !app.show_latency;
             app.status = Some(if app.show_latency {
@@ -314,11 +329,12 @@ fn views(app: &mut App, action: Action) {
             }
         }
         Action::NextView => {
-            app.detail.view = match app.detail.view {
-                DetailView::Auto => DetailView::Hex,
-                DetailView::Hex => DetailView::Pcm,
-                DetailView::Pcm => DetailView::Auto,
-            };
+            let at = DetailView::CYCLE
+                .iter()
+                .position(|v| *v == app.detail.view)
+                .unwrap_or(0);
+            app.detail.view = DetailView::CYCLE[(at + 1) % DetailView::CYCLE.len()];
+            app.status = Some(format!("detail view: {}", app.detail.view.decoder().name()));
             app.detail.scroll = 0;
         }
         Action::Wrap => app.detail.wrap = !app.detail.wrap,

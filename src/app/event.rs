@@ -144,6 +144,12 @@ pub enum Effect {
     SaveSnippets(Vec<crate::config::Snippet>),
     /// Write sessions.toml with these sessions.
     SaveSessions(Vec<crate::config::SavedSession>),
+    /// Write these audio chunks as one WAV file.
+    ExportWav {
+        path: PathBuf,
+        format: crate::decode::pcm::PcmFormat,
+        chunks: Vec<bytes::Bytes>,
+    },
     /// Switch to this theme.
     SetTheme(String),
     Quit,

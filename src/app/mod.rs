@@ -53,11 +53,39 @@ pub enum TimeMode {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DetailView {
-    /// JSON when the payload parses, hex otherwise.
+    /// JSON when the payload parses, a decoder that claims a binary frame, hex otherwise.
     Auto,
     Hex,
-    /// 16-bit PCM: level and waveform (offered for binary frames of even length).
+    /// 16-bit PCM in the session's format: level and waveform.
     Pcm,
+    Protobuf,
+    MsgPack,
+    Cbor,
+}
+
+impl DetailView {
+    /// The views `v` steps through, in order.
+    pub const CYCLE: [DetailView; 6] = [
+        DetailView::Auto,
+        DetailView::Hex,
+        DetailView::Pcm,
+        DetailView::Protobuf,
+        DetailView::MsgPack,
+        DetailView::Cbor,
+    ];
+
+    /// The decoder this view asks for.
+    pub fn decoder(self) -> crate::decode::DecoderKind {
+        use crate::decode::DecoderKind as D;
+        match self {
+            DetailView::Auto => D::Auto,
+            DetailView::Hex => D::Hex,
+            DetailView::Pcm => D::Pcm,
+            DetailView::Protobuf => D::Protobuf,
+            DetailView::MsgPack => D::MsgPack,
+            DetailView::Cbor => D::Cbor,
+        }
+    }
 }
 
 /// How the detail pane shows the selected row.

@@ -136,6 +136,10 @@ pub struct Session {
     /// Frame-log rows the vocabulary has learned from (it catches up in slices).
     pub vocab_seen: usize,
     pub vocab_pane: Option<VocabPane>,
+    /// How binary frames read as audio (`:pcm RATE [CHANNELS] [le|be]`).
+    pub pcm: crate::decode::pcm::PcmFormat,
+    /// A frame-log row marked with `m`: the mark and the cursor make a range (`:wav FILE`).
+    pub mark: Option<usize>,
 }
 
 impl Session {
@@ -169,6 +173,8 @@ impl Session {
             replies: Correlator::default(),
             vocab_seen: 0,
             vocab_pane: None,
+            pcm: Default::default(),
+            mark: None,
         }
     }
 

@@ -73,7 +73,8 @@ actions! {
     DeleteSession "delete_session" Some("delete"), "delete the selected session (asks first)";
     OpenDetail "open_detail" Some("detail"), "focus the detail of the selected frame";
     ComposeLike "compose_like" Some("like this"), "compose a frame like the selected one";
-    NextView "next_view" Some("view"), "next view: JSON, hex, PCM";
+    Mark "mark" None, "mark the selected row (the mark and the cursor make a range for :wav); again clears";
+    NextView "next_view" Some("view"), "next view: auto (JSON, a decoder that reads the frame, hex), hex, PCM, protobuf, MessagePack, CBOR";
     Wrap "wrap" Some("wrap"), "wrap long lines";
     JumpToClose "jump_to_close" Some("to the close"), "back to the close that started the logs, in the frame log";
     FilterType "filter_type" Some("its frames"), "the frame log filtered to the selected type";

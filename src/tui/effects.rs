@@ -191,6 +191,25 @@ impl Runtime {
                 }
                 None => vec![],
             },
+            Effect::ExportWav {
+                path,
+                format,
+                chunks,
+            } => {
+                // A few MB at most for a marked range: written here, and said when done.
+                Self::notice(
+                    match crate::decode::wav::write_wav(&path, format, chunks.iter()) {
+                        Ok(st) => format!(
+                            "wrote {} ({} frames, {:.2} s of {})",
+                            path.display(),
+                            st.frames,
+                            st.seconds,
+                            format.describe()
+                        ),
+                        Err(e) => format!("not written: {e}"),
+                    },
+                )
+            }
             Effect::SetTheme(name) => match Theme::load(&name, self.options.theme_dir.as_deref()) {
                 Ok(t) => {
                     self.theme = t;

@@ -93,6 +93,14 @@ pub(super) fn draw_frames(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
     for index in s.view.top..end {
         let Some(row) = s.view_row(index) else { break };
         let mut line = row_line(app, s, row, w, t);
+        // The mark (`m`): one end of the range `:wav` takes.
+        let log_index = match &s.view.filter {
+            Some(_) => s.view.visible.get(index).copied(),
+            None => Some(index),
+        };
+        if s.mark.is_some() && s.mark == log_index {
+            line.spans.insert(0, Span::styled("◆", t.accent));
+        }
         if index == s.view.cursor {
             line = line.style(if focused {
                 t.selection

@@ -775,20 +775,51 @@ fn pcm_view_shows_level_and_waveform() {
     );
     update(&mut app, key('v'));
     update(&mut app, key('v'));
+    // The session's format: 24 kHz mono by default, the demo's tone is 16 kHz.
+    let screen = render(&app, &dark()).backend().to_string();
+    assert!(
+        screen.contains("320 samples · 13.3 ms at s16le 24 kHz mono"),
+        "{screen}"
+    );
+    command(&mut app, "pcm 16000");
     let t = render(&app, &dark());
     let screen = t.backend().to_string();
     assert!(
-        screen.contains("320 samples · 20.0 ms at 16 kHz mono · peak -10.5 dBFS · rms -13.5 dBFS"),
+        screen.contains(
+            "320 samples · 20.0 ms at s16le 16 kHz mono · peak -10.5 dBFS · rms -13.5 dBFS"
+        ),
         "{screen}"
     );
     insta::assert_snapshot!("pcm_detail", t.backend());
+    command(&mut app, "pcm 16000 2");
+    let screen = render(&app, &dark()).backend().to_string();
+    assert!(
+        screen.contains("160 samples · 10.0 ms at s16le 16 kHz stereo"),
+        "{screen}"
+    );
+    assert!(command(&mut app, "pcm 5").is_empty());
+    assert!(
+        app.status
+            .as_deref()
+            .is_some_and(|s| s.contains("1000-384000 Hz"))
+    );
+    // protobuf, msgpack, cbor do not read a tone: each says so and shows hex; then auto again.
+    for name in ["protobuf", "msgpack", "cbor"] {
+        update(&mut app, key('v'));
+        let screen = render(&app, &dark()).backend().to_string();
+        assert!(
+            screen.contains(&format!("{name}: does not read this frame")),
+            "{screen}"
+        );
+        assert!(screen.contains("00000000"), "{screen}");
+    }
     update(&mut app, key('v'));
     assert!(
         render(&app, &dark())
             .backend()
             .to_string()
             .contains("00000000"),
-        "back to hex/auto"
+        "back to auto: hex for audio"
     );
 }
 

@@ -23,6 +23,12 @@ pub enum OnOff {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Endian {
+    Le,
+    Be,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum HideShow {
     Hide,
     Show,
@@ -183,6 +189,20 @@ pub enum ColonCommand {
         #[arg(value_name = "on|off")]
         state: Option<OnOff>,
     },
+    /// how binary frames read as audio: rate in Hz, channels, byte order (default 24000 1 le)
+    Pcm {
+        #[arg(value_name = "RATE")]
+        rate: u32,
+        #[arg(value_name = "CHANNELS", default_value_t = 1)]
+        channels: u16,
+        #[arg(value_name = "le|be", default_value = "le")]
+        order: Endian,
+    },
+    /// the audio of the marked range (m marks; else the frames in view) as a WAV file
+    Wav {
+        #[arg(value_name = "FILE")]
+        path: String,
+    },
     /// switch the console's theme
     Theme { name: String },
     /// quit (asks first when something would be cut off)
@@ -312,6 +332,12 @@ pub fn run(app: &mut App, line: &str) -> Vec<Effect> {
             }
             vec![]
         }
+        C::Pcm {
+            rate,
+            channels,
+            order,
+        } => replay::pcm(app, rate, channels, order == Endian::Be),
+        C::Wav { path } => replay::wav(app, path),
         C::Theme { name } => vec![Effect::SetTheme(name)],
         C::Quit => crate::app::actions::run(app, crate::keymap::Action::Quit),
     }

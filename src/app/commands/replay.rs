@@ -1,4 +1,5 @@
-//! `:record`, `:replay` and `:compare`: captures made from and played into a session.
+//! `:record`, `:replay`, `:compare`, `:pcm` and `:wav`: captures made from and played into a
+//! session, and its audio.
 
 use super::{OnOff, Pacing};
 use crate::app::{App, ConnState, Effect, Overlay, ReplayCtl};
@@ -80,4 +81,76 @@ pub fn compare(app: &mut App) -> Vec<Effect> {
         app.status = Some("no replay in this session yet: :replay FILE".into());
     }
     vec![]
+}
+
+pub fn pcm(app: &mut App, rate: u32, channels: u16, big_endian: bool) -> Vec<Effect> {
+    if !(1_000..=384_000).contains(&rate) || !(1..=8).contains(&channels) {
+        app.status = Some(":pcm RATE [CHANNELS] [le|be]: 1000-384000 Hz, 1-8 channels".into());
+        return vec![];
+    }
+    let Some(s) = app.current_mut() else {
+        return vec![];
+    };
+    s.pcm = crate::decode::pcm::PcmFormat {
+        rate,
+        channels,
+        big_endian,
+    };
+    app.status = Some(format!("audio read as {}", s.pcm.describe()));
+    vec![]
+}
+
+/// The frames of the marked range (mark to cursor), else of the whole view, that hold audio in
+/// the session's format: binary frames of whole sample frames, or base64 audio in JSON.
+pub fn wav(app: &mut App, path: String) -> Vec<Effect> {
+    use crate::decode::pcm;
+    use crate::store::RowKind;
+    let Some(s) = app.current() else {
+        return vec![];
+    };
+    let (from, to) = match (s.mark, s.selected_row_index()) {
+        (Some(m), Some(c)) => (m.min(c), m.max(c)),
+        _ => (0, s.log.len().saturating_sub(1)),
+    };
+    let mut chunks = Vec::new();
+    for i in from..=to.min(s.log.len().saturating_sub(1)) {
+        if s.view.filter.is_some() && s.view.visible.binary_search(&i).is_err() {
+            continue;
+        }
+        let Some(RowKind::Frame(f)) = s.log.get(i).map(|r| &r.kind) else {
+            continue;
+        };
+        match f.opcode {
+            crate::engine::Opcode::Binary if pcm::fits_format(&f.payload, s.pcm) => {
+                chunks.push(f.payload.clone());
+            }
+            crate::engine::Opcode::Text => {
+                if let Some(b) = serde_json::from_slice(&f.payload)
+                    .ok()
+                    .and_then(|v| pcm::base64_audio(&v))
+                    .filter(|b| pcm::fits_format(b, s.pcm))
+                {
+                    chunks.push(bytes::Bytes::from(b));
+                }
+            }
+            _ => {}
+        }
+    }
+    if chunks.is_empty() {
+        app.status = Some(format!(
+            "no audio in {} as {} (m marks a range; :pcm sets the format)",
+            if s.mark.is_some() {
+                "the marked range"
+            } else {
+                "the frames in view"
+            },
+            s.pcm.describe()
+        ));
+        return vec![];
+    }
+    vec![Effect::ExportWav {
+        path: path.into(),
+        format: s.pcm,
+        chunks,
+    }]
 }

@@ -1,5 +1,6 @@
 //! The detail pane: the selected row, in the view that fits it and that was asked for.
 
+mod decoded;
 mod event;
 mod hex;
 mod json;
@@ -37,16 +38,19 @@ pub(super) fn draw_detail(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
         return;
     }
     let focused = app.focus == Pane::Detail && app.layers.overlay.is_none();
-    let row = app.current().and_then(Session::selected_row);
-    if let Some(Row {
-        kind: RowKind::Frame(f),
-        ..
-    }) = row
+    let session = app.current();
+    let row = session.and_then(Session::selected_row);
+    if let (
+        Some(s),
+        Some(Row {
+            kind: RowKind::Frame(f),
+            ..
+        }),
+    ) = (session, row)
         && app.detail.view == DetailView::Pcm
-        && f.opcode == Opcode::Binary
-        && crate::decode::pcm::fits(&f.payload)
+        && let Some(audio) = pcm_bytes(f, s.pcm)
     {
-        draw_pcm(c, area, f, &view_key(app), focused, t);
+        draw_pcm(c, area, f, &audio, s.pcm, &view_key(app), focused, t);
         return;
     }
     let (title, lines) = match row {
@@ -81,7 +85,49 @@ pub(super) fn draw_detail(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
     c.render_widget(p, area);
 }
 
+/// The audio a frame holds in the session's format: a binary frame of whole sample frames, or
+/// base64 audio inside a JSON frame (`audio`, `delta`).
+fn pcm_bytes(f: &Frame, fmt: crate::decode::pcm::PcmFormat) -> Option<std::borrow::Cow<'_, [u8]>> {
+    use crate::decode::pcm;
+    match f.opcode {
+        Opcode::Binary if pcm::fits_format(&f.payload, fmt) => {
+            Some(std::borrow::Cow::Borrowed(&f.payload[..]))
+        }
+        Opcode::Text if f.payload.len() <= PRETTY_MAX => {
+            let v: serde_json::Value = serde_json::from_slice(&f.payload).ok()?;
+            pcm::base64_audio(&v)
+                .filter(|b| pcm::fits_format(b, fmt))
+                .map(std::borrow::Cow::Owned)
+        }
+        _ => None,
+    }
+}
+
 fn frame_detail<'a>(app: &App, f: &Frame, height: usize, t: &Theme) -> (String, Vec<Line<'a>>) {
+    use crate::decode::DecoderKind;
+    // Binary frames through a decoder: the one asked for, or in Auto one that claims the frame.
+    let chosen = app.detail.view.decoder();
+    let structured = matches!(
+        chosen,
+        DecoderKind::Auto | DecoderKind::Protobuf | DecoderKind::MsgPack | DecoderKind::Cbor
+    );
+    let mut notes = Vec::new();
+    if f.opcode == Opcode::Binary && structured {
+        match crate::decode::decode(chosen, &f.payload) {
+            Some(d) => return decoded::tree(app, f, &d, chosen, height, t),
+            None if chosen != DecoderKind::Auto => notes.push(Line::from(Span::styled(
+                format!("{}: does not read this frame; shown as hex", chosen.name()),
+                t.warn,
+            ))),
+            None => {}
+        }
+    }
+    if app.detail.view == DetailView::Pcm {
+        notes.push(Line::from(Span::styled(
+            "pcm: not whole 16-bit sample frames in this session's format (:pcm RATE [CHANNELS] [le|be]); shown as hex",
+            t.warn,
+        )));
+    }
     let json_text = f
         .text()
         .filter(|_| f.payload.len() <= PRETTY_MAX && app.detail.view == DetailView::Auto);
@@ -96,7 +142,7 @@ fn frame_detail<'a>(app: &App, f: &Frame, height: usize, t: &Theme) -> (String, 
     if let Some(crate::decode::json::JsonView::Pretty(p)) = &parsed {
         return json::pretty(app, f, p, fits, height, t);
     }
-    let mut lines = Vec::new();
+    let mut lines = notes;
     if let Some(crate::decode::json::JsonView::Invalid {
         line,
         column,

@@ -1,5 +1,6 @@
 //! The PCM view of a binary frame.
 
+use crate::decode::pcm::PcmFormat;
 use crate::engine::Frame;
 use crate::ui::summary::human_bytes;
 use crate::ui::theme::Theme;
@@ -9,20 +10,30 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-/// 16-bit PCM: level and a waveform envelope, one column per slice of samples.
+/// 16-bit PCM in the session's format: level and a waveform envelope, one column per slice.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn draw_pcm(
     c: &mut Canvas,
     area: Rect,
     f: &Frame,
+    audio: &[u8],
+    fmt: PcmFormat,
     view_key: &str,
     focused: bool,
     t: &Theme,
 ) {
     use crate::decode::pcm;
+    let from = if f.opcode == crate::engine::Opcode::Text {
+        " · base64 audio in JSON"
+    } else {
+        ""
+    };
     let title = format!(
-        " Detail · #{} · binary {} · pcm16le (assumed) · hex | pcm? ({view_key}) ",
+        " Detail · #{} · {} {}{from} · pcm {} (assumed; :pcm sets it) ({view_key}) ",
         f.seq,
-        human_bytes(f.payload.len() as u64)
+        f.opcode.as_str(),
+        human_bytes(f.payload.len() as u64),
+        fmt.describe()
     );
     let block = pane_block(title, focused, t);
     let inner = block.inner(area);
@@ -30,7 +41,7 @@ pub(super) fn draw_pcm(
     if inner.height == 0 {
         return;
     }
-    let st = pcm::stats(&f.payload);
+    let st = pcm::stats_in(audio, fmt);
     let db = |v: f64| {
         if v.is_finite() {
             format!("{v:.1} dBFS")
@@ -39,13 +50,9 @@ pub(super) fn draw_pcm(
         }
     };
     let info = Line::from(vec![
-        Span::styled(format!("{} samples", st.samples), t.base),
+        Span::styled(format!("{} samples", st.frames), t.base),
         Span::styled(
-            format!(
-                " · {:.1} ms at {} kHz mono",
-                st.samples as f64 * 1000.0 / pcm::ASSUMED_RATE as f64,
-                pcm::ASSUMED_RATE / 1000
-            ),
+            format!(" · {:.1} ms at {}", st.seconds * 1000.0, fmt.describe()),
             t.dim,
         ),
         Span::styled(" · peak ", t.dim),
@@ -59,7 +66,7 @@ pub(super) fn draw_pcm(
         height: inner.height.saturating_sub(1),
         ..inner
     };
-    let env = pcm::envelope(&f.payload, wave.width as usize);
+    let env = pcm::envelope_in(audio, fmt, wave.width as usize);
     c.render_widget(
         ratatui::widgets::Sparkline::default()
             .data(&env)
