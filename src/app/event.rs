@@ -53,6 +53,11 @@ pub enum Event {
         name: String,
         result: Result<Box<crate::capture::Capture>, String>,
     },
+    /// What the agent of session `id` publishes about itself (or why that is not known).
+    Discovered {
+        id: usize,
+        result: Result<crate::vocab::asyncapi::Discovery, String>,
+    },
     /// The runtime's word on an effect it carried out or could not (saved, not sent, …): a
     /// status-bar message.
     Notice(String),
@@ -144,6 +149,10 @@ pub enum Effect {
     SaveSnippets(Vec<crate::config::Snippet>),
     /// Write sessions.toml with these sessions.
     SaveSessions(Vec<crate::config::SavedSession>),
+    /// Fetch session `id`'s AsyncAPI document (with the session's token and CA).
+    Discover {
+        id: usize,
+    },
     /// Write these audio chunks as one WAV file.
     ExportWav {
         path: PathBuf,

@@ -12,6 +12,7 @@ pub mod frames;
 pub mod layers;
 pub mod layout;
 pub mod picker;
+pub mod published;
 pub mod reconnect;
 pub mod replay;
 pub mod session;
@@ -406,6 +407,10 @@ pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
         }
         Event::CaptureOpened { name, result } => {
             session_events::capture_opened(app, name, result);
+            vec![]
+        }
+        Event::Discovered { id, result } => {
+            published::discovered(app, id, result);
             vec![]
         }
         Event::Notice(message) => {

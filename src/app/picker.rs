@@ -186,7 +186,8 @@ pub fn templates(s: &Session) -> Vec<Item> {
             None => seen.push((d, f.dir, f.payload.to_vec(), 1)),
         }
     }
-    seen.into_iter()
+    let mut items: Vec<Item> = seen
+        .into_iter()
         .map(|(d, dir, payload, n)| {
             let pretty = serde_json::from_slice::<serde_json::Value>(&payload)
                 .ok()
@@ -203,7 +204,27 @@ pub fn templates(s: &Session) -> Vec<Item> {
                 text: pretty,
             }
         })
-        .collect()
+        .collect();
+    // The agent's own document: a template per message it publishes.
+    if let Some(p) = &s.published {
+        for m in &p.document.messages {
+            if m.direction == Some(Direction::In) || m.example.is_null() {
+                continue;
+            }
+            let (mode, text) = match &m.example {
+                serde_json::Value::String(t) => (Mode::Text, t.clone()),
+                v => (
+                    Mode::Json,
+                    serde_json::to_string_pretty(v).unwrap_or_default(),
+                ),
+            };
+            let label = format!("{}  (published)", m.name);
+            if !items.iter().any(|i| i.label == label) {
+                items.push(Item { label, mode, text });
+            }
+        }
+    }
+    items
 }
 
 #[cfg(test)]

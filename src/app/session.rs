@@ -140,6 +140,8 @@ pub struct Session {
     pub pcm: crate::decode::pcm::PcmFormat,
     /// A frame-log row marked with `m`: the mark and the cursor make a range (`:wav FILE`).
     pub mark: Option<usize>,
+    /// The agent's AsyncAPI document, once `:discover` found one.
+    pub published: Option<crate::app::published::Published>,
 }
 
 impl Session {
@@ -175,6 +177,7 @@ impl Session {
             vocab_pane: None,
             pcm: Default::default(),
             mark: None,
+            published: None,
         }
     }
 

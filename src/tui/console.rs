@@ -65,6 +65,8 @@ pub async fn run(cli: &Cli) -> Result<i32> {
         resolve_env.defaults.apply_limits(&mut spec);
         spec.session_id = Some(crate::engine::target::new_session_id());
         let mut s = Session::new("demo", spec).with_origin(Origin::Demo);
+        // The demo's tone is 16 kHz mono (its audio.start says so).
+        s.pcm.rate = 16_000;
         // The demo session reads the demo agent's own container logs.
         s.container_logs_source = server
             .log_source()

@@ -191,6 +191,24 @@ impl Runtime {
                 }
                 None => vec![],
             },
+            Effect::Discover { id } => {
+                let Some(spec) = app.connect_spec(id) else {
+                    return (vec![], later);
+                };
+                // The session's own token provider when it is connected (one cache, one refresh).
+                let tokens = self.handle(id).map(SessionHandle::tokens).or_else(|| {
+                    (spec.auth != crate::engine::auth::AuthSource::None)
+                        .then(|| Arc::new(TokenProvider::new(spec.auth.clone())))
+                });
+                let to_loop = self.to_loop.clone();
+                tokio::spawn(async move {
+                    let result = crate::vocab::asyncapi::discover(&spec, tokens)
+                        .await
+                        .map_err(|e| e.to_string());
+                    let _ = to_loop.send(Event::Discovered { id, result }).await;
+                });
+                vec![]
+            }
             Effect::ExportWav {
                 path,
                 format,

@@ -163,8 +163,16 @@ fn row_line<'a>(app: &App, s: &Session, row: &'a Row, w: usize, t: &Theme) -> Li
             if let Some(r) = reply {
                 spans.push(Span::styled(r, t.ok));
             }
+            // A frame that does not fit the agent's published schema.
+            if let Some(v) = s.verdict(f).filter(|v| !v.ok) {
+                lead = if lead == v.message {
+                    format!("✗ {lead}")
+                } else {
+                    format!("✗ {}: {lead}", v.message)
+                };
+            }
             if !lead.is_empty() {
-                let lead_style = if lead.starts_with("invalid") {
+                let lead_style = if lead.starts_with("invalid") || lead.starts_with('✗') {
                     t.error
                 } else {
                     t.json_key.add_modifier(Modifier::BOLD)

@@ -66,7 +66,17 @@ pub(super) fn draw_vocab(c: &mut Canvas, area: Rect, app: &App, s: &Session, t: 
                 Direction::In => ("▼ in ", t.dir_in),
             };
             let name_w = (list_w as usize).saturating_sub(14);
-            let text = format!(" {:<name_w$} {:>6}", clip(&ty.key.name, name_w), ty.count);
+            // `?`: seen on the wire but not in the agent's own document.
+            let unknown = if s.documented(ty.key.dir, &ty.key.name) == Some(false) {
+                "?"
+            } else {
+                " "
+            };
+            let text = format!(
+                " {:<name_w$} {:>6}{unknown}",
+                clip(&ty.key.name, name_w),
+                ty.count
+            );
             let line_style = if i == pane.cursor {
                 t.selection
             } else {
@@ -78,6 +88,23 @@ pub(super) fn draw_vocab(c: &mut Canvas, area: Rect, app: &App, s: &Session, t: 
             ])
         })
         .collect();
+    let mut lines = lines;
+    let unseen = s.documented_not_seen();
+    if !unseen.is_empty() && lines.len() < rows {
+        let names: Vec<String> = unseen
+            .iter()
+            .map(|(d, n)| match d {
+                Some(Direction::Out) => format!("out {n}"),
+                Some(Direction::In) => format!("in {n}"),
+                None => n.clone(),
+            })
+            .collect();
+        let text = format!("documented, not seen: {}", names.join(", "));
+        lines.push(Line::from(Span::styled(
+            clip(&text, list_w as usize),
+            t.warn,
+        )));
+    }
     c.render_widget(Paragraph::new(lines), list);
     if let Some(ty) = types.get(pane.cursor) {
         let lines = type_lines(app, s, ty, right.width as usize, t);

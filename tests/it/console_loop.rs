@@ -1,93 +1,13 @@
 //! The whole console loop on a TestBackend, against the demo agent and a real SDK agent with two
 //! sessions open at once; waits for conditions on the screen, never sleeps-then-asserts.
 
+use crate::console_support::{Console, key, send_text, wait_for};
 use crate::support::Agent;
-use bytes::Bytes;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use std::time::Duration;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 use wsdeck::app::{App, ConnState, Event, Session};
-use wsdeck::engine::Opcode;
-use wsdeck::engine::session::SessionCommand;
 use wsdeck::engine::target::{ConnectSpec, Target};
-use wsdeck::ui::theme::Theme;
-
-async fn wait_for(screens: &mut watch::Receiver<String>, what: &str) -> String {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let screen = screens.borrow_and_update().clone();
-        if screen.contains(what) {
-            return screen;
-        }
-        if tokio::time::timeout_at(deadline, screens.changed())
-            .await
-            .is_err()
-        {
-            panic!("{what:?} never appeared; last screen:\n{screen}");
-        }
-    }
-}
-
-fn key(c: KeyCode) -> Event {
-    Event::Key(KeyEvent::new(c, KeyModifiers::NONE))
-}
-
-fn send_text(i: usize, t: &'static str) -> (usize, SessionCommand) {
-    (
-        i,
-        SessionCommand::Send {
-            opcode: Opcode::Text,
-            payload: Bytes::from_static(t.as_bytes()),
-        },
-    )
-}
-
-/// A console loop running on a TestBackend: keys in, drawn screens out.
-struct Console {
-    keys: mpsc::Sender<Event>,
-    screens: watch::Receiver<String>,
-    looped: tokio::task::JoinHandle<App>,
-}
-
-impl Console {
-    fn start(app: App, size: (u16, u16), mut options: wsdeck::tui::LoopOptions) -> Console {
-        let (tx, rx) = mpsc::channel(1024);
-        let (screens_tx, screens) = watch::channel(String::new());
-        options.screens = Some(screens_tx);
-        let keys = tx.clone();
-        let theme = Theme::load("dark", None).expect("theme");
-        let looped = tokio::spawn(async move {
-            let mut term = Terminal::new(TestBackend::new(size.0, size.1)).expect("terminal");
-            wsdeck::tui::run_loop(&mut term, app, &theme, (tx, rx), options)
-                .await
-                .expect("loop")
-        });
-        Console {
-            keys,
-            screens,
-            looped,
-        }
-    }
-
-    async fn press(&self, events: Vec<Event>) {
-        for e in events {
-            self.keys.send(e).await.expect("key");
-        }
-    }
-
-    /// `q`, then `y` (with a connection open, `q` asks first), and the app as the loop left it.
-    async fn quit(self) -> App {
-        for c in ['q', 'y'] {
-            let _ = self.keys.send(key(KeyCode::Char(c))).await;
-        }
-        tokio::time::timeout(Duration::from_secs(10), self.looped)
-            .await
-            .expect("quits")
-            .expect("join")
-    }
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn two_sessions_demo_and_sdk_agent_at_once() {

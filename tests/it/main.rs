@@ -10,6 +10,8 @@ mod cli;
 mod console;
 mod console_logs;
 mod console_loop;
+mod console_support;
+mod console_vocab;
 mod decode;
 mod demo;
 mod discover;

@@ -184,6 +184,8 @@ pub enum ColonCommand {
     },
     /// the session's vocabulary: message types, fields, what follows what, reply latency
     Vocab,
+    /// fetch the agent's AsyncAPI document: its messages become templates, frames are checked
+    Discover,
     /// the frame log's reply column
     Latency {
         #[arg(value_name = "on|off")]
@@ -325,6 +327,7 @@ pub fn run(app: &mut App, line: &str) -> Vec<Effect> {
         C::Pings { what } => liveness::pings(app, what),
         C::Autoreconnect { state } => liveness::autoreconnect(app, state == OnOff::On),
         C::Vocab => crate::app::vocab::toggle(app),
+        C::Discover => crate::app::published::request(app),
         C::Latency { state } => {
             let on = state.map_or(!app.show_latency, |s| s == OnOff::On);
             if on != app.show_latency {

@@ -139,8 +139,35 @@ fn frame_detail<'a>(app: &App, f: &Frame, height: usize, t: &Theme) -> (String, 
     } else {
         "hex"
     };
+    // What the agent's published schema says about this frame.
+    if let Some(v) = app.current().and_then(|s| s.verdict(f)) {
+        if v.ok {
+            notes.push(Line::from(Span::styled(
+                format!("fits the published {}", v.message),
+                t.ok,
+            )));
+        } else {
+            notes.push(Line::from(Span::styled(
+                format!("does not fit the published {}:", v.message),
+                t.error,
+            )));
+            for e in &v.errors {
+                let at = if e.path.is_empty() {
+                    "(the payload)"
+                } else {
+                    &e.path
+                };
+                notes.push(Line::from(vec![
+                    Span::styled(format!("  {at} "), t.json_key),
+                    Span::styled(e.rule.clone(), t.error),
+                ]));
+            }
+        }
+    }
     if let Some(crate::decode::json::JsonView::Pretty(p)) = &parsed {
-        return json::pretty(app, f, p, fits, height, t);
+        let (title, lines) = json::pretty(app, f, p, fits, height.saturating_sub(notes.len()), t);
+        notes.extend(lines);
+        return (title, notes);
     }
     let mut lines = notes;
     if let Some(crate::decode::json::JsonView::Invalid {
