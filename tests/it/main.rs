@@ -19,3 +19,4 @@ mod monitor;
 mod replay;
 mod sdk;
 mod support;
+mod vocab;
