@@ -433,13 +433,12 @@ impl Correlator {
     }
 
     /// The id fields learned from the data (`item_id → in_reply_to`; `response_id →
-    /// response_id (via a reply)` for an id a reply introduced), most used first.
+    /// response_id (via a reply)` for an id a reply introduced): direct links first, then the
+    /// most used.
     pub fn links(&self) -> Vec<String> {
         let mut v: Vec<&(String, String, bool, u64)> = self.links.iter().collect();
-        v.sort_by(|a, b| {
-            b.3.cmp(&a.3)
-                .then_with(|| (&a.0, &a.1, a.2).cmp(&(&b.0, &b.1, b.2)))
-        });
+        // Direct links first (a request's own id named by a reply), then the most used.
+        v.sort_by_key(|l| (l.2, std::cmp::Reverse(l.3), &l.0, &l.1));
         v.into_iter()
             .map(|(from, to, via, _)| {
                 if *via {

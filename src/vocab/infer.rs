@@ -48,7 +48,7 @@ const MAX_LATEST_BYTES: usize = 256 * 1024;
 /// How much of a text frame that is not JSON is kept as its `latest`.
 const NOT_JSON_PREVIEW_CHARS: usize = 256;
 /// Longest type name kept (longer discriminator values are cut).
-const MAX_NAME_BYTES: usize = 64;
+pub(crate) const MAX_NAME_BYTES: usize = 64;
 
 /// A message type: its direction and its name (a discriminator value or a pseudo-type).
 /// Ordered `Out` before `In`, then by name.
@@ -367,7 +367,7 @@ impl Learned {
             Parsed::NotJson => {
                 let text = String::from_utf8_lossy(&frame.payload);
                 let preview: String = text.chars().take(NOT_JSON_PREVIEW_CHARS).collect();
-                t.latest = Value::String(if walk::looks_secret(&preview) {
+                t.latest = Value::String(if walk::text_has_secret(&preview) {
                     walk::REDACTED.to_string()
                 } else {
                     preview
@@ -402,12 +402,22 @@ enum Detect {
     Settled,
 }
 
-#[derive(Debug)]
 struct Window {
     snapshot: Learned,
     kept: Vec<Frame>,
     kept_bytes: usize,
     stats: detect::Stats,
+}
+
+// By hand: the kept frames and the candidates' values are raw (unredacted) payload.
+impl std::fmt::Debug for Window {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Window")
+            .field("kept", &self.kept.len())
+            .field("kept_bytes", &self.kept_bytes)
+            .field("objects", &self.stats.objects())
+            .finish_non_exhaustive()
+    }
 }
 
 /// The vocabulary of one session (or capture), learned frame by frame.

@@ -2,7 +2,9 @@
 //! common, so that every one of them validates. Objects list their properties (nested), with
 //! `required` for those present in every object at that place (each array element counted on
 //! its own); the discriminator is a `const`. Nothing is closed (`additionalProperties` stays
-//! open): a field never seen is not a field that cannot come.
+//! open): a field never seen is not a field that cannot come. What inference did not look at
+//! (levels past 16, elements past the 64th of an array, fields past 512 per type) is left
+//! unconstrained or judged from the elements that were looked at.
 
 use super::infer::{Field, JsonType, MessageType, is_pseudo_type};
 use serde_json::{Map, Value, json};
@@ -35,20 +37,21 @@ pub fn json_schema(t: &MessageType, discriminator: Option<&str>) -> Value {
         return Value::Object(root);
     }
     shape(t, None, &t.root_types, t.root_objects, &mut root);
-    if let (Some(d), false) = (discriminator, is_pseudo_type(&t.key.name))
+    // The type name is the discriminator's value unless it was cut (long values) or the field
+    // held more than one JSON type; only then is it a `const`.
+    let whole_name = t.key.name.len() + 4 <= super::infer::MAX_NAME_BYTES;
+    if let (Some(d), false, true) = (discriminator, is_pseudo_type(&t.key.name), whole_name)
         && let Some(Value::Object(props)) = root.get_mut("properties")
         && let Some(Value::Object(p)) = props.get_mut(d)
     {
-        let value = match p.get("type") {
-            Some(Value::String(s)) if s == "integer" => t
-                .key
-                .name
-                .parse::<i64>()
-                .map(Value::from)
-                .unwrap_or_else(|_| json!(t.key.name)),
-            _ => json!(t.key.name),
+        let value = match p.get("type").and_then(Value::as_str) {
+            Some("integer") => t.key.name.parse::<i64>().ok().map(Value::from),
+            Some("string") => Some(json!(t.key.name)),
+            _ => None,
         };
-        p.insert("const".into(), value);
+        if let Some(value) = value {
+            p.insert("const".into(), value);
+        }
     }
     Value::Object(root)
 }

@@ -417,11 +417,22 @@ fn secrets_are_redacted_in_examples_and_latest() {
     }
     assert!(latest.contains("kid-1") && latest.contains("100"));
     // Text that is not JSON keeps no secret either.
-    let w = learn(&[(OUT, "Bearer eyJabc.def.ghi")]);
+    let w = learn(&[
+        (OUT, "Bearer eyJabc.def.ghi"),
+        (IN, "login ok, token=abc123"),
+    ]);
     assert_eq!(
         w.get(&key(OUT, NOT_JSON)).expect("text").latest,
         "<redacted>"
     );
+    assert_eq!(
+        w.get(&key(IN, NOT_JSON)).expect("text").latest,
+        "<redacted>"
+    );
+    // Nor does the vocabulary's debug form, while it still keeps raw frames to settle on a
+    // discriminator.
+    let v = learn(&[(OUT, &frame_text)]);
+    assert!(!format!("{v:?}").contains("s3cr3t"));
 }
 
 #[test]

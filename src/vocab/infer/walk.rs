@@ -98,6 +98,25 @@ pub(crate) fn looks_secret(s: &str) -> bool {
         })
 }
 
+/// Whether free text (a frame that is not JSON) may hold a credential: it is then kept as
+/// `<redacted>` as a whole, since there is no field to cut it at.
+pub(crate) fn text_has_secret(s: &str) -> bool {
+    let lower = s.to_ascii_lowercase();
+    s.contains("eyJ")
+        || [
+            "bearer ",
+            "basic ",
+            "token",
+            "password",
+            "secret",
+            "api_key",
+            "apikey",
+            "authorization",
+        ]
+        .iter()
+        .any(|w| lower.contains(w))
+}
+
 /// Learn one parsed frame's fields into `t`, redacting its secrets in place.
 pub(super) fn learn_fields(t: &mut MessageType, v: &mut Value, fields_total: &mut usize) {
     let stamp = t.count;
