@@ -61,7 +61,7 @@ struct IdRef {
     from_reply: bool,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Request {
     at: Duration,
     kind: String,
@@ -69,7 +69,7 @@ struct Request {
     replies: Option<Replies>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 struct Samples {
     ring: Vec<f64>,
     next: usize,
@@ -100,7 +100,7 @@ pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 /// Learns which incoming frames reply to which outgoing ones.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Correlator {
     ids: HashMap<String, Vec<IdRef>>,
     open: HashMap<u64, Request>,

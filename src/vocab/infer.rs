@@ -393,7 +393,7 @@ impl Learned {
 /// bounded number of frames, so `observe` stays O(frame size) amortised. Once settled the
 /// choice never changes: a vocabulary that starts using another field later keeps its types
 /// comparable, and frames without the field count as `(no type)`.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 enum Detect {
     /// No JSON object seen yet: nothing depends on the discriminator.
     #[default]
@@ -402,6 +402,7 @@ enum Detect {
     Settled,
 }
 
+#[derive(Clone)]
 struct Window {
     snapshot: Learned,
     kept: Vec<Frame>,
@@ -421,7 +422,7 @@ impl std::fmt::Debug for Window {
 }
 
 /// The vocabulary of one session (or capture), learned frame by frame.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Vocabulary {
     learned: Learned,
     discriminator: Option<String>,
@@ -481,6 +482,18 @@ impl Vocabulary {
         if settle {
             self.detect = Detect::Settled;
         }
+    }
+
+    /// `observe`, returning the type the frame was counted as (`None` for control frames): what
+    /// a live session hands the `Correlator`, without parsing the frame a second time.
+    pub fn observe_and_classify(&mut self, frame: &Frame) -> Option<TypeKey> {
+        if !matches!(frame.opcode, Opcode::Text | Opcode::Binary) {
+            return None;
+        }
+        self.observe(frame);
+        // The frame just observed is the last one learned (after a rebuild too).
+        let i = self.learned.last?;
+        self.learned.types.get(i).map(|t| t.key.clone())
     }
 
     /// Frames observed (data frames only).

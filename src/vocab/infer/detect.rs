@@ -38,7 +38,7 @@ const COMMON: [&str; 15] = [
     "t",
 ];
 
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 struct KeyStats {
     key: String,
     /// Frames whose value was name-like.
@@ -48,7 +48,7 @@ struct KeyStats {
     values: HashSet<String>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub(super) struct Stats {
     objects: u64,
     keys: Vec<KeyStats>,

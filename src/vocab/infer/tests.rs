@@ -142,6 +142,32 @@ fn voice_vocabulary_types_fields_and_order() {
 }
 
 #[test]
+fn observe_and_classify_names_the_type_counted_even_across_a_rebuild() {
+    let mut v = Vocabulary::new();
+    let mut named = Vec::new();
+    for i in 0..12u64 {
+        let verb = ["get", "put", "ack"][i as usize % 3];
+        let f = text(
+            i + 1,
+            OUT,
+            &format!(r#"{{"verb":"{verb}","rid":"r{i:05}"}}"#),
+        );
+        named.push(v.observe_and_classify(&f).map(|k| k.name));
+        assert_eq!(
+            named.last().cloned().flatten(),
+            v.classify(&f).map(|k| k.name)
+        );
+    }
+    // Before `verb` was settled on, frames had no type; from the rebuild on, their verb.
+    assert_eq!(named[0].as_deref(), Some(NO_TYPE));
+    assert_eq!(named[11].as_deref(), Some("ack"));
+    assert_eq!(
+        v.observe_and_classify(&frame(99, IN, Opcode::Ping, Bytes::new())),
+        None
+    );
+}
+
+#[test]
 fn transitions_interleave_both_directions_with_self_transitions() {
     let v = learn(&VOICE);
     let t: Vec<(String, String, u64)> = v
