@@ -34,8 +34,7 @@ impl Session {
         let end = self.log.len().min(self.vocab_seen + budget);
         for i in self.vocab_seen..end {
             if let Some(RowKind::Frame(f)) = self.log.get(i).map(|r| &r.kind) {
-                self.vocab.observe(f);
-                let kind = self.vocab.classify(f);
+                let kind = self.vocab.observe_and_classify(f);
                 self.replies
                     .observe(f, kind.as_ref().map(|k| k.name.as_str()));
             }

@@ -8,3 +8,7 @@ pub mod correlate;
 pub mod infer;
 pub mod schema;
 pub mod validate;
+
+pub use correlate::{Correlator, Latency, Replies};
+pub use infer::{BinaryShape, Field, JsonType, MessageType, Transition, TypeKey, Vocabulary};
+pub use schema::json_schema;

@@ -23,3 +23,4 @@ mod monitor;
 mod replay;
 mod sdk;
 mod support;
+mod vocab;
