@@ -79,7 +79,7 @@ pub(super) fn draw_frames(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
     }
     let w = inner.width as usize;
     let reply = if app.show_latency {
-        format!("{:<16}", "reply first/last")
+        format!("{:<17}", "reply first/last")
     } else {
         String::new()
     };
@@ -137,9 +137,9 @@ fn row_line<'a>(app: &App, s: &Session, row: &'a Row, w: usize, t: &Theme) -> Li
                 Direction::Out => s
                     .replies
                     .replies(f.seq)
-                    .map(|r| format!("{:<16}", reply_text(r.first, r.last)))
-                    .unwrap_or_else(|| format!("{:<16}", "")),
-                Direction::In => format!("{:<16}", ""),
+                    .map(|r| format!("{:<17}", reply_text(r.first, r.last)))
+                    .unwrap_or_else(|| format!("{:<17}", "")),
+                Direction::In => format!("{:<17}", ""),
             });
             let reply_w = reply.as_ref().map_or(0, |r| r.chars().count());
             let room = w.saturating_sub(fixed.len() + 4 + 7 + size.len() + reply_w);
