@@ -152,6 +152,33 @@ fn type_lines<'a>(
             t.ok,
         )));
     }
+    // Binary frames: their leading bytes and sizes instead of fields.
+    if ty.key.name == crate::vocab::infer::BINARY {
+        for b in s.vocab.binary().into_iter().filter(|b| b.dir == ty.key.dir) {
+            let sizes: Vec<String> = b
+                .sizes
+                .iter()
+                .take(6)
+                .map(|(size, n)| format!("≤{size} B ×{n}"))
+                .collect();
+            lines.push(Line::from(vec![
+                Span::styled(format!("magic {:<10} ", b.magic), t.json_key),
+                Span::styled(
+                    clip(
+                        &format!(
+                            "{}× · {}–{} B · {}",
+                            b.count,
+                            b.min_len,
+                            b.max_len,
+                            sizes.join(" ")
+                        ),
+                        width.saturating_sub(17),
+                    ),
+                    t.base,
+                ),
+            ]));
+        }
+    }
     let path_w = ty
         .fields
         .iter()

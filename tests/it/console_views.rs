@@ -193,6 +193,12 @@ fn snapshot_each_decoder_view() {
     let screen = render(&app).backend().to_string();
     assert!(screen.contains("· protobuf (v)"), "{screen}");
     assert!(screen.contains("\"hi\""), "{screen}");
+    // The vocabulary of binary frames: their leading bytes and sizes.
+    press(&mut app, 'V');
+    let screen = render(&app).backend().to_string();
+    assert!(screen.contains("in (binary) · 3×"), "{screen}");
+    assert!(screen.contains("magic 0a026869"), "{screen}");
+    assert!(screen.contains("magic 83a26f70"), "{screen}");
 }
 
 #[test]
