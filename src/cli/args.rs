@@ -107,7 +107,7 @@ pub enum Command {
         #[command(flatten)]
         monitor: MonitorArgs,
     },
-    /// Write a capture as a HAR file (Chrome DevTools' WebSocket format).
+    /// Write a capture as a HAR file (Chrome DevTools' WebSocket format, --har) or its audio as WAV (--wav).
     #[command(group(clap::ArgGroup::new("out").required(true).args(["har", "wav"])))]
     Export {
         /// The capture (or HAR) to read.
@@ -115,7 +115,8 @@ pub enum Command {
         /// The HAR file to write.
         #[arg(long, value_name = "OUT")]
         har: Option<PathBuf>,
-        /// A WAV file of the capture's PCM frames (binary frames of even length, in order).
+        /// A WAV file of the capture's 16-bit PCM, in order: binary frames of whole sample frames
+        /// for the channel count, and base64 audio in JSON frames' `audio`/`delta` fields.
         #[arg(long, value_name = "OUT")]
         wav: Option<PathBuf>,
         /// With --wav: the frames of this direction.

@@ -155,6 +155,54 @@ impl ContainerLog {
 
 type Ws = tokio_tungstenite::WebSocketStream<TcpStream>;
 
+/// The path of a plain HTTP request (no `Upgrade: websocket`), looked at without consuming it.
+async fn plain_http_request(stream: &TcpStream) -> Option<String> {
+    let mut buf = [0u8; 4096];
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        let n = tokio::time::timeout_at(deadline, stream.peek(&mut buf))
+            .await
+            .ok()?
+            .ok()?;
+        let head = String::from_utf8_lossy(&buf[..n]).to_ascii_lowercase();
+        if let Some(end) = head.find("\r\n\r\n") {
+            let head = &head[..end];
+            if head.contains("upgrade: websocket") {
+                return None;
+            }
+            let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
+            return Some(path);
+        }
+        if n == buf.len() || n == 0 {
+            return None;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
+async fn answer_plain_http(mut stream: TcpStream, path: &str) -> std::io::Result<()> {
+    use tokio::io::AsyncWriteExt;
+    let (status, body) = if path.starts_with("/readiness") {
+        ("200 OK", r#"{"status":"healthy"}"#)
+    } else if path.starts_with("/invocations/docs/asyncapi") {
+        (
+            "404 Not Found",
+            r#"{"error":{"code":"not_found","message":"No AsyncAPI (JSON) spec registered"}}"#,
+        )
+    } else {
+        (
+            "404 Not Found",
+            r#"{"error":{"code":"not_found","message":"Not found"}}"#,
+        )
+    };
+    let reply = format!(
+        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(reply.as_bytes()).await?;
+    stream.shutdown().await
+}
+
 // tungstenite's accept callback returns its own large error type.
 #[allow(clippy::result_large_err)]
 async fn serve_one(
@@ -162,6 +210,12 @@ async fn serve_one(
     log_dir: Option<PathBuf>,
 ) -> Result<(), tokio_tungstenite::tungstenite::Error> {
     let _ = stream.set_nodelay(true);
+    // Like the SDK's host: plain HTTP gets its routes (readiness, and a 404 for the AsyncAPI
+    // document the demo does not publish), so `:discover` and `wsdeck discover` say so plainly.
+    if let Some(path) = plain_http_request(&stream).await {
+        let _ = answer_plain_http(stream, &path).await;
+        return Ok(());
+    }
     let mut quiet = false;
     let mut session_id: Option<String> = None;
     let callback = |req: &Request, resp: Response| {

@@ -114,3 +114,32 @@ async fn demo_container_logs_hold_the_traceback_for_monitor() {
     // Another session's log is its own file.
     assert!(logs.path().join("demo-s1.log").is_file());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_demo_answers_plain_http_like_the_sdk() {
+    let demo = wsdeck::demo::start(0).await.expect("demo");
+    let home = tempfile::tempdir().expect("home");
+    let mut c = wsdeck(home.path());
+    c.args(["discover", &demo.url()]);
+    let o = run(c).await;
+    assert_exit(&o, 0);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("this agent publishes no AsyncAPI document (GET http://127.0.0.1:"),
+        "{out}"
+    );
+    assert!(
+        out.contains("/invocations/docs/asyncapi.json: 404)"),
+        "{out}"
+    );
+    // And it still speaks WebSocket on the same port.
+    let mut c = wsdeck(home.path());
+    c.args(["send", &format!("{}?quiet=1", demo.url())]).args([
+        "--json",
+        "{\"type\":\"ping\",\"id\":1}",
+        "--expect",
+        "2",
+    ]);
+    let o = run(c).await;
+    assert_exit(&o, 0);
+}
