@@ -18,6 +18,7 @@ pub mod json;
 pub mod msgpack;
 pub mod payload;
 pub mod pcm;
+pub mod proto_schema;
 pub mod protobuf;
 pub mod tree;
 pub mod wav;
@@ -105,6 +106,37 @@ pub fn decode(kind: DecoderKind, bytes: &[u8]) -> Option<Decoded> {
         k => structured(k, bytes, false)?,
     };
     Some(Decoded { kind, lines })
+}
+
+/// Protobuf read with the user's `.proto` files. With `message` (a full or unique short name),
+/// as that message (lenient: fields it does not declare are shown by number); without, as the
+/// first top-level message, files in the order given and messages as written, under which every
+/// field on the wire is declared with that wire type (strict: see
+/// [`protobuf::with_schema`]). Comes back with the message's full name; `None` when the
+/// message is unknown or no message claims the frame (see [`decode`] for the schema-less reading).
+pub fn decode_protobuf_with(
+    schema: &proto_schema::ProtoSchema,
+    message: Option<&str>,
+    bytes: &[u8],
+) -> Option<(String, Decoded)> {
+    let (name, lines) = match message {
+        Some(m) => {
+            let def = schema.message(m)?;
+            let lines = protobuf::with_schema::decode_with(schema, &def.full_name, bytes)?;
+            (def.full_name.clone(), lines)
+        }
+        None => {
+            let (name, lines) = protobuf::with_schema::decode_any(schema, bytes)?;
+            (name.to_string(), lines)
+        }
+    };
+    Some((
+        name,
+        Decoded {
+            kind: DecoderKind::Protobuf,
+            lines,
+        },
+    ))
 }
 
 /// The PCM reading of a frame in `fmt`: claimed when it holds whole sample frames.
