@@ -110,33 +110,26 @@ pub fn decode(kind: DecoderKind, bytes: &[u8]) -> Option<Decoded> {
 
 /// Protobuf read with the user's `.proto` files. With `message` (a full or unique short name),
 /// as that message (lenient: fields it does not declare are shown by number); without, as the
-/// first top-level message, files in the order given and messages as written, under which every
-/// field on the wire is declared with that wire type (strict: see
-/// [`protobuf::with_schema`]). Comes back with the message's full name; `None` when the
-/// message is unknown or no message claims the frame (see [`decode`] for the schema-less reading).
+/// first top-level message (files in the order given, messages as written) that fits the frame
+/// exactly, else the closest fit (see [`protobuf::with_schema`]). `None` when the message is
+/// unknown or no message reads the frame (see [`decode`] for the schema-less reading).
 pub fn decode_protobuf_with(
     schema: &proto_schema::ProtoSchema,
     message: Option<&str>,
     bytes: &[u8],
-) -> Option<(String, Decoded)> {
-    let (name, lines) = match message {
-        Some(m) => {
-            let def = schema.message(m)?;
-            let lines = protobuf::with_schema::decode_with(schema, &def.full_name, bytes)?;
-            (def.full_name.clone(), lines)
-        }
-        None => {
-            let (name, lines) = protobuf::with_schema::decode_any(schema, bytes)?;
-            (name.to_string(), lines)
-        }
+) -> Option<protobuf::with_schema::ProtoRead> {
+    let fit = match message {
+        Some(m) => protobuf::with_schema::decode_with_fit(schema, m, bytes)?,
+        None => protobuf::with_schema::decode_any(schema, bytes)?,
     };
-    Some((
-        name,
-        Decoded {
+    Some(protobuf::with_schema::ProtoRead {
+        message: fit.message.to_string(),
+        misfits: fit.misfits,
+        decoded: Decoded {
             kind: DecoderKind::Protobuf,
-            lines,
+            lines: fit.lines,
         },
-    ))
+    })
 }
 
 /// The PCM reading of a frame in `fmt`: claimed when it holds whole sample frames.

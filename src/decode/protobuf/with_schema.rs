@@ -8,10 +8,15 @@
 //! wire does not parse as the message (truncated, trailing bytes, a nested field that is not
 //! its message, a packed run cut short).
 //!
-//! No message named ([`decode_any`]): strict, because almost any bytes that parse as protobuf
-//! would parse, leniently, as any message: the first top-level message (files in the order
-//! given, messages as written) under which every field on the wire, nested ones included, is
-//! declared with that wire type, and every string is UTF-8.
+//! No message named ([`decode_any`]): strict first, because almost any bytes that parse as
+//! protobuf would parse, leniently, as any message: the first top-level message (files in the
+//! order given, messages as written) under which every field on the wire, nested ones
+//! included, is declared with that wire type, and every string is UTF-8. When none fits so,
+//! the closest: the top-level message read leniently with the fewest misfits (fields it does
+//! not declare or that are not as declared), among those that read at least one field as
+//! declared. The closest fit keeps field names, and with them the redaction of credentials
+//! that the schema-less reader cannot know (a relay's appended field must not make `api_key`
+//! print); a frame that no message reads is left to the schema-less reader.
 //!
 //! Bounds are the schema-less reader's: nesting stops at [`MAX_DEPTH`], lines at the tree's
 //! cap, and nothing is allocated from a length on the wire.
@@ -26,27 +31,108 @@ use crate::decode::tree::{
 /// such message or the frame does not parse as it. An empty frame is the message with every
 /// field at its default: one line says so.
 pub fn decode_with(schema: &ProtoSchema, message: &str, bytes: &[u8]) -> Option<Vec<TreeLine>> {
-    let m = schema.message(message)?;
-    read(schema, m, bytes, false)
+    decode_with_fit(schema, message, bytes).map(|f| f.lines)
 }
 
-/// `bytes` as the first top-level message that fits it strictly (see the module
-/// documentation), with that message's full name. Empty frames fit every message and are not
-/// claimed.
-pub fn decode_any<'s>(schema: &'s ProtoSchema, bytes: &[u8]) -> Option<(&'s str, Vec<TreeLine>)> {
+/// A frame as one message of the schema read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fit<'s> {
+    /// The message's full name.
+    pub message: &'s str,
+    pub lines: Vec<TreeLine>,
+    /// Fields (nested ones included) the message does not declare or that are not as declared
+    /// (another wire type, a string that is not UTF-8); 0 when the frame fits exactly.
+    pub misfits: usize,
+}
+
+/// A frame as [`crate::decode::decode_protobuf_with`] read it: owned, for callers that keep it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProtoRead {
+    /// The full name of the message that read the frame.
+    pub message: String,
+    /// See [`Fit::misfits`].
+    pub misfits: usize,
+    pub decoded: crate::decode::Decoded,
+}
+
+/// [`decode_with`], with the message's full name and how many fields did not fit it.
+pub fn decode_with_fit<'s>(
+    schema: &'s ProtoSchema,
+    message: &str,
+    bytes: &[u8],
+) -> Option<Fit<'s>> {
+    let m = schema.message(message)?;
+    let (lines, counts) = read(schema, m, bytes, false)?;
+    Some(Fit {
+        message: &m.full_name,
+        lines,
+        misfits: counts.misfits(),
+    })
+}
+
+/// `bytes` as the first top-level message that fits it strictly, else the closest fit (see the
+/// module documentation). Empty frames fit every message and are not claimed.
+pub fn decode_any<'s>(schema: &'s ProtoSchema, bytes: &[u8]) -> Option<Fit<'s>> {
     if bytes.is_empty() {
         return None;
     }
-    schema
-        .top_level_messages()
-        .find_map(|m| read(schema, m, bytes, true).map(|l| (m.full_name.as_str(), l)))
+    let exact = schema.top_level_messages().find_map(|m| {
+        read(schema, m, bytes, true).map(|(lines, _)| Fit {
+            message: &m.full_name,
+            lines,
+            misfits: 0,
+        })
+    });
+    if exact.is_some() {
+        return exact;
+    }
+    let mut best: Option<Fit<'s>> = None;
+    for m in schema.top_level_messages() {
+        let Some((lines, counts)) = read(schema, m, bytes, false) else {
+            continue;
+        };
+        let misfits = counts.misfits();
+        if counts.fitted() > 0 && best.as_ref().is_none_or(|b| misfits < b.misfits) {
+            best = Some(Fit {
+                message: &m.full_name,
+                lines,
+                misfits,
+            });
+        }
+    }
+    best
 }
 
-fn read(schema: &ProtoSchema, m: &MessageDef, bytes: &[u8], strict: bool) -> Option<Vec<TreeLine>> {
+/// What a reading met: fields the message declares, those of them not as declared, and
+/// fields it does not declare.
+#[derive(Debug, Default, Clone, Copy)]
+struct Counts {
+    known: usize,
+    not_as_declared: usize,
+    unknown: usize,
+}
+
+impl Counts {
+    fn misfits(self) -> usize {
+        self.not_as_declared + self.unknown
+    }
+
+    fn fitted(self) -> usize {
+        self.known.saturating_sub(self.not_as_declared)
+    }
+}
+
+fn read(
+    schema: &ProtoSchema,
+    m: &MessageDef,
+    bytes: &[u8],
+    strict: bool,
+) -> Option<(Vec<TreeLine>, Counts)> {
     let mut r = Reader {
         schema,
         strict,
         lines: Lines::default(),
+        counts: Counts::default(),
     };
     if bytes.is_empty() {
         r.lines.push(
@@ -58,7 +144,8 @@ fn read(schema: &ProtoSchema, m: &MessageDef, bytes: &[u8], strict: bool) -> Opt
     } else if !r.message(m, bytes, 0) {
         return None;
     }
-    Some(r.lines.finish())
+    let counts = r.counts;
+    Some((r.lines.finish(), counts))
 }
 
 /// A scalar or enum: what a single value, a packed run's element or a map's key or value is.
@@ -88,6 +175,7 @@ struct Reader<'s> {
     schema: &'s ProtoSchema,
     strict: bool,
     lines: Lines,
+    counts: Counts,
 }
 
 impl Reader<'_> {
@@ -100,9 +188,13 @@ impl Reader<'_> {
             };
             pos += n;
             let ok = match u32::try_from(number).ok().and_then(|n| m.field(n)) {
-                Some(f) => self.field(f, wire, depth),
+                Some(f) => {
+                    self.counts.known += 1;
+                    self.field(f, wire, depth)
+                }
                 None if self.strict => false,
                 None => {
+                    self.counts.unknown += 1;
                     guess(
                         &mut self.lines,
                         depth,
@@ -177,6 +269,7 @@ impl Reader<'_> {
         if self.strict {
             return false;
         }
+        self.counts.not_as_declared += 1;
         guess(&mut self.lines, depth, label, wire, why);
         true
     }

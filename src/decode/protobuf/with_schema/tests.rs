@@ -233,8 +233,10 @@ fn unknown_fields_and_other_wire_types_are_shown_without_the_schema() {
             "control (10) = ff fe (not a valid string · bytes · 2)",
         ]
     );
-    // None of that fits strictly, so no message is chosen for it.
-    assert!(decode_any(&schema(), &m).is_none());
+    let s = schema();
+    assert_eq!(decode_with_fit(&s, "Voice", &m).map(|f| f.misfits), Some(4));
+    // No message reads any of those fields as declared, so none is chosen for it.
+    assert!(decode_any(&s, &m).is_none());
 }
 
 #[test]
@@ -260,15 +262,38 @@ fn a_frame_that_is_not_the_message_is_not_claimed() {
 #[test]
 fn without_a_name_the_first_top_level_message_that_fits_is_chosen() {
     let s = schema();
-    let (name, lines) = decode_any(&s, &all_sample()).expect("All fits");
-    assert_eq!(name, "t.All");
-    assert_eq!(lines.len(), 15);
+    let fit = decode_any(&s, &all_sample()).expect("All fits");
+    assert_eq!(
+        (fit.message, fit.misfits, fit.lines.len()),
+        ("t.All", 0, 15)
+    );
     // All is tried first: its field 1 is a double, Voice's kind a varint.
-    let (name, lines) = decode_any(&s, &voice_sample()).expect("Voice fits");
-    assert_eq!(name, "t.Voice");
-    assert_eq!(lines[0].label, "kind (1)");
+    let fit = decode_any(&s, &voice_sample()).expect("Voice fits");
+    assert_eq!((fit.message, fit.misfits), ("t.Voice", 0));
+    assert_eq!(fit.lines[0].label, "kind (1)");
     let node = field(1, 2, &field(2, 0, &[1]));
-    assert_eq!(decode_any(&s, &node).map(|(n, _)| n), Some("t.Node"));
+    assert_eq!(decode_any(&s, &node).map(|f| f.message), Some("t.Node"));
+
+    // A field appended by a relay fits no message exactly; the closest fit keeps the names,
+    // and with them the credential's redaction.
+    let mut relayed = voice_sample();
+    relayed.extend(field(99, 0, &[7]));
+    let fit = decode_any(&s, &relayed).expect("closest");
+    assert_eq!((fit.message, fit.misfits), ("t.Voice", 1));
+    let shown = show(&fit.lines);
+    assert!(shown.contains(&"99 = 7 (unknown field · varint · zigzag -4)".to_string()));
+    assert!(shown.contains(&"api_key (12) = <redacted, 9 chars> (string · 9 bytes)".to_string()));
+    // Of the lenient readings the one with the fewest misfits wins, wherever it comes.
+    let m = [field(3, 0, &[1]), field(14, 2, b"s"), field(40, 0, &[1])].concat();
+    assert_eq!(
+        decode_any(&s, &m).map(|f| (f.message, f.misfits)),
+        Some(("t.All", 1))
+    );
+    let m = [field(3, 2, &[1]), field(6, 2, b"w"), field(40, 0, &[1])].concat();
+    assert_eq!(
+        decode_any(&s, &m).map(|f| (f.message, f.misfits)),
+        Some(("t.Voice", 1))
+    );
     assert!(decode_any(&s, &[]).is_none());
     assert!(decode_any(&s, &field(50, 0, &[1])).is_none());
 }
@@ -333,8 +358,9 @@ fn every_message(s: &ProtoSchema, bytes: &[u8], what: &str) {
             assert!(lines.iter().all(|l| l.depth < MAX_DEPTH), "{what}: {name}");
         }
     }
-    if let Some((_, lines)) = decode_any(s, bytes) {
-        assert!(lines.len() <= MAX_LINES + 1, "{what}");
+    if let Some(fit) = decode_any(s, bytes) {
+        assert!(fit.lines.len() <= MAX_LINES + 1, "{what}");
+        assert!(s.message(fit.message).is_some(), "{what}");
     }
 }
 
