@@ -143,6 +143,17 @@ pub enum Command {
         /// protobuf, msgpack, cbor, pcm or hex.
         #[arg(long, value_name = "DECODER", default_value = "auto")]
         decode: String,
+        /// A .proto file giving protobuf frames field names and types (repeatable; imports
+        /// resolve among the files given). Implies --decode protobuf when --decode is auto.
+        #[arg(long = "proto", value_name = "FILE", action = clap::ArgAction::Append)]
+        proto: Vec<PathBuf>,
+        /// With --proto: read every binary frame as this message (full or unique short name).
+        /// Without it, each frame is read as the first top-level message (files in the order
+        /// given, then as written) that declares every field on the wire with its wire type,
+        /// else as the closest fit (the fewest fields not as declared); a frame that no message
+        /// reads is read without the schema.
+        #[arg(long, value_name = "NAME", requires = "proto")]
+        message: Option<String>,
     },
     /// The vocabulary a capture (or HAR) shows: message types per direction with their fields,
     /// the order they follow each other, and reply latencies.

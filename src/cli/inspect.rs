@@ -1,26 +1,41 @@
-//! `wsdeck inspect`: a capture, readably or as JSON lines.
+//! `wsdeck inspect`: a capture, readably or as JSON lines. With `--proto`, binary frames are
+//! read as protobuf with the user's schema (see [`crate::decode::decode_protobuf_with`]).
 
 use crate::capture::line::LineEncoder;
 use crate::capture::reader::Entry;
 use crate::decode::json::{JsonView, discriminator, view};
 use crate::decode::pcm::{self, PcmFormat};
-use crate::decode::{Decoded, DecoderKind, TreeLine, decode as decode_frame, hexdump};
+use crate::decode::proto_schema::{ProtoSchema, load_proto_files};
+use crate::decode::{
+    Decoded, DecoderKind, TreeLine, decode as decode_frame, decode_protobuf_with, hexdump,
+};
 use crate::engine::close::explain;
 use crate::engine::frame::{Direction, Frame, Opcode};
 use crate::exit;
 use anyhow::Result;
 use serde_json::Value;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-pub fn run(path: &Path, json: bool, max_bytes: usize, decode: &str) -> Result<i32> {
+pub fn run(
+    path: &Path,
+    json: bool,
+    max_bytes: usize,
+    decode: &str,
+    protos: &[PathBuf],
+    message: Option<&str>,
+) -> Result<i32> {
     let decoder = match DecoderKind::parse(decode) {
         Ok(k) => k,
         Err(e) => {
             eprintln!("wsdeck: --decode: {e}");
             return Ok(exit::USAGE);
         }
+    };
+    let decoder = match Reading::new(decoder, protos, message) {
+        Ok(r) => r,
+        Err(code) => return Ok(code),
     };
     let Some(cap) = crate::cli::read_capture_or_say(path) else {
         return Ok(exit::USAGE);
@@ -38,7 +53,7 @@ pub fn run(path: &Path, json: bool, max_bytes: usize, decode: &str) -> Result<i3
         .map(SystemTime::from)
         .unwrap_or(SystemTime::UNIX_EPOCH);
     let result = if json {
-        write_json(&mut out, &cap.entries, started, decoder)
+        write_json(&mut out, &cap.entries, started, &decoder)
     } else {
         if let Some(h) = &cap.header {
             let _ = writeln!(
@@ -55,7 +70,7 @@ pub fn run(path: &Path, json: bool, max_bytes: usize, decode: &str) -> Result<i3
                     .unwrap_or("-"),
             );
         }
-        write_readable(&mut out, &cap.entries, max_bytes, decoder)
+        write_readable(&mut out, &cap.entries, max_bytes, &decoder)
     };
     match result.and_then(|_| out.flush()) {
         Ok(()) => Ok(exit::OK),
@@ -65,19 +80,113 @@ pub fn run(path: &Path, json: bool, max_bytes: usize, decode: &str) -> Result<i3
     }
 }
 
-/// A binary frame as `decoder` reads it (`None`: shown as hex, as before decoders existed).
-fn decoded(f: &Frame, decoder: DecoderKind) -> Option<Decoded> {
-    if f.opcode != Opcode::Binary || decoder == DecoderKind::Hex {
+/// How binary frames are read: a decoder and, with `--proto`, the user's schema.
+struct Reading {
+    kind: DecoderKind,
+    schema: Option<ProtoSchema>,
+    /// `--message`, as the full name it resolved to.
+    message: Option<String>,
+}
+
+impl Reading {
+    /// Bad usage (a `.proto` that does not parse, an unknown message) is said on stderr and
+    /// comes back as the exit code.
+    fn new(kind: DecoderKind, protos: &[PathBuf], message: Option<&str>) -> Result<Reading, i32> {
+        if protos.is_empty() {
+            return Ok(Reading {
+                kind,
+                schema: None,
+                message: None,
+            });
+        }
+        let kind = match kind {
+            DecoderKind::Auto | DecoderKind::Protobuf => DecoderKind::Protobuf,
+            other => {
+                eprintln!(
+                    "wsdeck: --proto reads binary frames as protobuf; --decode {} contradicts it",
+                    other.name()
+                );
+                return Err(exit::USAGE);
+            }
+        };
+        let schema = load_proto_files(protos).map_err(|e| {
+            eprintln!("wsdeck: --proto: {e}");
+            exit::USAGE
+        })?;
+        for u in schema.unresolved() {
+            eprintln!(
+                "wsdeck: warning: {}.{}: type {} is in none of the --proto files; that field is read without the schema",
+                u.message, u.field, u.type_name
+            );
+        }
+        let message = match message {
+            None => None,
+            Some(m) => match schema.lookup(m) {
+                Ok(def) => Some(def.full_name.clone()),
+                Err(e) => {
+                    eprintln!("wsdeck: --message: {e}");
+                    return Err(exit::USAGE);
+                }
+            },
+        };
+        Ok(Reading {
+            kind,
+            schema: Some(schema),
+            message,
+        })
+    }
+
+    /// Why a binary frame that no decoder claimed is shown as hex (`None` under auto and hex).
+    fn not_claimed(&self) -> Option<String> {
+        if let Some(m) = &self.message {
+            return Some(format!("not a {m} message"));
+        }
+        let why = match self.kind {
+            DecoderKind::Auto | DecoderKind::Hex => return None,
+            DecoderKind::Pcm => "not whole 16-bit samples",
+            DecoderKind::Protobuf => "not a protobuf message",
+            DecoderKind::MsgPack => "not one MessagePack value",
+            DecoderKind::Cbor => "not one CBOR item",
+        };
+        Some(why.into())
+    }
+}
+
+/// A frame's decoded lines, and the message of the user's schema that read it with how many
+/// fields did not fit it.
+struct Read {
+    decoded: Decoded,
+    message: Option<(String, usize)>,
+}
+
+/// A binary frame as `reading` reads it (`None`: shown as hex, as before decoders existed).
+/// With a schema but no `--message`, a frame that no message fits is read without the schema.
+fn decoded(f: &Frame, reading: &Reading) -> Option<Read> {
+    if f.opcode != Opcode::Binary || reading.kind == DecoderKind::Hex {
         return None;
     }
-    decode_frame(decoder, &f.payload)
+    if let Some(schema) = &reading.schema {
+        if let Some(r) = decode_protobuf_with(schema, reading.message.as_deref(), &f.payload) {
+            return Some(Read {
+                decoded: r.decoded,
+                message: Some((r.message, r.misfits)),
+            });
+        }
+        if reading.message.is_some() {
+            return None;
+        }
+    }
+    decode_frame(reading.kind, &f.payload).map(|decoded| Read {
+        decoded,
+        message: None,
+    })
 }
 
 fn write_json(
     out: &mut impl Write,
     entries: &[Entry],
     started: SystemTime,
-    decoder: DecoderKind,
+    decoder: &Reading,
 ) -> std::io::Result<()> {
     let mut enc = LineEncoder::new(started);
     let mut buf = Vec::new();
@@ -86,8 +195,8 @@ fn write_json(
         match e {
             Entry::Frame(f) => {
                 enc.frame(&mut buf, f);
-                if let Some(d) = decoded(f, decoder) {
-                    add_decoded(&mut buf, &d);
+                if let Some(r) = decoded(f, decoder) {
+                    add_decoded(&mut buf, &r);
                 }
             }
             Entry::Event { at, kind, fields } => enc.event(&mut buf, *at, kind, fields.clone()),
@@ -97,17 +206,23 @@ fn write_json(
     Ok(())
 }
 
-/// The frame's line gains `"decoder"` and `"decoded"` before its closing brace; the line's
-/// other fields stay as the capture format has them.
-fn add_decoded(line: &mut Vec<u8>, d: &Decoded) {
+/// The frame's line gains `"decoder"` and `"decoded"` (and `"message"` and `"misfits"` when a
+/// `--proto` message read it) before its closing brace; the line's other fields stay as the capture
+/// format has them.
+fn add_decoded(line: &mut Vec<u8>, r: &Read) {
     if !line.ends_with(b"}\n") {
         return;
     }
     line.truncate(line.len() - 2);
     line.extend_from_slice(b",\"decoder\":");
-    let _ = serde_json::to_writer(&mut *line, d.kind.name());
+    let _ = serde_json::to_writer(&mut *line, r.decoded.kind.name());
+    if let Some((m, misfits)) = &r.message {
+        line.extend_from_slice(b",\"message\":");
+        let _ = serde_json::to_writer(&mut *line, m);
+        line.extend_from_slice(format!(",\"misfits\":{misfits}").as_bytes());
+    }
     line.extend_from_slice(b",\"decoded\":");
-    let _ = serde_json::to_writer(&mut *line, &d.lines);
+    let _ = serde_json::to_writer(&mut *line, &r.decoded.lines);
     line.extend_from_slice(b"}\n");
 }
 
@@ -115,7 +230,7 @@ fn write_readable(
     out: &mut impl Write,
     entries: &[Entry],
     max_bytes: usize,
-    decoder: DecoderKind,
+    decoder: &Reading,
 ) -> std::io::Result<()> {
     for e in entries {
         match e {
@@ -170,7 +285,7 @@ fn write_frame(
     out: &mut impl Write,
     f: &Frame,
     max_bytes: usize,
-    decoder: DecoderKind,
+    decoder: &Reading,
 ) -> std::io::Result<()> {
     let arrow = match f.dir {
         Direction::Out => "▲ out",
@@ -187,8 +302,27 @@ fn write_frame(
         summary = format!("{code} {} {reason:?}", explain(code).name);
     }
     let dec = decoded(f, decoder);
-    if let Some(d) = &dec {
-        summary = d.kind.name().to_string();
+    if let Some(r) = &dec {
+        summary = match &r.message {
+            Some((m, 0)) => format!("{} {m}", r.decoded.kind.name()),
+            Some((m, n)) => format!(
+                "{} {m} ({}{n} field{} not as declared)",
+                r.decoded.kind.name(),
+                if decoder.message.is_some() {
+                    ""
+                } else {
+                    "closest fit: "
+                },
+                if *n == 1 { "" } else { "s" }
+            ),
+            None if decoder.schema.is_some() => {
+                format!(
+                    "{} (no message of the --proto files fits)",
+                    r.decoded.kind.name()
+                )
+            }
+            None => r.decoded.kind.name().to_string(),
+        };
     }
     writeln!(
         out,
@@ -203,7 +337,7 @@ fn write_frame(
     } else {
         f.payload.len().min(max_bytes)
     };
-    match dec {
+    match dec.map(|r| r.decoded) {
         Some(d) if d.kind == DecoderKind::Pcm => {
             return writeln!(
                 out,
@@ -214,13 +348,7 @@ fn write_frame(
         Some(d) => return write_tree(out, &d.lines),
         None => {}
     }
-    let not_claimed = match decoder {
-        DecoderKind::Auto | DecoderKind::Hex => None,
-        DecoderKind::Pcm => Some("not whole 16-bit samples"),
-        DecoderKind::Protobuf => Some("not a protobuf message"),
-        DecoderKind::MsgPack => Some("not one MessagePack value"),
-        DecoderKind::Cbor => Some("not one CBOR item"),
-    };
+    let not_claimed = decoder.not_claimed();
     match (f.opcode, text_json) {
         (Opcode::Close, _) => {}
         (_, Some((text, Ok(v)))) if shown == f.payload.len() => {
@@ -229,7 +357,7 @@ fn write_frame(
                     writeln!(out, "    {l}")?;
                 }
             }
-            if decoder == DecoderKind::Pcm
+            if decoder.kind == DecoderKind::Pcm
                 && let Some(audio) = pcm::base64_audio(&v)
             {
                 writeln!(

@@ -163,7 +163,16 @@ pub async fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<i32> {
             json,
             max_bytes,
             decode,
-        } => inspect::run(&capture, json, max_bytes, &decode),
+            proto,
+            message,
+        } => inspect::run(
+            &capture,
+            json,
+            max_bytes,
+            &decode,
+            &proto,
+            message.as_deref(),
+        ),
         Command::Vocab {
             capture,
             json,

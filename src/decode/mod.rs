@@ -18,6 +18,7 @@ pub mod json;
 pub mod msgpack;
 pub mod payload;
 pub mod pcm;
+pub mod proto_schema;
 pub mod protobuf;
 pub mod tree;
 pub mod wav;
@@ -105,6 +106,30 @@ pub fn decode(kind: DecoderKind, bytes: &[u8]) -> Option<Decoded> {
         k => structured(k, bytes, false)?,
     };
     Some(Decoded { kind, lines })
+}
+
+/// Protobuf read with the user's `.proto` files. With `message` (a full or unique short name),
+/// as that message (lenient: fields it does not declare are shown by number); without, as the
+/// first top-level message (files in the order given, messages as written) that fits the frame
+/// exactly, else the closest fit (see [`protobuf::with_schema`]). `None` when the message is
+/// unknown or no message reads the frame (see [`decode`] for the schema-less reading).
+pub fn decode_protobuf_with(
+    schema: &proto_schema::ProtoSchema,
+    message: Option<&str>,
+    bytes: &[u8],
+) -> Option<protobuf::with_schema::ProtoRead> {
+    let fit = match message {
+        Some(m) => protobuf::with_schema::decode_with_fit(schema, m, bytes)?,
+        None => protobuf::with_schema::decode_any(schema, bytes)?,
+    };
+    Some(protobuf::with_schema::ProtoRead {
+        message: fit.message.to_string(),
+        misfits: fit.misfits,
+        decoded: Decoded {
+            kind: DecoderKind::Protobuf,
+            lines: fit.lines,
+        },
+    })
 }
 
 /// The PCM reading of a frame in `fmt`: claimed when it holds whole sample frames.

@@ -1,10 +1,13 @@
 //! Protobuf wire format without a schema: field numbers and wire types, with guesses where the
 //! wire does not say (a length-delimited field may be a string, bytes, a nested message or a
-//! packed repeated field). Field names need the user's `.proto` files and are not done here.
+//! packed repeated field). With the user's `.proto` files, [`with_schema`] reads the same wire
+//! with field names and declared types.
 //!
 //! Wire types 0 (varint), 1 (64-bit), 2 (length-delimited) and 5 (32-bit) are read; groups
 //! (3, 4, deprecated since proto2) make the frame unclaimed. Nothing is allocated from a length
 //! on the wire: lengths are checked against the bytes present and sub-messages are slices.
+
+pub mod with_schema;
 
 use super::tree::{Lines, MAX_DEPTH, TreeLine, float, hex_value, printable, quoted};
 
@@ -47,6 +50,55 @@ fn fixed<const N: usize>(b: &[u8]) -> Option<[u8; N]> {
     b.get(..N)?.try_into().ok()
 }
 
+/// One field's value as the wire has it.
+#[derive(Debug, Clone, Copy)]
+enum Wire<'a> {
+    Varint(u64),
+    Fixed64(u64),
+    Bytes(&'a [u8]),
+    Fixed32(u32),
+}
+
+impl Wire<'_> {
+    fn wire_type(&self) -> u8 {
+        match self {
+            Wire::Varint(_) => 0,
+            Wire::Fixed64(_) => 1,
+            Wire::Bytes(_) => 2,
+            Wire::Fixed32(_) => 5,
+        }
+    }
+}
+
+/// The field at the start of `buf`: its number, value and encoded length. `None` when it is
+/// not a field (field 0, a number past the format's, a group, a truncated value).
+fn next_field(buf: &[u8]) -> Option<(u64, Wire<'_>, usize)> {
+    let (tag, n) = varint(buf)?;
+    let field = tag >> 3;
+    if field == 0 || field > MAX_FIELD {
+        return None;
+    }
+    let rest = &buf[n..];
+    let (wire, len) = match tag & 7 {
+        0 => {
+            let (v, len) = varint(rest)?;
+            (Wire::Varint(v), len)
+        }
+        1 => (Wire::Fixed64(u64::from_le_bytes(fixed::<8>(rest)?)), 8),
+        2 => {
+            let (len, m) = varint(rest)?;
+            // Compared as u64 before any cast: a hostile length cannot wrap or allocate.
+            if len > (rest.len() - m) as u64 {
+                return None;
+            }
+            (Wire::Bytes(&rest[m..m + len as usize]), m + len as usize)
+        }
+        5 => (Wire::Fixed32(u32::from_le_bytes(fixed::<4>(rest)?)), 4),
+        _ => return None,
+    };
+    Some((field, wire, n + len))
+}
+
 /// The fields of `buf` as lines at `depth`; false (and no lines kept) when `buf` is not a
 /// message, or, with `sane`, not a believable one.
 fn message(lines: &mut Lines, buf: &[u8], depth: u16, sane: bool) -> bool {
@@ -61,14 +113,10 @@ fn message(lines: &mut Lines, buf: &[u8], depth: u16, sane: bool) -> bool {
 fn fields(lines: &mut Lines, buf: &[u8], depth: u16, sane: bool) -> bool {
     let (mut pos, mut count, mut last, mut descents) = (0usize, 0usize, 0u64, 0usize);
     while pos < buf.len() {
-        let Some((tag, n)) = varint(&buf[pos..]) else {
+        let Some((field, wire, n)) = next_field(&buf[pos..]) else {
             return false;
         };
         pos += n;
-        let field = tag >> 3;
-        if field == 0 || field > MAX_FIELD {
-            return false;
-        }
         if sane {
             if field > SANE_MAX_FIELD {
                 return false;
@@ -81,49 +129,32 @@ fn fields(lines: &mut Lines, buf: &[u8], depth: u16, sane: bool) -> bool {
             }
         }
         last = field;
-        let label = field.to_string();
-        let rest = &buf[pos..];
-        match tag & 7 {
-            0 => {
-                let Some((v, n)) = varint(rest) else {
-                    return false;
-                };
-                pos += n;
-                lines.push(depth, label, v.to_string(), varint_note(v));
-            }
-            1 => {
-                let Some(b) = fixed::<8>(rest) else {
-                    return false;
-                };
-                pos += 8;
-                let (value, note) = fixed64(u64::from_le_bytes(b));
-                lines.push(depth, label, value, note);
-            }
-            2 => {
-                let Some((len, n)) = varint(rest) else {
-                    return false;
-                };
-                // Compared as u64 before any cast: a hostile length cannot wrap or allocate.
-                if len > (rest.len() - n) as u64 {
-                    return false;
-                }
-                let sub = &rest[n..n + len as usize];
-                pos += n + sub.len();
-                length_delimited(lines, label, sub, depth);
-            }
-            5 => {
-                let Some(b) = fixed::<4>(rest) else {
-                    return false;
-                };
-                pos += 4;
-                let (value, note) = fixed32(u32::from_le_bytes(b));
-                lines.push(depth, label, value, note);
-            }
-            _ => return false,
-        }
+        guess(lines, depth, field.to_string(), wire, "");
         count += 1;
     }
     count > 0
+}
+
+/// One field as the schema-less reader shows it, each note after `prefix` (the schema reader
+/// says why it fell back here: an unknown field, a wire type other than the declared one).
+fn guess(lines: &mut Lines, depth: u16, label: String, wire: Wire<'_>, prefix: &str) {
+    match wire {
+        Wire::Varint(v) => lines.push(
+            depth,
+            label,
+            v.to_string(),
+            format!("{prefix}{}", varint_note(v)),
+        ),
+        Wire::Fixed64(u) => {
+            let (value, note) = fixed64(u);
+            lines.push(depth, label, value, format!("{prefix}{note}"));
+        }
+        Wire::Fixed32(u) => {
+            let (value, note) = fixed32(u);
+            lines.push(depth, label, value, format!("{prefix}{note}"));
+        }
+        Wire::Bytes(sub) => length_delimited(lines, label, sub, depth, prefix),
+    }
 }
 
 fn varint_note(v: u64) -> String {
@@ -162,13 +193,13 @@ fn fixed32(u: u32) -> (String, String) {
 }
 
 /// A string, nested message, packed varints or bytes: the wire does not say which.
-fn length_delimited(lines: &mut Lines, label: String, sub: &[u8], depth: u16) {
+fn length_delimited(lines: &mut Lines, label: String, sub: &[u8], depth: u16, prefix: &str) {
     if sub.is_empty() {
         lines.push(
             depth,
             label,
             "\"\"".into(),
-            "empty (string, bytes or message)",
+            format!("{prefix}empty (string, bytes or message)"),
         );
         return;
     }
@@ -182,7 +213,7 @@ fn length_delimited(lines: &mut Lines, label: String, sub: &[u8], depth: u16) {
             depth,
             label.clone(),
             "{".into(),
-            format!("message (guessed) · {} bytes", sub.len()),
+            format!("{prefix}message (guessed) · {} bytes", sub.len()),
         );
         if message(lines, sub, depth + 1, true) {
             return;
@@ -194,21 +225,21 @@ fn length_delimited(lines: &mut Lines, label: String, sub: &[u8], depth: u16) {
             depth,
             label,
             quoted(s),
-            format!("string · {} bytes", sub.len()),
+            format!("{prefix}string · {} bytes", sub.len()),
         );
     } else if let Some(values) = packed_varints(sub) {
         lines.push(
             depth,
             label,
             values,
-            format!("packed varints (guessed) · {} bytes", sub.len()),
+            format!("{prefix}packed varints (guessed) · {} bytes", sub.len()),
         );
     } else {
         lines.push(
             depth,
             label,
             hex_value(sub),
-            format!("bytes · {}", sub.len()),
+            format!("{prefix}bytes · {}", sub.len()),
         );
     }
 }

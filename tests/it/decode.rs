@@ -1,6 +1,7 @@
 //! The binary decoders on bytes made by real encoders (Python's protobuf, msgpack, cbor2 and
 //! wave, from tests/agents/make_samples.py in the test venv), directly and through
-//! `wsdeck inspect --decode` and `wsdeck export --wav`.
+//! `wsdeck inspect --decode` and `wsdeck export --wav`. Protobuf with the user's `.proto` files
+//! is in decode_proto.rs, on samples made here.
 
 use crate::support::{assert_exit, json_lines, python, repo, wsdeck};
 use serde_json::{Value, json};
@@ -8,15 +9,20 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use wsdeck::decode::{DecoderKind, TreeLine, decode};
 
-struct Samples {
+pub(crate) struct Samples {
     _dir: tempfile::TempDir,
     path: PathBuf,
     protobuf: Vec<u8>,
     msgpack: Vec<u8>,
     cbor: Vec<u8>,
+    /// A voice.v1.Frame and a voice.v1.Ack of decode_proto.rs's `VOICE_PROTO`, and the fields
+    /// Python's protobuf resolved for its mirror of that file.
+    pub(crate) voice_frame: Vec<u8>,
+    pub(crate) voice_ack: Vec<u8>,
+    pub(crate) voice_descriptor: Value,
 }
 
-fn samples() -> Samples {
+pub(crate) fn samples() -> Samples {
     let dir = tempfile::tempdir().expect("tmp");
     let path = dir.path().join("samples");
     let o = Command::new(python())
@@ -34,6 +40,10 @@ fn samples() -> Samples {
         protobuf: read("sample.pb"),
         msgpack: read("sample.msgpack"),
         cbor: read("sample.cbor"),
+        voice_frame: read("voice_frame.pb"),
+        voice_ack: read("voice_ack.pb"),
+        voice_descriptor: serde_json::from_slice(&read("voice_descriptor.json"))
+            .expect("descriptor json"),
         path,
         _dir: dir,
     }
@@ -129,7 +139,7 @@ fn each_decoder_claims_its_real_sample_and_auto_tells_them_apart() {
 }
 
 /// A capture file of `frames` (direction, then a payload: `Ok` binary, `Err` text).
-fn write_capture(path: &Path, frames: &[(&str, Result<&[u8], String>)]) {
+pub(crate) fn write_capture(path: &Path, frames: &[(&str, Result<&[u8], String>)]) {
     let mut text = json!({
         "wsdeck_capture": 1, "wsdeck_version": "0.1.0", "started": "2026-11-25T10:45:25.642Z",
         "session": null, "agent_session_id": null,

@@ -14,6 +14,7 @@ mod console_support;
 mod console_views;
 mod console_vocab;
 mod decode;
+mod decode_proto;
 mod demo;
 mod discover;
 mod engine;
