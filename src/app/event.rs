@@ -53,6 +53,11 @@ pub enum Event {
         name: String,
         result: Result<Box<crate::capture::Capture>, String>,
     },
+    /// The .proto files of `:proto` were read (or why not).
+    ProtoLoaded {
+        id: usize,
+        result: Result<crate::app::session::ProtoView, String>,
+    },
     /// What the agent of session `id` publishes about itself (or why that is not known).
     Discovered {
         id: usize,
@@ -149,6 +154,12 @@ pub enum Effect {
     SaveSnippets(Vec<crate::config::Snippet>),
     /// Write sessions.toml with these sessions.
     SaveSessions(Vec<crate::config::SavedSession>),
+    /// Read these .proto files for session `id` (checking MESSAGE names one of their messages).
+    LoadProto {
+        id: usize,
+        files: Vec<PathBuf>,
+        message: Option<String>,
+    },
     /// Fetch session `id`'s AsyncAPI document (with the session's token and CA).
     Discover {
         id: usize,

@@ -409,6 +409,28 @@ pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
             session_events::capture_opened(app, name, result);
             vec![]
         }
+        Event::ProtoLoaded { id, result } => {
+            let name = app.by_id(id).map(|s| s.name.clone()).unwrap_or_default();
+            app.status = Some(match result {
+                Ok(view) => {
+                    let word = format!(
+                        "{name}: protobuf frames read with {} ({} messages{})",
+                        view.files.join(", "),
+                        view.schema.messages().len(),
+                        view.message
+                            .as_deref()
+                            .map(|m| format!(", as {m}"))
+                            .unwrap_or_default()
+                    );
+                    if let Some(s) = app.by_id_mut(id) {
+                        s.proto = Some(view);
+                    }
+                    word
+                }
+                Err(e) => format!(":proto: {e}"),
+            });
+            vec![]
+        }
         Event::Discovered { id, result } => {
             published::discovered(app, id, result);
             vec![]

@@ -46,6 +46,15 @@ impl ConnState {
     }
 }
 
+/// The .proto files a session reads protobuf frames with, and the message to read them as (the
+/// closest fit of the top-level messages when none is named).
+#[derive(Debug, Clone)]
+pub struct ProtoView {
+    pub schema: crate::decode::proto_schema::ProtoSchema,
+    pub message: Option<String>,
+    pub files: Vec<String>,
+}
+
 /// Where a session came from, which decides what it may do and what quitting would lose.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
@@ -140,6 +149,8 @@ pub struct Session {
     pub pcm: crate::decode::pcm::PcmFormat,
     /// A frame-log row marked with `m`: the mark and the cursor make a range (`:wav FILE`).
     pub mark: Option<usize>,
+    /// The user's .proto files for reading protobuf frames (`:proto FILE… [--message NAME]`).
+    pub proto: Option<ProtoView>,
     /// The agent's AsyncAPI document, once `:discover` found one.
     pub published: Option<crate::app::published::Published>,
 }
@@ -178,6 +189,7 @@ impl Session {
             pcm: Default::default(),
             mark: None,
             published: None,
+            proto: None,
         }
     }
 

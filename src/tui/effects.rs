@@ -191,6 +191,22 @@ impl Runtime {
                 }
                 None => vec![],
             },
+            Effect::LoadProto { id, files, message } => {
+                let result = crate::decode::proto_schema::load_proto_files(&files)
+                    .map_err(|e| e.to_string())
+                    .and_then(|schema| {
+                        // A named message must be one of theirs; the error lists them.
+                        if let Some(m) = &message {
+                            schema.lookup(m).map_err(|e| e.to_string())?;
+                        }
+                        Ok(crate::app::session::ProtoView {
+                            schema,
+                            message,
+                            files: files.iter().map(|f| f.display().to_string()).collect(),
+                        })
+                    });
+                vec![Event::ProtoLoaded { id, result }]
+            }
             Effect::Discover { id } => {
                 let Some(spec) = app.connect_spec(id) else {
                     return (vec![], later);

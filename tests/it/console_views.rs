@@ -245,3 +245,44 @@ fn snapshot_a_frame_that_breaks_the_published_schema() {
     );
     insta::assert_snapshot!("schema_misfit", t.backend());
 }
+
+#[test]
+fn proto_files_name_the_fields_of_protobuf_frames() {
+    // message Hello { string text = 1; int32 n = 2; Inner inner = 3; } message Inner { int32 v = 1; }
+    let protobuf: &[u8] = &[
+        0x0a, 0x02, b'h', b'i', 0x10, 0x96, 0x01, 0x1a, 0x02, 0x08, 0x07,
+    ];
+    let mut app = app_with(vec![frame(1, 5, Direction::In, Opcode::Binary, protobuf)]);
+    let text = "syntax = \"proto3\";\npackage demo;\nmessage Hello { string text = 1; int32 n = 2; Inner inner = 3; }\nmessage Inner { int32 v = 1; }\n";
+    let schema =
+        wsdeck::decode::proto_schema::ProtoSchema::parse(text, "hello.proto").expect("proto");
+    update(
+        &mut app,
+        Event::ProtoLoaded {
+            id: 0,
+            result: Ok(wsdeck::app::session::ProtoView {
+                schema,
+                message: Some("Hello".into()),
+                files: vec!["hello.proto".into()],
+            }),
+        },
+    );
+    let screen = render(&app).backend().to_string();
+    assert!(screen.contains("protobuf demo.Hello"), "{screen}");
+    assert!(screen.contains("text (1)"), "{screen}");
+    assert!(screen.contains("inner (3)"), "{screen}");
+    // A .proto that does not parse is said, and changes nothing.
+    update(
+        &mut app,
+        Event::ProtoLoaded {
+            id: 0,
+            result: Err("bad.proto:1:9: expected `=`".into()),
+        },
+    );
+    assert!(
+        app.status
+            .as_deref()
+            .is_some_and(|s| s.starts_with(":proto: bad.proto:1:9"))
+    );
+    assert!(app.sessions[0].proto.is_some());
+}

@@ -200,6 +200,13 @@ pub enum ColonCommand {
         #[arg(value_name = "le|be", default_value = "le")]
         order: Endian,
     },
+    /// read protobuf frames with these .proto files (field names and types), as MESSAGE if given
+    Proto {
+        #[arg(value_name = "FILE", required = true)]
+        files: Vec<String>,
+        #[arg(long, value_name = "NAME")]
+        message: Option<String>,
+    },
     /// the audio of the marked range (m marks; else the frames in view) as a WAV file
     Wav {
         #[arg(value_name = "FILE")]
@@ -341,6 +348,14 @@ pub fn run(app: &mut App, line: &str) -> Vec<Effect> {
             order,
         } => replay::pcm(app, rate, channels, order == Endian::Be),
         C::Wav { path } => replay::wav(app, path),
+        C::Proto { files, message } => match app.selected_id() {
+            Some(id) => vec![Effect::LoadProto {
+                id,
+                files: files.into_iter().map(Into::into).collect(),
+                message,
+            }],
+            None => vec![],
+        },
         C::Theme { name } => vec![Effect::SetTheme(name)],
         C::Quit => crate::app::actions::run(app, crate::keymap::Action::Quit),
     }

@@ -112,6 +112,27 @@ fn frame_detail<'a>(app: &App, f: &Frame, height: usize, t: &Theme) -> (String, 
         DecoderKind::Auto | DecoderKind::Protobuf | DecoderKind::MsgPack | DecoderKind::Cbor
     );
     let mut notes = Vec::new();
+    // The user's .proto files read protobuf frames with names (in auto and protobuf views).
+    if f.opcode == Opcode::Binary
+        && matches!(chosen, DecoderKind::Auto | DecoderKind::Protobuf)
+        && let Some(p) = app.current().and_then(|s| s.proto.as_ref())
+        && let Some(read) =
+            crate::decode::decode_protobuf_with(&p.schema, p.message.as_deref(), &f.payload)
+    {
+        let fit = match read.misfits {
+            0 => String::new(),
+            n => format!(", closest fit: {n} field(s) not as declared"),
+        };
+        let (_, lines) = decoded::tree(app, f, &read.decoded, chosen, height, t);
+        let title = format!(
+            " Detail · #{} · binary {} B · protobuf {}{fit} ({}) ",
+            f.seq,
+            f.payload.len(),
+            read.message,
+            view_key(app)
+        );
+        return (title, lines);
+    }
     if f.opcode == Opcode::Binary && structured {
         match crate::decode::decode(chosen, &f.payload) {
             Some(d) => return decoded::tree(app, f, &d, chosen, height, t),
