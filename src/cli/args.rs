@@ -172,6 +172,30 @@ pub enum Command {
         #[command(flatten)]
         target: TargetArgs,
     },
+    /// A local WebSocket endpoint for your own client (a browser page, an app): each client's
+    /// frames go to TARGET unchanged, with the token added, and both directions are printed as
+    /// JSON lines (`out` = client to agent, each with `client`).
+    Proxy {
+        #[command(flatten)]
+        target: TargetArgs,
+        /// Where clients connect: ADDR:PORT (default 127.0.0.1:8089; port 0 takes any free one).
+        /// Loopback only, unless --allow-remote.
+        #[arg(long, value_name = "ADDR:PORT")]
+        listen: Option<String>,
+        /// Let pages from ORIGIN in besides those on this machine (repeatable; `null` for pages
+        /// opened from a file or in a sandboxed frame).
+        #[arg(long = "allow-origin", value_name = "ORIGIN")]
+        allow_origin: Vec<String>,
+        /// Listen on a non-loopback address: anyone who can reach it talks to the agent with
+        /// your token.
+        #[arg(long)]
+        allow_remote: bool,
+        /// Also record every client to one capture file (lines carry `client`).
+        #[arg(long, value_name = "FILE")]
+        record: Option<PathBuf>,
+        #[command(flatten)]
+        monitor: MonitorArgs,
+    },
     /// List, add and remove saved sessions.
     Sessions {
         #[command(subcommand)]

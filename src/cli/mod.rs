@@ -7,6 +7,7 @@ pub mod inspect;
 pub mod keys;
 pub mod live;
 pub mod payload;
+pub mod proxy;
 pub mod replay;
 pub mod sessions;
 pub mod target;
@@ -181,6 +182,24 @@ pub async fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<i32> {
         Command::Discover { target } => {
             let resolved = target::resolve(&target, paths.as_ref(), &settings)?;
             discover::run(resolved).await
+        }
+        Command::Proxy {
+            target,
+            listen,
+            allow_origin,
+            allow_remote,
+            record,
+            monitor,
+        } => {
+            let resolved = target::resolve(&target, paths.as_ref(), &settings)?;
+            let args = proxy::ProxyArgs {
+                listen,
+                allow_origins: allow_origin,
+                allow_remote,
+                record,
+                monitor: monitor_opts(&monitor, &settings)?,
+            };
+            proxy::run(resolved, args).await
         }
         Command::Sessions { action } => sessions::run(action, paths.as_ref(), &settings),
         Command::Demo { port, .. } => {

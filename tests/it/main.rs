@@ -22,6 +22,8 @@ mod har;
 mod keys;
 mod layering;
 mod monitor;
+mod proxy;
+mod proxy_guard;
 mod replay;
 mod sdk;
 mod support;

@@ -13,6 +13,25 @@ use tokio_tungstenite::tungstenite;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
+/// What a failed dial leaves: the diagnosis, and the request that was tried (redacted), as a
+/// session's `SessionEvent::Failed` carries them.
+pub(crate) type DialFailure = (ConnectError, Option<(String, Vec<(String, String)>)>);
+
+/// The proxy's way in (`crate::proxy::upstream`): the very dial a session makes (the spec's URL,
+/// headers, subprotocols and token, then DNS, TCP, TLS with the user's CA, the upgrade, and each
+/// step's diagnosis), handing back the upgraded socket and what the handshake looked like, so
+/// the proxy relays frames on it without a session actor in between.
+pub(crate) async fn dial(
+    spec: &ConnectSpec,
+    tokens: &TokenProvider,
+) -> Result<(Socket, Handshake), DialFailure> {
+    let url = spec.request_url();
+    let mut shown_request = None;
+    open(spec, tokens, &url, &mut shown_request)
+        .await
+        .map_err(|e| (e, shown_request))
+}
+
 /// Resolve, connect, TLS, upgrade: each step's failure is its own diagnosis.
 pub(super) async fn open(
     spec: &ConnectSpec,

@@ -7,6 +7,8 @@ mod closing;
 mod dial;
 mod keepalive;
 
+pub(crate) use dial::{DialFailure, dial};
+
 use crate::engine::auth::TokenProvider;
 use crate::engine::close::Initiator;
 use crate::engine::diagnose::ConnectError;
