@@ -600,3 +600,30 @@ async fn ctrl_c_closes_every_client_with_1001_and_exits_0() {
     assert_eq!(close["code"], 1001);
     assert_eq!(close["clean"], true, "the agent answered: {close}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn monitor_reads_the_logs_of_a_client_that_closed_abnormally() {
+    let scripted = serve(Script::CloseAfterFirst {
+        code: 1011,
+        reason: "Internal server error".into(),
+    })
+    .await;
+    let home = tempfile::tempdir().expect("home");
+    let proxy = Proxy::start(
+        home.path(),
+        &[
+            &scripted.url(),
+            "--monitor",
+            "--monitor-source",
+            "cmd:echo container log for {session_id}",
+        ],
+        &[],
+    );
+    let mut ws = connect(&proxy.url("/?agent_session_id=crashy-1")).await;
+    ws.send(Message::text("boom")).await.unwrap();
+    while ws.next().await.is_some() {}
+    let log = proxy
+        .wait_line("log", |l| l["event"] == "log" && l["client"] == 1)
+        .await;
+    assert_eq!(log["text"], "container log for crashy-1");
+}
