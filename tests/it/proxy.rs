@@ -571,3 +571,59 @@ async fn an_upstream_refusal_reaches_the_client_as_its_status() {
         assert_eq!(code, 0, "a refused client does not stop the proxy");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_closes_every_client_with_1001_and_exits_0() {
+    let server = serve(Script::Echo).await;
+    let home = tempfile::tempdir().expect("home");
+    let proxy = Proxy::start(home.path(), &[&server.url()], &[]);
+    let mut ws = connect(&proxy.url("/")).await;
+    ws.send(Message::text("still here")).await.unwrap();
+    assert_eq!(next(&mut ws).await, Message::text("still here"));
+    // The client keeps reading (and so answers the close) while the proxy stops.
+    let reader = tokio::spawn(async move {
+        let mut close = None;
+        while let Some(Ok(m)) = ws.next().await {
+            if let Message::Close(cf) = m {
+                close = cf.map(|c| (u16::from(c.code), c.reason.to_string()));
+            }
+        }
+        close
+    });
+    let (code, lines, stderr) = proxy.interrupt().await;
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        reader.await.unwrap(),
+        Some((1001, "wsdeck proxy stopped".to_string()))
+    );
+    let close = &of_client(&lines, 1, "close")[0];
+    assert_eq!(close["code"], 1001);
+    assert_eq!(close["clean"], true, "the agent answered: {close}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn monitor_reads_the_logs_of_a_client_that_closed_abnormally() {
+    let scripted = serve(Script::CloseAfterFirst {
+        code: 1011,
+        reason: "Internal server error".into(),
+    })
+    .await;
+    let home = tempfile::tempdir().expect("home");
+    let proxy = Proxy::start(
+        home.path(),
+        &[
+            &scripted.url(),
+            "--monitor",
+            "--monitor-source",
+            "cmd:echo container log for {session_id}",
+        ],
+        &[],
+    );
+    let mut ws = connect(&proxy.url("/?agent_session_id=crashy-1")).await;
+    ws.send(Message::text("boom")).await.unwrap();
+    while ws.next().await.is_some() {}
+    let log = proxy
+        .wait_line("log", |l| l["event"] == "log" && l["client"] == 1)
+        .await;
+    assert_eq!(log["text"], "container log for crashy-1");
+}
