@@ -300,6 +300,8 @@ impl Writer {
                 );
             }
             ProxyEvent::Session { client, event } => self.session(client, event),
+            // The command line injects nothing: dropping the injector here switches it off.
+            ProxyEvent::Attached { .. } | ProxyEvent::Injected { .. } => {}
         }
     }
 

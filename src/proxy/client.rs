@@ -178,6 +178,8 @@ pub(super) async fn serve(mut tcp: TcpStream, peer: SocketAddr, shared: Arc<Shar
         finish(&shared, client, abnormal()).await;
         return;
     }
+    let (injector, injections) = super::inject::channel();
+    shared.emit(ProxyEvent::Attached { client, injector }).await;
     let at = shared.at();
     shared
         .session(client, SessionEvent::Opened { at, handshake })
@@ -187,7 +189,9 @@ pub(super) async fn serve(mut tcp: TcpStream, peer: SocketAddr, shared: Arc<Shar
         .max_frame_size(spec.max_message_size);
     let ws = WebSocketStream::from_partially_read(tcp, rest, Role::Server, Some(config)).await;
     let relay = Relay::new(client, shared.t0, &shared.events);
-    let info = relay.run(ws, upstream, shared.stopped.clone()).await;
+    let info = relay
+        .run(ws, upstream, shared.stopped.clone(), injections)
+        .await;
     finish(&shared, client, info).await;
 }
 

@@ -9,11 +9,13 @@
 mod client;
 mod guard;
 mod http;
+mod inject;
 mod listener;
 mod relay;
 mod upstream;
 
 pub use guard::{OriginGuard, check_listen, is_local_origin};
+pub use inject::{InjectError, Injector};
 
 use crate::engine::auth::TokenProvider;
 use crate::engine::session::SessionEvent;
@@ -81,6 +83,15 @@ pub enum ProxyEvent {
     /// `Failed` (the dial failed; the client got the same HTTP status for a refusal, else 502 or
     /// 504), `Warning`, `Closed`, and `Ended` last.
     Session { client: u64, event: SessionEvent },
+    /// The client's relay is about to start (just before its `Opened`): frames can be injected
+    /// into its conversation until it ends. Dropping the injector costs the relay nothing.
+    Attached { client: u64, injector: Injector },
+    /// A frame injected through the client's `Injector`, as written (`Out`: toward the agent),
+    /// numbered with the client's relayed frames.
+    Injected {
+        client: u64,
+        frame: crate::engine::Frame,
+    },
 }
 
 #[derive(Debug, Error)]

@@ -12,6 +12,7 @@
 //! tungstenite sent the agent is.
 
 use super::ProxyEvent;
+use super::inject::Injections;
 use crate::engine::close::{self, Initiator};
 use crate::engine::frame::{Direction, Frame, Opcode, close_payload};
 use crate::engine::session::{CloseInfo, SessionEvent};
@@ -44,6 +45,8 @@ pub(super) struct Relay<'a> {
     awaiting_agent: Mutex<VecDeque<Bytes>>,
     /// Pings forwarded to the client (the agent already has tungstenite's pong).
     awaiting_client: Mutex<VecDeque<Bytes>>,
+    /// Pings the console injected: their pongs are reported and go no further.
+    injected_pings: Mutex<VecDeque<Bytes>>,
 }
 
 /// How one direction ended.
@@ -72,6 +75,7 @@ impl<'a> Relay<'a> {
             seq: AtomicU64::new(0),
             awaiting_agent: Mutex::new(VecDeque::new()),
             awaiting_client: Mutex::new(VecDeque::new()),
+            injected_pings: Mutex::new(VecDeque::new()),
         }
     }
 
@@ -107,12 +111,14 @@ impl<'a> Relay<'a> {
 
     /// Relay until one side ends, then end the other as that side would have seen it: a close
     /// forwarded and answered (bounded by `CLOSE_WAIT`), or dropped when a side dropped. When
-    /// `stopped` turns true, both sides are closed with 1001.
+    /// `stopped` turns true, both sides are closed with 1001; when an injected close asks, with
+    /// its code. Injected frames are written between the relayed ones.
     pub(super) async fn run<C, U>(
         &self,
         client: C,
         upstream: U,
         mut stopped: watch::Receiver<bool>,
+        injections: Injections,
     ) -> CloseInfo
     where
         C: Stream<Item = Result<Message, WsError>> + Sink<Message, Error = WsError> + Unpin,
@@ -120,14 +126,26 @@ impl<'a> Relay<'a> {
     {
         let (mut c_tx, mut c_rx) = client.split();
         let (mut u_tx, mut u_rx) = upstream.split();
-        let outcome = {
-            let out = self.pump(&mut c_rx, &mut u_tx, Direction::Out);
-            let inn = self.pump(&mut u_rx, &mut c_tx, Direction::In);
+        let Injections {
+            to_agent,
+            to_client,
+            mut close,
+        } = injections;
+        // Set when the console asked for a close (rather than the proxy stopping).
+        let mut asked: Option<(u16, String)> = None;
+        let outcome: (u16, String) = {
+            let out = self.pump(&mut c_rx, &mut u_tx, Direction::Out, Some(to_agent));
+            let inn = self.pump(&mut u_rx, &mut c_tx, Direction::In, Some(to_client));
             tokio::pin!(out, inn);
             let first = tokio::select! {
                 e = &mut out => Some((Direction::Out, e)),
                 e = &mut inn => Some((Direction::In, e)),
                 _ = super::stop_requested(&mut stopped) => None,
+                // A dropped injector (the command line has none) disables this branch.
+                Some(a) = close.recv() => {
+                    asked = Some(a);
+                    None
+                }
             };
             match first {
                 Some((dir, End::Closed { code, reason })) => {
@@ -187,22 +205,49 @@ impl<'a> Relay<'a> {
                         "the {side} sent {message}; both sides are closed with {code}"
                     ))
                     .await;
-                    (code, reason)
+                    (code, reason.to_string())
                 }
-                None => (1001, "wsdeck proxy stopped"),
+                None => match asked.take() {
+                    Some((code, reason)) => {
+                        self.warn(format!(
+                            "closed from the console with {code}; both sides are closed"
+                        ))
+                        .await;
+                        (code, reason)
+                    }
+                    None => (1001, "wsdeck proxy stopped".to_string()),
+                },
             }
         };
-        // The pumps are gone: close both sides ourselves and wait a moment for the answers.
         let (code, reason) = outcome;
+        self.close_both(c_tx, c_rx, u_tx, u_rx, code, reason).await
+    }
+
+    /// The pumps are gone: close both sides ourselves and wait a moment for the answers.
+    async fn close_both<CT, CR, UT, UR>(
+        &self,
+        mut c_tx: CT,
+        mut c_rx: CR,
+        mut u_tx: UT,
+        mut u_rx: UR,
+        code: u16,
+        reason: String,
+    ) -> CloseInfo
+    where
+        CT: Sink<Message, Error = WsError> + Unpin,
+        UT: Sink<Message, Error = WsError> + Unpin,
+        CR: Stream<Item = Result<Message, WsError>> + Unpin,
+        UR: Stream<Item = Result<Message, WsError>> + Unpin,
+    {
         let close = || {
             Message::Close(Some(CloseFrame {
                 code: CloseCode::from(code),
-                reason: reason.into(),
+                reason: reason.as_str().into(),
             }))
         };
         let to_agent = u_tx.send(close()).await.is_ok();
         if to_agent {
-            let f = self.frame(Direction::Out, Opcode::Close, close_payload(code, reason));
+            let f = self.frame(Direction::Out, Opcode::Close, close_payload(code, &reason));
             self.emit(SessionEvent::Frames(vec![f])).await;
         }
         let _ = c_tx.send(close()).await;
@@ -212,7 +257,7 @@ impl<'a> Relay<'a> {
         );
         CloseInfo {
             code,
-            reason: reason.to_string(),
+            reason,
             initiator: Initiator::Client,
             clean: to_agent && matches!(answered, Ok(true)) && close::is_clean_code(code),
         }
@@ -237,7 +282,13 @@ impl<'a> Relay<'a> {
 
     /// Move messages from one side to the other until the sending side ends. What is already
     /// buffered is taken without waiting and written on in one flush.
-    async fn pump<S, K>(&self, from: &mut S, to: &mut K, dir: Direction) -> End
+    async fn pump<S, K>(
+        &self,
+        from: &mut S,
+        to: &mut K,
+        dir: Direction,
+        mut injected: Option<mpsc::Receiver<Message>>,
+    ) -> End
     where
         S: Stream<Item = Result<Message, WsError>> + Unpin,
         K: Sink<Message, Error = WsError> + Unpin,
@@ -245,7 +296,15 @@ impl<'a> Relay<'a> {
         // False once the receiving side is closing: what still comes is reported, not sent.
         let mut to_open = true;
         loop {
-            let mut item = from.next().await;
+            let mut item = tokio::select! {
+                item = from.next() => item,
+                msg = next_injected(&mut injected) => {
+                    if let Some(end) = self.inject(msg, dir, to, to_open).await {
+                        return end;
+                    }
+                    continue;
+                }
+            };
             let mut batch: Vec<Frame> = Vec::new();
             let mut taken = 0usize;
             let mut end = loop {
@@ -290,6 +349,54 @@ impl<'a> Relay<'a> {
         }
     }
 
+    /// Write one injected message toward `dir`'s receiving side and report it as injected.
+    async fn inject<K>(
+        &self,
+        msg: Message,
+        dir: Direction,
+        to: &mut K,
+        to_open: bool,
+    ) -> Option<End>
+    where
+        K: Sink<Message, Error = WsError> + Unpin,
+    {
+        let side = side_name(dir.flip());
+        if !to_open {
+            self.warn(format!("not injected: the {side} is closing"))
+                .await;
+            return None;
+        }
+        let frame = match &msg {
+            Message::Text(t) => self.frame(dir, Opcode::Text, Bytes::from(t.clone())),
+            Message::Binary(b) => self.frame(dir, Opcode::Binary, b.clone()),
+            Message::Ping(p) => {
+                remember(&self.injected_pings, p.clone());
+                self.frame(dir, Opcode::Ping, p.clone())
+            }
+            Message::Pong(p) => self.frame(dir, Opcode::Pong, p.clone()),
+            // Closes go through `run` (both sides at once); `Injector` sends no others.
+            Message::Close(_) | Message::Frame(_) => return None,
+        };
+        if let Err(e) = to.send(msg).await {
+            return match classify_write(e) {
+                Some(end) => Some(end),
+                None => {
+                    self.warn(format!("not injected: the {side} is closing"))
+                        .await;
+                    None
+                }
+            };
+        }
+        let _ = self
+            .events
+            .send(ProxyEvent::Injected {
+                client: self.client,
+                frame,
+            })
+            .await;
+        None
+    }
+
     /// One message: reported (as the agent's side of the wire saw it) and fed to the other side.
     async fn take<K>(
         &self,
@@ -316,6 +423,11 @@ impl<'a> Relay<'a> {
                     batch.push(self.frame(Direction::Out, Opcode::Pong, p.clone()));
                 }
                 remember(awaited_there, p.clone());
+            }
+            Message::Pong(p) if forget(&self.injected_pings, p) => {
+                // The answer to an injected ping: shown, and the far side never asked for it.
+                batch.push(self.frame(dir, Opcode::Pong, p.clone()));
+                return None;
             }
             Message::Pong(p) => {
                 let already_answered = forget(answered_here, p);
@@ -352,6 +464,20 @@ impl<'a> Relay<'a> {
     }
 }
 
+/// The next injected message; never, once there is no injector (or it went away).
+async fn next_injected(injected: &mut Option<mpsc::Receiver<Message>>) -> Message {
+    loop {
+        match injected {
+            Some(rx) => match rx.recv().await {
+                Some(msg) => return msg,
+                None => *injected = None,
+            },
+            None => std::future::pending::<()>().await,
+        }
+    }
+}
+
+/// The side that sends in direction `dir` (`Out`: the client).
 fn side_name(dir: Direction) -> &'static str {
     match dir {
         Direction::Out => "client",

@@ -24,6 +24,7 @@ mod layering;
 mod monitor;
 mod proxy;
 mod proxy_guard;
+mod proxy_inject;
 mod replay;
 mod sdk;
 mod support;
