@@ -23,6 +23,7 @@ mod keys;
 mod layering;
 mod monitor;
 mod proxy;
+mod proxy_browser;
 mod proxy_guard;
 mod proxy_inject;
 mod replay;
