@@ -170,6 +170,7 @@ fn focus(app: &mut App, action: Action) {
 }
 
 const READ_ONLY: &str = "a capture opened from a file is read-only";
+const CLIENTS_OWN: &str = "this connection is its client's, relayed by the proxy above: reconnect from the client (each connection is a session of its own)";
 
 fn sessions(app: &mut App, action: Action) -> Vec<Effect> {
     let Some(s) = app.current() else {
@@ -179,7 +180,19 @@ fn sessions(app: &mut App, action: Action) -> Vec<Effect> {
         return vec![];
     };
     let (id, running, read_only, state) = (s.id, s.running, s.read_only(), s.state.clone());
+    let (client, proxy) = (s.proxy_client().is_some(), s.proxy.is_some());
     match action {
+        Action::Connect | Action::Reconnect | Action::ReconnectNew | Action::EditSession
+            if client =>
+        {
+            app.status = Some(CLIENTS_OWN.into());
+        }
+        Action::Reconnect | Action::ReconnectNew if proxy && running => {
+            app.status = Some("the proxy is listening: x stops it, c starts it again".into());
+        }
+        Action::Disconnect if proxy && state == ConnState::Listening => {
+            return vec![Effect::ToSession(id, SessionCommand::Shutdown)];
+        }
         Action::Connect => {
             app.focus = Pane::Frames;
             if read_only {
@@ -241,7 +254,12 @@ fn sessions(app: &mut App, action: Action) -> Vec<Effect> {
         Action::EditSession if read_only => app.status = Some(READ_ONLY.into()),
         Action::EditSession => {
             if let Some(s) = app.current() {
-                app.layers.form = Some(form::SessionForm::edit(s.id, &s.name, &s.spec));
+                app.layers.form = Some(form::SessionForm::edit(
+                    s.id,
+                    &s.name,
+                    &s.spec,
+                    s.proxy.as_ref(),
+                ));
             }
         }
         Action::DeleteSession => app.layers.overlay = Some(Overlay::ConfirmDelete { id }),

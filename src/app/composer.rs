@@ -5,7 +5,7 @@
 use crate::app::event::Composed;
 use crate::app::{App, ConnState, Effect, picker};
 use crate::decode::payload::{parse_base64, parse_hex};
-use crate::engine::Opcode;
+use crate::engine::{Direction, Opcode};
 use crate::keymap::Action;
 use bytes::Bytes;
 use crossterm::event::KeyEvent;
@@ -58,6 +58,8 @@ pub struct Composer {
     /// Frames sent from the composer, oldest first; Ctrl-p/Ctrl-n walk it.
     pub history: Vec<(Mode, String)>,
     history_pos: Option<usize>,
+    /// Where a proxy client's frame goes: `Out` toward the agent, `In` toward the client.
+    pub toward: Direction,
 }
 
 impl Default for Composer {
@@ -68,6 +70,7 @@ impl Default for Composer {
             send_as: Opcode::Text,
             history: Vec::new(),
             history_pos: None,
+            toward: Direction::Out,
         }
     }
 }
@@ -270,11 +273,23 @@ pub fn encode(mode: Mode, send_as: Opcode, text: &str) -> Result<Bytes, EncodeEr
 
 /// Keys in the composer: its table's actions; every other key edits the draft.
 pub fn on_key(app: &mut App, action: Option<Action>, key: KeyEvent) -> Vec<Effect> {
+    let proxy_client = app.current().is_some_and(|s| s.proxy_client().is_some());
     let c = &mut app.composer;
     match action {
         Some(Action::QuitNow) => return vec![Effect::Quit],
         Some(Action::Cancel) => app.layers.composing = false,
         Some(Action::ToggleOpcode) => c.toggle_opcode(),
+        Some(Action::ToggleToward) => {
+            if proxy_client {
+                c.toward = match c.toward {
+                    Direction::Out => Direction::In,
+                    Direction::In => Direction::Out,
+                };
+            } else {
+                app.status =
+                    Some("only a proxy client's session sends toward the client too".into());
+            }
+        }
         Some(Action::ControlFrame) => c.cycle_control(),
         Some(Action::HistorySearch) => app.layers.picker = Some(picker::history(&c.history)),
         Some(Action::Reformat) => c.reformat(),
@@ -295,10 +310,27 @@ fn send(app: &mut App) -> Vec<Effect> {
         app.status = Some("no session to send to".into());
         return vec![];
     };
-    if !matches!(s.state, ConnState::Open) {
-        app.status = Some(format!("{} is not open: connect first", s.name));
+    if s.proxy.is_some() {
+        app.status = Some(format!(
+            "{} is a proxy: select one of its clients (the sessions under it) to send into",
+            s.name
+        ));
         return vec![];
     }
+    if !matches!(s.state, ConnState::Open) {
+        let what = if s.proxy_client().is_some() {
+            "its client is not connected"
+        } else {
+            "connect first"
+        };
+        app.status = Some(format!("{} is not open: {what}", s.name));
+        return vec![];
+    }
+    let toward = if s.proxy_client().is_some() {
+        app.composer.toward
+    } else {
+        Direction::Out
+    };
     let id = s.id;
     let vars = s.vars.clone();
     let session_id = s.spec.session_id.clone().unwrap_or_default();
@@ -324,6 +356,7 @@ fn send(app: &mut App) -> Vec<Effect> {
             seq,
             session_id,
             vars,
+            toward,
         },
     }]
 }

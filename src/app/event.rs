@@ -5,7 +5,7 @@ use crate::app::composer::Mode;
 use crate::app::replay::ReplayCtl;
 use crate::capture::replay::Timing;
 use crate::engine::session::{SessionCommand, SessionEvent};
-use crate::engine::{Frame, Opcode};
+use crate::engine::{Direction, Frame, Opcode};
 use crossterm::event::{KeyEvent, MouseEvent};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -63,6 +63,11 @@ pub enum Event {
         id: usize,
         result: Result<crate::vocab::asyncapi::Discovery, String>,
     },
+    /// What the proxy of proxy session `id` reports beyond its clients' own sessions.
+    Proxy {
+        id: usize,
+        note: crate::app::proxy::ProxyNote,
+    },
     /// The runtime's word on an effect it carried out or could not (saved, not sent, …): a
     /// status-bar message.
     Notice(String),
@@ -107,13 +112,22 @@ pub struct Composed {
     pub seq: u64,
     pub session_id: String,
     pub vars: BTreeMap<String, String>,
+    /// `Out` toward the agent; `In` toward the client, for a proxy client's session only.
+    pub toward: Direction,
 }
 
 /// What the runtime must do after an update.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
-    /// Start the session's actor (connect).
+    /// Start the session's actor (connect), or a proxy session's listener.
     Connect(usize),
+    /// Client `client` of proxy session `parent` has its session `child`: route its events
+    /// there.
+    AttachProxyClient {
+        parent: usize,
+        client: u64,
+        child: usize,
+    },
     /// Tell session `id`'s actor something (send, close, reconnect, …).
     ToSession(usize, SessionCommand),
     /// Put this text on the clipboard (OSC 52, works over SSH).

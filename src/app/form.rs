@@ -1,13 +1,14 @@
 //! The session form: create or edit a session in the console, validated by the same resolver the
 //! command line uses, errors shown in the form (nothing is saved until it is valid).
 
+use crate::app::proxy::ProxySetup;
 use crate::app::{App, Effect, Origin, Session};
 use crate::engine::target::{ConnectSpec, IdSource, ResolveEnv, Target, TargetArgs, resolve};
 use crate::keymap::Action;
 use crate::keymap::typed_char;
 use crossterm::event::{KeyCode, KeyEvent};
 
-pub const FIELDS: [&str; 9] = [
+pub const FIELDS: [&str; 10] = [
     "name",
     "kind",
     "url",
@@ -17,12 +18,13 @@ pub const FIELDS: [&str; 9] = [
     "port",
     "agent_session_id",
     "auth",
+    "listen",
 ];
 
 /// Which fields a kind uses (the rest are shown dimmed and ignored).
 pub fn used(kind: &str, field: &str) -> bool {
     match field {
-        "name" | "kind" | "agent_session_id" | "auth" => true,
+        "name" | "kind" | "agent_session_id" | "auth" | "listen" => true,
         "url" => kind == "url",
         "endpoint" | "agent" | "route" => kind == "foundry",
         "port" => kind == "local",
@@ -37,6 +39,9 @@ pub struct SessionForm {
     pub values: Vec<String>,
     pub focus: usize,
     pub error: Option<String>,
+    /// A proxy session's `--allow-origin`s and `--allow-remote`, kept through an edit (the form
+    /// has no field for them; `:edit` sets them).
+    pub proxy_keep: (Vec<String>, bool),
 }
 
 impl SessionForm {
@@ -50,10 +55,11 @@ impl SessionForm {
             values,
             focus: 0,
             error: None,
+            proxy_keep: (Vec::new(), false),
         }
     }
 
-    pub fn edit(id: usize, name: &str, spec: &ConnectSpec) -> Self {
+    pub fn edit(id: usize, name: &str, spec: &ConnectSpec, proxy: Option<&ProxySetup>) -> Self {
         let mut f = Self::new_session();
         f.editing = Some(id);
         f.values[0] = name.to_string();
@@ -74,6 +80,10 @@ impl SessionForm {
         }
         f.values[7] = spec.session_id.clone().unwrap_or_default();
         f.values[8] = spec.auth.spec();
+        if let Some(p) = proxy {
+            f.values[9] = p.listen.clone();
+            f.proxy_keep = (p.allow_origins.clone(), p.allow_remote);
+        }
         f
     }
 
@@ -95,12 +105,13 @@ impl SessionForm {
         .into();
     }
 
-    /// Validate and build the session: (name, spec), or what is wrong.
+    /// Validate and build the session: (name, spec, the proxy's setup when `listen` is given),
+    /// or what is wrong.
     pub fn build(
         &self,
         env: &ResolveEnv,
         ids: &mut dyn IdSource,
-    ) -> Result<(String, ConnectSpec), String> {
+    ) -> Result<(String, ConnectSpec, Option<ProxySetup>), String> {
         let name = self.value("name").trim().to_string();
         if name.is_empty() {
             return Err("name: a session needs a name".into());
@@ -141,7 +152,14 @@ impl SessionForm {
             spec.session_id = Some(ids.session_id());
         }
         crate::config::SavedSession::from_spec(&name, &spec).map_err(|e| e.to_string())?;
-        Ok((name, spec))
+        let listen = self.value("listen").trim();
+        let proxy = if listen.is_empty() {
+            None
+        } else {
+            let (origins, remote) = self.proxy_keep.clone();
+            Some(ProxySetup::new(listen, origins, remote).map_err(|e| format!("listen: {e}"))?)
+        };
+        Ok((name, spec, proxy))
     }
 }
 
@@ -177,7 +195,7 @@ fn submit(app: &mut App) -> Vec<Effect> {
     let Some(f) = app.layers.form.as_mut() else {
         return vec![];
     };
-    let (name, spec) = match f.build(&env, app.ids.as_mut()) {
+    let (name, spec, proxy) = match f.build(&env, app.ids.as_mut()) {
         Ok(v) => v,
         Err(e) => {
             f.error = Some(e);
@@ -204,8 +222,13 @@ fn submit(app: &mut App) -> Vec<Effect> {
             s.target = spec.target.describe();
             s.spec = spec;
             s.origin = Origin::Saved;
+            s.proxy = proxy;
         }
-        None => app.add_session(Session::new(name, spec).with_origin(Origin::Saved), None),
+        None => {
+            let mut s = Session::new(name, spec).with_origin(Origin::Saved);
+            s.proxy = proxy;
+            app.add_session(s, None)
+        }
     }
     app.save()
 }

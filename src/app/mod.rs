@@ -12,6 +12,7 @@ pub mod frames;
 pub mod layers;
 pub mod layout;
 pub mod picker;
+pub mod proxy;
 pub mod published;
 pub mod reconnect;
 pub mod replay;
@@ -265,6 +266,11 @@ impl App {
                 let mut saved = crate::config::SavedSession::from_spec(&s.name, &s.spec).ok()?;
                 saved.vars = s.vars.clone();
                 saved.auto_reconnect = s.auto_reconnect.enabled;
+                if let Some(p) = &s.proxy {
+                    saved.listen = Some(p.listen.clone());
+                    saved.allow_origins = p.allow_origins.clone();
+                    saved.allow_remote = p.allow_remote;
+                }
                 Some(saved)
             })
             .collect()
@@ -315,6 +321,9 @@ impl App {
             }
             if let Some(p) = &s.recording {
                 out.push(format!("the recording of {} to {}", s.name, p.display()));
+            }
+            if s.state == ConnState::Listening {
+                out.push(format!("the proxy of {} (its clients are closed)", s.name));
             }
             if s.replay.as_ref().is_some_and(|r| !r.finished) {
                 out.push(format!("the replay into {}", s.name));
@@ -435,6 +444,7 @@ pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
             published::discovered(app, id, result);
             vec![]
         }
+        Event::Proxy { id, note } => proxy::on_note(app, id, note),
         Event::Notice(message) => {
             app.status = Some(message);
             vec![]

@@ -31,6 +31,8 @@ pub enum ConnState {
     Failed(String),
     /// A capture file opened read-only.
     File,
+    /// A proxy session whose listener is up (its clients are sessions of their own).
+    Listening,
 }
 
 impl ConnState {
@@ -42,6 +44,7 @@ impl ConnState {
             ConnState::Closed { code, .. } => code.to_string(),
             ConnState::Failed(_) => "failed".into(),
             ConnState::File => "file".into(),
+            ConnState::Listening => "listening".into(),
         }
     }
 }
@@ -66,6 +69,9 @@ pub enum Origin {
     Demo,
     /// A capture opened from a file: nothing to connect or send.
     Capture,
+    /// One client of the proxy session `parent` (its id), numbered `client` by the proxy: its
+    /// connection is the client's, so it is never dialed from here.
+    ProxyClient { parent: usize, client: u64 },
 }
 
 /// A refused or failed connection, kept for the handshake view.
@@ -153,6 +159,12 @@ pub struct Session {
     pub proto: Option<ProtoView>,
     /// The agent's AsyncAPI document, once `:discover` found one.
     pub published: Option<crate::app::published::Published>,
+    /// Set for a proxy session: where it listens for the user's own clients.
+    pub proxy: Option<crate::app::proxy::ProxySetup>,
+    /// Where a proxy session's listener is up (the port chosen when the setup said 0).
+    pub listening_on: Option<std::net::SocketAddr>,
+    /// Frames put into this (proxy client's) conversation from the composer, by `seq`.
+    pub injected: std::collections::HashSet<u64>,
 }
 
 impl Session {
@@ -190,6 +202,9 @@ impl Session {
             mark: None,
             published: None,
             proto: None,
+            proxy: None,
+            listening_on: None,
+            injected: Default::default(),
         }
     }
 
@@ -204,6 +219,19 @@ impl Session {
 
     pub fn read_only(&self) -> bool {
         self.origin == Origin::Capture
+    }
+
+    /// The proxy session and client number, when this is one of a proxy's clients.
+    pub fn proxy_client(&self) -> Option<(usize, u64)> {
+        match self.origin {
+            Origin::ProxyClient { parent, client } => Some((parent, client)),
+            _ => None,
+        }
+    }
+
+    /// Whether this frame was injected from the console rather than relayed.
+    pub fn is_injected(&self, f: &Frame) -> bool {
+        !self.injected.is_empty() && self.injected.contains(&f.seq)
     }
 
     /// A frame enters the log: counted, matched for round trips, stored.
@@ -229,7 +257,8 @@ impl Session {
         });
     }
 
-    fn note(&mut self, at: Duration, kind: EventKind, text: String) {
+    /// A lifecycle row in the log (not a frame).
+    pub(crate) fn push_note(&mut self, at: Duration, kind: EventKind, text: String) {
         self.log.push(Row {
             at,
             kind: RowKind::Event { kind, text },
@@ -258,7 +287,7 @@ impl Session {
                 let id = session_id
                     .map(|i| format!(" · agent_session_id {i}"))
                     .unwrap_or_default();
-                self.note(at, EventKind::Connecting, format!("connecting {url}{id}"));
+                self.push_note(at, EventKind::Connecting, format!("connecting {url}{id}"));
             }
             SessionEvent::Opened { at, handshake } => {
                 self.state = ConnState::Open;
@@ -269,7 +298,7 @@ impl Session {
                     .map(|p| format!(" · platform session {p}"))
                     .unwrap_or_default();
                 let text = format!("open · HTTP {}{extra}", handshake.status);
-                self.note(at, EventKind::Open, text);
+                self.push_note(at, EventKind::Open, text);
                 self.handshake = Some(handshake);
                 self.last_close = None;
             }
@@ -277,6 +306,10 @@ impl Session {
                 for f in frames {
                     self.ingest(f);
                 }
+            }
+            SessionEvent::Injected(f) => {
+                self.injected.insert(f.seq);
+                self.ingest(f);
             }
             SessionEvent::Closed { at, info } => {
                 self.state = ConnState::Closed {
@@ -299,7 +332,7 @@ impl Session {
                     "{} {}{reason} · {by} · {clean} · {}",
                     info.code, ex.name, ex.likely_cause
                 );
-                self.note(
+                self.push_note(
                     at,
                     EventKind::Close {
                         code: info.code,
@@ -312,10 +345,12 @@ impl Session {
             SessionEvent::Failed { at, error, request } => {
                 let f = Failure::new(&error, request);
                 self.state = ConnState::Failed(f.message.clone());
-                self.note(at, EventKind::Error, f.message.clone());
+                self.push_note(at, EventKind::Error, f.message.clone());
                 self.failure = Some(f);
             }
-            SessionEvent::Warning { at, message } => self.note(at, EventKind::Warning, message),
+            SessionEvent::Warning { at, message } => {
+                self.push_note(at, EventKind::Warning, message)
+            }
             SessionEvent::Ended => self.running = false,
         }
         self.rows_added(rows);
@@ -342,10 +377,11 @@ impl Session {
                 Entry::Frame(f) => s.ingest(f.clone()),
                 Entry::Event { at, kind, fields } => {
                     let (kind, text) = captured_event(kind, fields);
-                    s.note(*at, kind, text);
+                    s.push_note(*at, kind, text);
                 }
             }
         }
+        s.injected = cap.injected.iter().copied().collect();
         // Counted as frames, but not alive: no "last 3s ago" or round trip from a file.
         s.counters.last_activity = None;
         s.rtt.last = None;

@@ -106,6 +106,18 @@ impl LineEncoder {
 }
 
 /// Build an event's fields from a `json!({...})` object.
+/// Add `"key":value` (`value` already JSON) to the line `buf` ends with (`…}\n`).
+pub fn add_field(buf: &mut Vec<u8>, key: &str, value: &str) {
+    if buf.ends_with(b"}\n") {
+        buf.truncate(buf.len() - 2);
+        buf.extend_from_slice(b",\"");
+        buf.extend_from_slice(key.as_bytes());
+        buf.extend_from_slice(b"\":");
+        buf.extend_from_slice(value.as_bytes());
+        buf.extend_from_slice(b"}\n");
+    }
+}
+
 pub fn fields(v: Value) -> EventLine {
     match v {
         Value::Object(m) => m,

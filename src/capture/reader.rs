@@ -34,6 +34,9 @@ pub struct Capture {
     /// The header line, when the file has one.
     pub header: Option<Map<String, Value>>,
     pub entries: Vec<Entry>,
+    /// Frames marked `"injected": true` (put into a proxied conversation from the console), by
+    /// `seq`.
+    pub injected: Vec<u64>,
     /// What could not be loaded, one line each ("line 12: …").
     pub warnings: Vec<String>,
 }
@@ -159,8 +162,14 @@ pub fn read_from(mut reader: impl BufRead, path: &Path) -> Result<Capture, Captu
             }
             continue;
         }
+        let injected = obj.get("injected").and_then(Value::as_bool) == Some(true);
         match entry_from(obj, &mut next_seq) {
-            Ok(e) => cap.entries.push(e),
+            Ok(e) => {
+                if injected && let Entry::Frame(f) = &e {
+                    cap.injected.push(f.seq);
+                }
+                cap.entries.push(e)
+            }
             Err(why) => {
                 bad += 1;
                 cap.warnings.push(format!("line {n}: {why}; skipped"));

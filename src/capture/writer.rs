@@ -90,6 +90,14 @@ impl CaptureWriter {
         self.spill()
     }
 
+    /// A frame put into a proxied conversation from the console: its line says `"injected":true`.
+    pub fn injected_frame(&mut self, f: &Frame) -> io::Result<()> {
+        self.enc.frame(&mut self.buf, f);
+        crate::capture::line::add_field(&mut self.buf, "injected", "true");
+        self.frames += 1;
+        self.spill()
+    }
+
     pub fn event(&mut self, at: Duration, kind: &str, fields: EventLine) -> io::Result<()> {
         self.enc.event(&mut self.buf, at, kind, fields);
         self.spill()
@@ -99,6 +107,7 @@ impl CaptureWriter {
     pub fn session_event(&mut self, ev: &SessionEvent) -> io::Result<()> {
         match ev {
             SessionEvent::Frames(frames) => self.frames(frames),
+            SessionEvent::Injected(f) => self.injected_frame(f),
             other => match event_line(other) {
                 Some((at, kind, fields)) => self.event(at, kind, fields),
                 None => Ok(()),
@@ -174,7 +183,7 @@ pub fn event_line(ev: &SessionEvent) -> Option<(Duration, &'static str, EventLin
         SessionEvent::Warning { at, message } => {
             (*at, "warning", fields(json!({ "message": message })))
         }
-        SessionEvent::Frames(_) | SessionEvent::Ended => return None,
+        SessionEvent::Frames(_) | SessionEvent::Injected(_) | SessionEvent::Ended => return None,
     })
 }
 

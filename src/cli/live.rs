@@ -211,7 +211,8 @@ pub async fn run_live(resolved: Resolved, input: Input, opts: LiveOptions) -> Re
                         eprintln!("wsdeck: {message}");
                     }
                     SessionEvent::Ended => break,
-                    SessionEvent::Connecting { .. } => {}
+                    // Only a proxy client's session injects; a session actor never does.
+                    SessionEvent::Connecting { .. } | SessionEvent::Injected(_) => {}
                 }
                 if ev_rx.is_empty() {
                     let _ = out.flush();

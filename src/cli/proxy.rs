@@ -383,10 +383,7 @@ fn request_fields(r: &ClientRequest) -> EventLine {
 
 /// Add `"client":N` to the JSON line that `buf` ends with (`…}\n`).
 fn tag_client(buf: &mut Vec<u8>, client: u64) {
-    if buf.ends_with(b"}\n") {
-        buf.truncate(buf.len() - 2);
-        let _ = writeln!(buf, ",\"client\":{client}}}");
-    }
+    crate::capture::line::add_field(buf, "client", &client.to_string());
 }
 
 #[cfg(test)]

@@ -134,7 +134,8 @@ pub async fn run(capture: &Path, resolved: Resolved, opts: ReplayOptions) -> Res
                     }
                     SessionEvent::Warning { message, .. } => eprintln!("wsdeck: {message}"),
                     SessionEvent::Ended => break,
-                    SessionEvent::Connecting { .. } => {}
+                    // Only a proxy client's session injects; a session actor never does.
+                    SessionEvent::Connecting { .. } | SessionEvent::Injected(_) => {}
                 }
             }
             _ = tokio::time::sleep_until(due) => {

@@ -50,6 +50,15 @@ pub struct SavedSession {
     /// Reconnect by itself (with backoff) after an abnormal close.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub auto_reconnect: bool,
+    /// A proxy session: where it listens for the user's own clients (`wsdeck proxy --listen`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    /// A proxy session's `--allow-origin` values.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow_origins: Vec<String>,
+    /// A proxy session's `--allow-remote`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_remote: bool,
 }
 
 /// Why a spec cannot be saved.
@@ -98,6 +107,9 @@ impl SavedSession {
             vars: Default::default(),
             ping_interval_secs: spec.ping_interval.map(|d| d.as_secs().max(1)),
             auto_reconnect: false,
+            listen: None,
+            allow_origins: Vec::new(),
+            allow_remote: false,
         };
         match &spec.target {
             Target::Foundry {
@@ -118,6 +130,19 @@ impl SavedSession {
             Target::Url { url } => s.url = Some(url.clone()),
         }
         Ok(s)
+    }
+
+    /// A proxy session's options, checked as `wsdeck proxy` checks them (so a saved proxy that
+    /// cannot start is reported when the file is read).
+    pub fn check_proxy(&self) -> Result<(), crate::proxy::ProxyError> {
+        match &self.listen {
+            None => Ok(()),
+            Some(listen) => {
+                let addr = crate::proxy::parse_listen(listen)?;
+                crate::proxy::check_listen(addr, self.allow_remote)?;
+                crate::proxy::OriginGuard::new(&self.allow_origins).map(|_| ())
+            }
+        }
     }
 
     /// The connection this session describes.
@@ -219,6 +244,12 @@ impl SessionStore {
                     message: format!("session {:?}: {e}", s.name),
                 });
             }
+            if let Err(e) = s.check_proxy() {
+                return Err(ConfigError::Invalid {
+                    path: path.to_path_buf(),
+                    message: format!("session {:?}: {e}", s.name),
+                });
+            }
         }
         Ok(SessionStore {
             path: path.to_path_buf(),
@@ -307,5 +338,48 @@ mod tests {
         .expect("w");
         let e = SessionStore::load(&p).unwrap_err().to_string();
         assert!(e.contains("session \"x\": missing endpoint"), "{e}");
+    }
+
+    #[test]
+    fn a_proxy_session_round_trips_and_a_bad_one_is_named() {
+        let dir = tempfile::tempdir().expect("dir");
+        let p = dir.path().join("sessions.toml");
+        let mut store = SessionStore::load(&p).expect("empty");
+        let spec = ConnectSpec::new(Target::url("ws://127.0.0.1:8088/invocations_ws").expect("t"));
+        let mut saved = SavedSession::from_spec("browser", &spec).expect("saved");
+        saved.listen = Some("127.0.0.1:8089".into());
+        saved.allow_origins = vec!["https://app.example".into(), "null".into()];
+        store.add(saved.clone()).expect("add");
+        let text = std::fs::read_to_string(&p).expect("read");
+        assert!(text.contains("listen = \"127.0.0.1:8089\""), "{text}");
+        let back = SessionStore::load(&p).expect("load");
+        assert_eq!(back.sessions, vec![saved]);
+
+        for (listen, extra, why) in [
+            ("0.0.0.0:8089", "", "not a loopback address"),
+            ("0.0.0.0:8089", "allow_remote = true\n", ""),
+            ("nonsense", "", "expected ADDR:PORT"),
+            (
+                "127.0.0.1:8089",
+                "allow_origins = [\"not an origin\"]\n",
+                "--allow-origin",
+            ),
+        ] {
+            std::fs::write(
+                &p,
+                format!(
+                    "[[session]]\nname = \"b\"\nkind = \"url\"\nurl = \"ws://127.0.0.1:1/\"\nagent_session_id = \"1\"\nlisten = \"{listen}\"\n{extra}"
+                ),
+            )
+            .expect("w");
+            match SessionStore::load(&p) {
+                Ok(_) => assert!(why.is_empty(), "{listen} {extra} should be refused"),
+                Err(e) => {
+                    let e = e.to_string();
+                    assert!(!why.is_empty(), "{listen} {extra}: {e}");
+                    assert!(e.contains("session \"b\"") && e.contains(why), "{e}");
+                }
+            }
+        }
     }
 }

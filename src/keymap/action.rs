@@ -81,6 +81,7 @@ actions! {
     ToggleLatency "toggle_latency" Some("replies"), "the reply column: time to the first / last reply of each sent frame";
     Send "send" Some("send"), "send the frame";
     ToggleOpcode "toggle_opcode" Some("text/binary"), "send as text / binary, whatever the content";
+    ToggleToward "toggle_toward" Some("→ agent/client"), "a proxy client's session: inject toward the agent / toward the client";
     ControlFrame "control_frame" Some("ping/pong/close"), "ping → pong → close (CODE reason) → back to data";
     NextMode "next_mode" Some("mode"), "mode: text, JSON, hex, base64, file";
     Reformat "reformat" Some("pretty/compact"), "JSON pretty / compact";

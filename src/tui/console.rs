@@ -2,6 +2,7 @@
 //! `wsdeck demo`), then the loop. Problems with a file open the console on the defaults and say
 //! so in the status bar; the file is left alone.
 
+use crate::app::proxy::ProxySetup;
 use crate::app::{App, ConsoleConfig, Origin, Session};
 use crate::cli::args::{Cli, Command};
 use crate::config::{Paths, SessionStore, Settings};
@@ -97,6 +98,11 @@ pub async fn run(cli: &Cli) -> Result<i32> {
                         let mut v = Session::new(s.name.clone(), spec).with_origin(Origin::Saved);
                         v.vars = s.vars.clone();
                         v.auto_reconnect.enabled = s.auto_reconnect;
+                        v.proxy = s.listen.as_ref().map(|listen| ProxySetup {
+                            listen: listen.clone(),
+                            allow_origins: s.allow_origins.clone(),
+                            allow_remote: s.allow_remote,
+                        });
                         sessions.push(v);
                     }
                 }

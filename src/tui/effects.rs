@@ -7,7 +7,9 @@ use crate::capture::replay::Pace;
 use crate::capture::writer::CaptureMeta;
 use crate::engine::auth::TokenProvider;
 use crate::engine::session::{SessionCommand, SessionEvent, SessionHandle, spawn_session};
+use crate::engine::{Direction, Opcode};
 use crate::tui::forward::{Activity, RecordCmd, forward};
+use crate::tui::proxy_task::{ProxyCtl, ProxyLink, run_proxy};
 use crate::tui::{LoopOptions, container_logs_task, replay_task};
 use crate::ui::theme::Theme;
 use std::collections::HashMap;
@@ -26,6 +28,8 @@ pub struct SessionTasks {
     container_logs: Option<(oneshot::Sender<()>, JoinHandle<()>)>,
     /// When its last incoming frame arrived (a replay waits on it).
     activity: Activity,
+    /// A proxy session's task, or (with its client number) the proxy a client's session is of.
+    proxy: Option<(ProxyLink, Option<u64>)>,
 }
 
 pub struct Runtime {
@@ -63,6 +67,43 @@ impl Runtime {
         let mut later = Vec::new();
         let events = match effect {
             Effect::Quit => vec![],
+            Effect::Connect(id) if app.by_id(id).is_some_and(|s| s.proxy.is_some()) => {
+                self.start_proxy(app, id)
+            }
+            Effect::AttachProxyClient {
+                parent,
+                client,
+                child,
+            } => {
+                let Some(link) = self
+                    .tasks
+                    .get(&parent)
+                    .and_then(|t| t.proxy.as_ref())
+                    .map(|(l, _)| l.clone())
+                else {
+                    return (vec![], later);
+                };
+                let (etx, erx) = mpsc::channel::<SessionEvent>(1024);
+                let (rec_tx, rec_rx) = mpsc::unbounded_channel();
+                let t = self.tasks.entry(child).or_default();
+                t.recorder = Some(rec_tx);
+                t.activity = Activity::default();
+                let seen = t.activity.clone();
+                let _ = link.ctl.send(ProxyCtl::Attach {
+                    client,
+                    events: etx,
+                });
+                t.proxy = Some((link, Some(client)));
+                tokio::spawn(forward(child, erx, rec_rx, self.to_loop.clone(), seen));
+                if self.options.record_by_default {
+                    later.push(Effect::Record {
+                        id: child,
+                        on: true,
+                    });
+                }
+                vec![]
+            }
+            Effect::ToSession(id, cmd) if self.proxy_of(id).is_some() => self.to_proxy(id, cmd),
             Effect::Connect(id) => {
                 let Some(spec) = app.connect_spec(id) else {
                     return (vec![], later);
@@ -255,6 +296,86 @@ impl Runtime {
         (events, later)
     }
 
+    fn proxy_of(&self, id: usize) -> Option<&(ProxyLink, Option<u64>)> {
+        self.tasks.get(&id).and_then(|t| t.proxy.as_ref())
+    }
+
+    /// Start proxy session `id`'s listener; what it reports comes back as `Event::Proxy`.
+    fn start_proxy(&mut self, app: &App, id: usize) -> Vec<Event> {
+        let Some(opts) = app.proxy_options(id) else {
+            return Self::notice("this proxy session's listen address is not valid: :edit it");
+        };
+        if let Some((link, None)) = self.proxy_of(id) {
+            // Still running from before (stopping, say): stop it for good first.
+            let _ = link.ctl.send(ProxyCtl::Stop);
+        }
+        let (ctl, ctl_rx) = mpsc::unbounded_channel();
+        let link = ProxyLink {
+            ctl,
+            injectors: Default::default(),
+        };
+        let injectors = link.injectors.clone();
+        self.tasks.entry(id).or_default().proxy = Some((link, None));
+        tokio::spawn(run_proxy(id, opts, self.to_loop.clone(), ctl_rx, injectors));
+        vec![Event::Started {
+            id,
+            at: self.t0.elapsed(),
+        }]
+    }
+
+    /// A session command for a proxy session (stop listening) or a client's (close it, on both
+    /// sides, as an injected close does).
+    fn to_proxy(&self, id: usize, cmd: SessionCommand) -> Vec<Event> {
+        let Some((link, client)) = self.proxy_of(id) else {
+            return Self::notice(NOT_RUNNING);
+        };
+        match (client, cmd) {
+            (None, SessionCommand::Shutdown | SessionCommand::Close { .. }) => {
+                let _ = link.ctl.send(ProxyCtl::Stop);
+                vec![]
+            }
+            (None, _) => Self::notice(
+                "a proxy session sends nothing itself: select one of its clients (under it)",
+            ),
+            (Some(client), cmd) => {
+                let (code, reason) = match cmd {
+                    SessionCommand::Close { code, reason } => (code, reason),
+                    SessionCommand::Shutdown => (1001, "going away".to_string()),
+                    SessionCommand::Send { opcode, payload } => {
+                        return self.inject(link, *client, Direction::Out, opcode, payload);
+                    }
+                    SessionCommand::Reconnect { .. } | SessionCommand::Keepalive(_) => {
+                        return Self::notice(
+                            "a proxy client's connection is its client's: reconnect from the client",
+                        );
+                    }
+                };
+                let payload = crate::engine::frame::close_payload(code, &reason);
+                self.inject(link, *client, Direction::Out, Opcode::Close, payload)
+            }
+        }
+    }
+
+    fn inject(
+        &self,
+        link: &ProxyLink,
+        client: u64,
+        toward: Direction,
+        opcode: Opcode,
+        payload: bytes::Bytes,
+    ) -> Vec<Event> {
+        let injector = link
+            .injectors
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&client).cloned());
+        match injector.map(|i| i.inject(toward, opcode, payload)) {
+            Some(Ok(())) => vec![],
+            Some(Err(e)) => Self::notice(e.to_string()),
+            None => Self::notice(crate::proxy::InjectError::Ended.to_string()),
+        }
+    }
+
     fn handle(&self, id: usize) -> Option<&SessionHandle> {
         self.tasks.get(&id).and_then(|t| t.handle.as_ref())
     }
@@ -338,6 +459,9 @@ impl Runtime {
                     .map_err(|e| e.to_string())
             });
         match payload {
+            Ok(payload) if let Some((link, Some(client))) = self.proxy_of(id) => {
+                self.inject(link, *client, frame.toward, frame.opcode, payload)
+            }
             Ok(payload) => {
                 let cmd = SessionCommand::Send {
                     opcode: frame.opcode,
@@ -357,6 +481,10 @@ impl Runtime {
         for t in self.tasks.values() {
             if let Some(h) = &t.handle {
                 h.send(SessionCommand::Shutdown);
+            }
+            // Each proxy closes its clients on both sides with 1001.
+            if let Some((link, None)) = &t.proxy {
+                let _ = link.ctl.send(ProxyCtl::Stop);
             }
         }
         let readers: Vec<_> = self

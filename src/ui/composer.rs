@@ -1,6 +1,8 @@
 //! The composer, drawn in the detail pane's place while composing.
 
 use crate::app::App;
+use crate::engine::Direction;
+use crate::keymap::{Action, Layer};
 use crate::ui::summary::human_bytes;
 use crate::ui::theme::Theme;
 use ratatui::Frame as Canvas;
@@ -18,8 +20,21 @@ pub(super) fn draw_composer(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
         Ok(p) => (format!("✓ {}", human_bytes(p.len() as u64)), t.ok),
         Err(e) => (format!("✗ {e}"), t.error),
     };
-    let title = Line::from(vec![
-        Span::styled(format!(" Compose · {} ", comp.mode.name()), t.focus),
+    let mut spans = vec![Span::styled(
+        format!(" Compose · {} ", comp.mode.name()),
+        t.focus,
+    )];
+    // A proxy client's conversation has two ends to write to: say which, and how to switch.
+    if app.current().is_some_and(|s| s.proxy_client().is_some()) {
+        let side = match comp.toward {
+            Direction::Out => "→ agent",
+            Direction::In => "→ client",
+        };
+        let key = app.keymap.keys_text(Layer::Composer, Action::ToggleToward);
+        spans.push(Span::styled(format!("{side} "), t.warn));
+        spans.push(Span::styled(format!("({key} switches) "), t.dim));
+    }
+    spans.extend([
         Span::styled(verdict, style),
         Span::styled(
             format!(
@@ -28,6 +43,7 @@ pub(super) fn draw_composer(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
             t.dim,
         ),
     ]);
+    let title = Line::from(spans);
     let mut editor = comp.editor.clone();
     editor.set_block(
         Block::default()

@@ -130,6 +130,7 @@ fn row_line<'a>(app: &App, s: &Session, row: &'a Row, w: usize, t: &Theme) -> Li
                 Direction::Out => ("▲", t.dir_out),
                 Direction::In => ("▼", t.dir_in),
             };
+
             let fixed = format!("{:>7} {:<11} ", f.seq, time);
             let size = format!("{:>8}  ", f.payload.len());
             // The reply column: time to the first / last reply of a frame we sent.
@@ -171,9 +172,19 @@ fn row_line<'a>(app: &App, s: &Session, row: &'a Row, w: usize, t: &Theme) -> Li
                     format!("✗ {}: {lead}", v.message)
                 };
             }
+            // Injected from the composer into a proxied conversation: neither side sent it.
+            if s.is_injected(f) {
+                lead = if lead.is_empty() {
+                    "✎ injected".to_string()
+                } else {
+                    format!("✎ injected {lead}")
+                };
+            }
             if !lead.is_empty() {
                 let lead_style = if lead.starts_with("invalid") || lead.starts_with('✗') {
                     t.error
+                } else if lead.starts_with('✎') {
+                    t.warn
                 } else {
                     t.json_key.add_modifier(Modifier::BOLD)
                 };

@@ -27,9 +27,15 @@ pub(super) fn draw_sessions(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
                 .left(app.now.saturating_sub(s.clock_base))
                 .map(|l| format!("↻{l}s"));
             let word = countdown.unwrap_or_else(|| s.state.word());
-            let name_w = w.saturating_sub(word.len() + 3);
+            // A proxy's clients sit under it, indented.
+            let indent = if s.proxy_client().is_some() {
+                "└ "
+            } else {
+                ""
+            };
+            let name_w = w.saturating_sub(word.chars().count() + 3 + indent.chars().count());
             let text = format!(
-                "{} {:<name_w$} {word}",
+                "{indent}{} {:<name_w$} {word}",
                 state_glyph(&s.state),
                 clip(&s.name, name_w)
             );

@@ -123,6 +123,11 @@ pub(super) fn draw_status(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
 fn key_hints(app: &App) -> String {
     let layer = keymap_layer(app);
     let mut hints = app.keymap.hints(layer);
+    // Only a proxy client's conversation has a second end to write to.
+    if app.current().is_none_or(|s| s.proxy_client().is_none()) {
+        let toward = crate::keymap::Action::ToggleToward.short();
+        hints.retain(|(_, label)| Some(*label) != toward);
+    }
     if matches!(active(app), Active::Pane(_)) {
         // A global action the pane binds itself is hinted once, with the pane's key.
         let global = app.keymap.hints(Layer::Global);

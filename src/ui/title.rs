@@ -71,6 +71,21 @@ pub(super) fn draw_title(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
                 t.accent,
             ));
         }
+        // A proxy's frames are its clients': say where it listens and who is connected.
+        if s.proxy.is_some() {
+            let (n, open) = app.proxy_clients(s.id);
+            let at = match s.listening_on {
+                Some(a) => format!("  on ws://{a}/"),
+                None => String::new(),
+            };
+            let clients = if n == 1 { "client" } else { "clients" };
+            spans.push(Span::styled(
+                format!("{at}  {n} {clients}, {open} open"),
+                t.accent,
+            ));
+            c.render_widget(Paragraph::new(Line::from(spans)), area);
+            return;
+        }
         let k = &s.counters;
         if let Some(last) = k.last_activity {
             let ago = app.now.saturating_sub(s.clock_base + last);

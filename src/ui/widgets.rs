@@ -23,6 +23,7 @@ pub(super) fn state_glyph(s: &ConnState) -> &'static str {
         ConnState::Connecting => "◐",
         ConnState::Idle => "◌",
         ConnState::File => "▤",
+        ConnState::Listening => "◉",
         ConnState::Closed { clean: true, .. } => "○",
         ConnState::Closed { .. } | ConnState::Failed(_) => "✖",
     }
@@ -30,7 +31,7 @@ pub(super) fn state_glyph(s: &ConnState) -> &'static str {
 
 pub(super) fn state_style(s: &ConnState, t: &Theme) -> Style {
     match s {
-        ConnState::Open => t.ok,
+        ConnState::Open | ConnState::Listening => t.ok,
         ConnState::Connecting => t.warn,
         ConnState::Idle | ConnState::File => t.dim,
         ConnState::Closed { clean: true, .. } => t.dim,

@@ -51,6 +51,7 @@ async fn collect_until_end(rx: &mut mpsc::Receiver<SessionEvent>, stop_at_close:
             Some(SessionEvent::Connecting { session_id, .. }) => {
                 run.connecting_ids.push(session_id)
             }
+            Some(SessionEvent::Injected(f)) => panic!("a session actor injected {f:?}"),
         }
     }
 }

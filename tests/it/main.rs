@@ -10,6 +10,7 @@ mod cli;
 mod console;
 mod console_logs;
 mod console_loop;
+mod console_proxy;
 mod console_support;
 mod console_views;
 mod console_vocab;

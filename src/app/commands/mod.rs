@@ -70,6 +70,23 @@ fn pacing(s: &str) -> Result<Pacing, String> {
     }
 }
 
+/// `wsdeck proxy`'s own options, for `:add` and `:edit`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ProxyArgs {
+    /// listen here for your own client (browser page, app) and relay it with the token added
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub listen: Option<String>,
+    /// also let pages from this origin in (besides this machine's); `null` for file:// pages
+    #[arg(long = "allow-origin", value_name = "ORIGIN")]
+    pub allow_origin: Vec<String>,
+    /// listen on a non-loopback address (anyone who reaches it talks to the agent as you)
+    #[arg(long)]
+    pub allow_remote: bool,
+    /// make a proxy session a plain session again (:edit)
+    #[arg(long, conflicts_with = "listen")]
+    pub no_listen: bool,
+}
+
 #[derive(Debug, Parser)]
 #[command(
     no_binary_name = true,
@@ -78,16 +95,20 @@ fn pacing(s: &str) -> Result<Pacing, String> {
     disable_help_subcommand = true
 )]
 pub enum ColonCommand {
-    /// a new saved session
+    /// a new saved session (with --listen ADDR:PORT, a proxy for your own client)
     Add {
         name: String,
         #[command(flatten)]
         target: TargetArgs,
+        #[command(flatten)]
+        proxy: ProxyArgs,
     },
     /// a new target for the selected session (its agent_session_id stays)
     Edit {
         #[command(flatten)]
         target: TargetArgs,
+        #[command(flatten)]
+        proxy: ProxyArgs,
     },
     /// rename the selected session
     Rename { name: String },
@@ -303,8 +324,12 @@ pub fn run(app: &mut App, line: &str) -> Vec<Effect> {
         }
     };
     match cmd {
-        C::Add { name, target } => sessions::add(app, &name, &target),
-        C::Edit { target } => sessions::edit(app, &target),
+        C::Add {
+            name,
+            target,
+            proxy,
+        } => sessions::add(app, &name, &target, &proxy),
+        C::Edit { target, proxy } => sessions::edit(app, &target, &proxy),
         C::Rename { name } => sessions::rename(app, &name),
         C::Dup { name } => sessions::dup(app, &name),
         C::Rm => sessions::remove_selected(app),

@@ -1,6 +1,8 @@
 //! `:add`, `:edit`, `:rename`, `:dup`, `:rm`, `:connect`, `:reconnect`: sessions made and changed
 //! in the console, resolved with the user's connect defaults like the command line's.
 
+use crate::app::commands::ProxyArgs;
+use crate::app::proxy::ProxySetup;
 use crate::app::{App, Effect, Origin, Pane, Session, actions};
 use crate::engine::ConnectSpec;
 use crate::engine::session::SessionCommand;
@@ -35,7 +37,35 @@ pub fn resolve_in(app: &mut App, target: &TargetArgs) -> Result<ConnectSpec, Str
     Ok(spec)
 }
 
-pub fn add(app: &mut App, name: &str, target: &TargetArgs) -> Vec<Effect> {
+/// The proxy setup `:add`/`:edit` ask for: `Ok(None)` for a plain session, `keep` when they say
+/// nothing about it.
+fn proxy_setup(args: &ProxyArgs, keep: Option<ProxySetup>) -> Result<Option<ProxySetup>, String> {
+    if args.no_listen {
+        return Ok(None);
+    }
+    match &args.listen {
+        Some(listen) => {
+            ProxySetup::new(listen, args.allow_origin.clone(), args.allow_remote).map(Some)
+        }
+        None if !args.allow_origin.is_empty() || args.allow_remote => {
+            let Some(k) = keep else {
+                return Err(
+                    "--allow-origin and --allow-remote are for a proxy: add --listen ADDR:PORT"
+                        .into(),
+                );
+            };
+            let origins = if args.allow_origin.is_empty() {
+                k.allow_origins
+            } else {
+                args.allow_origin.clone()
+            };
+            ProxySetup::new(&k.listen, origins, args.allow_remote || k.allow_remote).map(Some)
+        }
+        None => Ok(keep),
+    }
+}
+
+pub fn add(app: &mut App, name: &str, target: &TargetArgs, proxy: &ProxyArgs) -> Vec<Effect> {
     let name = match unique_name(app, name) {
         Ok(n) => n,
         Err(e) => {
@@ -54,16 +84,36 @@ pub fn add(app: &mut App, name: &str, target: &TargetArgs) -> Vec<Effect> {
         app.status = Some(format!("not added: {e}"));
         return vec![];
     }
-    app.add_session(Session::new(name, spec).with_origin(Origin::Saved), None);
+    let proxy = match proxy_setup(proxy, None) {
+        Ok(p) => p,
+        Err(e) => {
+            app.status = Some(format!("not added: {e}"));
+            return vec![];
+        }
+    };
+    let mut s = Session::new(name, spec).with_origin(Origin::Saved);
+    s.proxy = proxy;
+    app.add_session(s, None);
     app.focus = Pane::Sessions;
     app.save()
 }
 
-pub fn edit(app: &mut App, target: &TargetArgs) -> Vec<Effect> {
+pub fn edit(app: &mut App, target: &TargetArgs, proxy: &ProxyArgs) -> Vec<Effect> {
     let Some(cur) = app.current() else {
         return vec![];
     };
     let (running, old_id, name) = (cur.running, cur.spec.session_id.clone(), cur.name.clone());
+    if cur.proxy_client().is_some() {
+        app.status = Some("a proxy client's session has its proxy's target: edit the proxy".into());
+        return vec![];
+    }
+    let proxy = match proxy_setup(proxy, cur.proxy.clone()) {
+        Ok(p) => p,
+        Err(e) => {
+            app.status = Some(format!("not changed: {e}"));
+            return vec![];
+        }
+    };
     if running {
         app.status = Some("disconnect first (x), then :edit".into());
         return vec![];
@@ -85,6 +135,7 @@ pub fn edit(app: &mut App, target: &TargetArgs) -> Vec<Effect> {
     if let Some(s) = app.current_mut() {
         s.target = spec.target.describe();
         s.spec = spec;
+        s.proxy = proxy;
     }
     app.save()
 }

@@ -91,6 +91,10 @@ pub enum SessionEvent {
         at: Duration,
         message: String,
     },
+    /// A frame the user put into a relayed conversation (a proxy client's session), written
+    /// toward the agent (`Out`) or the client (`In`). Shown and recorded as injected, so it is
+    /// never taken for the client's or the agent's own.
+    Injected(Frame),
     /// The task ended.
     Ended,
 }

@@ -61,7 +61,20 @@ pub(super) fn draw_detail(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
         Some(Row {
             kind: RowKind::Frame(f),
             ..
-        }) => frame_detail(app, f, area.height.saturating_sub(2) as usize, t),
+        }) => {
+            let (title, lines) = frame_detail(app, f, area.height.saturating_sub(2) as usize, t);
+            let title = match app.current() {
+                Some(s) if s.is_injected(f) => {
+                    let toward = match f.dir {
+                        crate::engine::Direction::Out => "agent",
+                        crate::engine::Direction::In => "client",
+                    };
+                    format!("{title}· injected toward the {toward} ")
+                }
+                _ => title,
+            };
+            (title, lines)
+        }
         Some(Row {
             kind: RowKind::Event { kind, text },
             ..

@@ -13,8 +13,11 @@ pub(super) fn draw_form(c: &mut Canvas, area: Rect, f: &crate::app::form::Sessio
     let mut lines = Vec::new();
     for (i, field) in FIELDS.iter().enumerate() {
         let on = used(&kind, field);
+        let placeholder = *field == "listen" && f.values[i].is_empty() && i != f.focus;
         let value = if *field == "kind" {
             format!("‹ {} ›  (←/→: url, local, foundry)", f.values[i])
+        } else if placeholder {
+            "(empty: a session; ADDR:PORT: a proxy for your own client)".to_string()
         } else {
             f.values[i].clone()
         };
@@ -32,7 +35,10 @@ pub(super) fn draw_form(c: &mut Canvas, area: Rect, f: &crate::app::form::Sessio
         };
         lines.push(Line::from(vec![
             Span::styled(format!("{field:>17}  "), label_style),
-            Span::styled(format!("{value}{cursor}"), if on { t.base } else { t.dim }),
+            Span::styled(
+                format!("{value}{cursor}"),
+                if on && !placeholder { t.base } else { t.dim },
+            ),
         ]));
     }
     lines.push(Line::from(""));
