@@ -185,6 +185,7 @@ pub(super) async fn serve(mut tcp: TcpStream, peer: SocketAddr, shared: Arc<Shar
         .session(client, SessionEvent::Opened { at, handshake })
         .await;
     let config = WebSocketConfig::default()
+        .write_buffer_size(crate::engine::session::WRITE_BUFFER)
         .max_message_size(spec.max_message_size)
         .max_frame_size(spec.max_message_size);
     let ws = WebSocketStream::from_partially_read(tcp, rest, Role::Server, Some(config)).await;

@@ -7,7 +7,7 @@ mod closing;
 mod dial;
 mod keepalive;
 
-pub(crate) use dial::{DialFailure, dial};
+pub(crate) use dial::{DialFailure, WRITE_BUFFER, dial};
 
 use crate::engine::auth::TokenProvider;
 use crate::engine::close::Initiator;
