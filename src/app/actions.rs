@@ -289,10 +289,8 @@ fn frames(app: &mut App, action: Action) -> Vec<Effect> {
         Action::Compose => app.layers.composing = true,
         Action::ComposeLike => {
             // "A new frame like this one": the selected frame into the composer.
-            if let Some(RowKind::Frame(f)) = app
-                .current()
-                .and_then(|s| s.selected_row())
-                .map(|r| &r.kind)
+            if let Some(RowKind::Frame(f)) =
+                app.current().and_then(|s| s.selected_row()).map(|r| r.kind)
             {
                 let (op, payload) = (f.opcode, f.payload.clone());
                 app.composer.load_frame(op, &payload);

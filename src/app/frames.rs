@@ -92,7 +92,7 @@ impl Session {
     }
 
     /// Row `i` of the view.
-    pub fn view_row(&self, i: usize) -> Option<&Row> {
+    pub fn view_row(&self, i: usize) -> Option<Row> {
         if self.view.filter.is_some() {
             self.view.visible.get(i).and_then(|&j| self.log.get(j))
         } else {
@@ -100,7 +100,7 @@ impl Session {
         }
     }
 
-    pub fn selected_row(&self) -> Option<&Row> {
+    pub fn selected_row(&self) -> Option<Row> {
         self.view_row(self.view.cursor)
     }
 
@@ -123,7 +123,7 @@ impl Session {
         let Some(f) = &self.view.filter else { return };
         let end = self.log.len().min(self.view.scanned + budget);
         for j in self.view.scanned..end {
-            if self.log.get(j).is_some_and(|r| f.matches(r)) {
+            if self.log.get(j).is_some_and(|r| f.matches(&r)) {
                 self.view.visible.push(j);
             }
         }
@@ -233,7 +233,7 @@ impl Session {
                     (c + len - k) % len
                 }
             })
-            .find(|&i| self.view_row(i).is_some_and(hit))
+            .find(|&i| self.view_row(i).is_some_and(|r| hit(&r)))
     }
 
     /// Move the cursor to frame-log row `row`, clearing a filter that hides it; returns whether

@@ -111,6 +111,8 @@ pub struct ConsoleConfig {
     pub container_logs_quiet_codes: Vec<u16>,
     /// Whether `azd` was on PATH when the console started (the `auto` source's choice).
     pub azd_on_path: bool,
+    /// The memory every session's frame log shares (`[store] memory_mb`) and where they spill.
+    pub store: crate::store::Budget,
 }
 
 impl Default for ConsoleConfig {
@@ -121,6 +123,7 @@ impl Default for ConsoleConfig {
             container_logs_on_abnormal_close: true,
             container_logs_quiet_codes: Vec::new(),
             azd_on_path: false,
+            store: crate::store::Budget::default(),
         }
     }
 }
@@ -192,6 +195,9 @@ impl App {
 
     pub fn with_config(mut self, config: ConsoleConfig) -> Self {
         self.config = config;
+        for s in &mut self.sessions {
+            s.use_budget(&self.config.store);
+        }
         self
     }
 
@@ -250,6 +256,7 @@ impl App {
 
     /// Add a session at `at` (the end when `None`) with the next id, and select it.
     pub fn add_session(&mut self, mut s: Session, at: Option<usize>) {
+        s.use_budget(&self.config.store);
         s.id = self.next_id;
         self.next_id += 1;
         let at = at.unwrap_or(self.sessions.len()).min(self.sessions.len());

@@ -221,6 +221,14 @@ impl Session {
         self.origin == Origin::Capture
     }
 
+    /// Keep this session's payloads within the console's budget (before anything is stored:
+    /// a log that holds rows keeps the budget it has).
+    pub fn use_budget(&mut self, budget: &crate::store::Budget) {
+        if self.log.is_empty() {
+            self.log = FrameLog::new(budget.clone());
+        }
+    }
+
     /// The proxy session and client number, when this is one of a proxy's clients.
     pub fn proxy_client(&self) -> Option<(usize, u64)> {
         match self.origin {
@@ -352,6 +360,11 @@ impl Session {
                 self.push_note(at, EventKind::Warning, message)
             }
             SessionEvent::Ended => self.running = false,
+        }
+        // The memory budget is used up and the disk refused the spill: said once, nothing lost.
+        if let Some(problem) = self.log.take_problem() {
+            let at = self.counters.last_activity.unwrap_or_default();
+            self.push_note(at, EventKind::Warning, problem);
         }
         self.rows_added(rows);
     }

@@ -33,10 +33,10 @@ impl Session {
     pub fn learn(&mut self, budget: usize) {
         let end = self.log.len().min(self.vocab_seen + budget);
         for i in self.vocab_seen..end {
-            if let Some(RowKind::Frame(f)) = self.log.get(i).map(|r| &r.kind) {
-                let kind = self.vocab.observe_and_classify(f);
+            if let Some(RowKind::Frame(f)) = self.log.get(i).map(|r| r.kind) {
+                let kind = self.vocab.observe_and_classify(&f);
                 self.replies
-                    .observe(f, kind.as_ref().map(|k| k.name.as_str()));
+                    .observe(&f, kind.as_ref().map(|k| k.name.as_str()));
             }
         }
         self.vocab_seen = end;

@@ -50,4 +50,9 @@ impl Paths {
     pub fn capture_dir(&self) -> PathBuf {
         self.data_dir.join("captures")
     }
+
+    /// Where frame logs spill past `[store] memory_mb` (files removed with their session).
+    pub fn spill_dir(&self) -> PathBuf {
+        self.data_dir.join("spill")
+    }
 }

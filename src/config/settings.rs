@@ -13,6 +13,22 @@ pub struct Settings {
     pub connect: ConnectSettings,
     pub capture: CaptureSettings,
     pub monitor: MonitorSettings,
+    pub store: StoreSettings,
+}
+
+/// The console's frame logs (`[store]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreSettings {
+    /// Payload bytes every session together keeps in memory, in MiB; past it the oldest go to
+    /// a spill file in the data directory (an opened capture stays in its file).
+    pub memory_mb: u64,
+}
+
+impl Default for StoreSettings {
+    fn default() -> Self {
+        StoreSettings { memory_mb: 512 }
+    }
 }
 
 /// The container logs (`[monitor]`).
@@ -65,6 +81,7 @@ impl Default for Settings {
             connect: ConnectSettings::default(),
             capture: CaptureSettings::default(),
             monitor: MonitorSettings::default(),
+            store: StoreSettings::default(),
         }
     }
 }

@@ -110,7 +110,14 @@ pub async fn run(cli: &Cli) -> Result<i32> {
             Err(e) => problems.push(format!("sessions not loaded: {e}")),
         }
     }
+    // A console that died (kill -9) left its spill files: nobody can read them any more.
+    if let Some(p) = paths {
+        crate::store::remove_stale_spill_files(&p.spill_dir());
+    }
+    let store =
+        crate::store::Budget::from_mb(settings.store.memory_mb, paths.map(|p| p.spill_dir()));
     let mut config = ConsoleConfig {
+        store,
         resolve: resolve_env,
         container_logs_on_abnormal_close: settings.monitor.on_abnormal_close,
         container_logs_quiet_codes: settings.monitor.quiet_codes.clone(),

@@ -92,7 +92,7 @@ pub(super) fn draw_frames(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
     let end = (s.view.top + rows).min(s.view_len());
     for index in s.view.top..end {
         let Some(row) = s.view_row(index) else { break };
-        let mut line = row_line(app, s, row, w, t);
+        let mut line = row_line(app, s, &row, w, t);
         // The mark (`m`): one end of the range `:wav` takes.
         let log_index = match &s.view.filter {
             Some(_) => s.view.visible.get(index).copied(),
@@ -122,7 +122,7 @@ pub(super) fn draw_frames(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
     c.render_widget(Paragraph::new(lines), inner);
 }
 
-fn row_line<'a>(app: &App, s: &Session, row: &'a Row, w: usize, t: &Theme) -> Line<'a> {
+fn row_line(app: &App, s: &Session, row: &Row, w: usize, t: &Theme) -> Line<'static> {
     let time = time_text(app, s, row.at);
     match &row.kind {
         RowKind::Frame(f) => {

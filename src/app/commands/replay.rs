@@ -117,7 +117,7 @@ pub fn wav(app: &mut App, path: String) -> Vec<Effect> {
         if s.view.filter.is_some() && s.view.visible.binary_search(&i).is_err() {
             continue;
         }
-        let Some(RowKind::Frame(f)) = s.log.get(i).map(|r| &r.kind) else {
+        let Some(RowKind::Frame(f)) = s.log.get(i).map(|r| r.kind) else {
             continue;
         };
         match f.opcode {

@@ -46,14 +46,14 @@ pub(super) fn draw_detail(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
             kind: RowKind::Frame(f),
             ..
         }),
-    ) = (session, row)
+    ) = (session, row.as_ref())
         && app.detail.view == DetailView::Pcm
         && let Some(audio) = pcm_bytes(f, s.pcm)
     {
         draw_pcm(c, area, f, &audio, s.pcm, &view_key(app), focused, t);
         return;
     }
-    let (title, lines) = match row {
+    let (title, lines) = match row.as_ref() {
         None => (
             " Detail ".to_string(),
             vec![Line::from(Span::styled("Select a frame.", t.dim))],
@@ -85,7 +85,7 @@ pub(super) fn draw_detail(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
     };
     let block = pane_block(title, focused, t);
     let is_event = matches!(
-        row,
+        row.as_ref(),
         Some(Row {
             kind: RowKind::Event { .. },
             ..
