@@ -11,6 +11,7 @@ mod console;
 mod console_logs;
 mod console_loop;
 mod console_proxy;
+mod console_store;
 mod console_support;
 mod console_views;
 mod console_vocab;
