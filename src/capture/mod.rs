@@ -3,6 +3,7 @@
 
 pub mod compare;
 pub mod har;
+pub mod index;
 pub mod line;
 pub mod reader;
 pub mod replay;

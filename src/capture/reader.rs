@@ -189,7 +189,7 @@ pub fn read_from(mut reader: impl BufRead, path: &Path) -> Result<Capture, Captu
     Ok(cap)
 }
 
-fn trim_line(line: &[u8]) -> &[u8] {
+pub(crate) fn trim_line(line: &[u8]) -> &[u8] {
     let mut end = line.len();
     while end > 0 && matches!(line[end - 1], b'\n' | b'\r' | b' ' | b'\t') {
         end -= 1;

@@ -6,6 +6,7 @@
 #![allow(clippy::collapsible_match)]
 
 mod auth;
+mod capture_index;
 mod cli;
 mod console;
 mod console_logs;

@@ -1,0 +1,277 @@
+//! Frame lines in the writer's own shape (`LineEncoder::frame`), read by hand: the fixed fields
+//! parsed, the payload checked where that is cheap (base64 by SIMD, a JSON string by looking
+//! for its quote and its escapes) but not decoded. Anything else in a line, even valid JSON in
+//! another order, is `None`: the caller reads that line with serde, so the hand parser only has
+//! to be right for what it accepts, and it accepts only what serde would read the same way.
+
+use crate::engine::frame::{Direction, Opcode};
+use serde_json::{Map, Value};
+use std::ops::Range;
+use std::time::Duration;
+
+/// How a frame line carries its payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Carried {
+    /// `"text"`: a JSON string with no escapes but `\" \\ \b \f \n \r \t`, so it is exactly
+    /// what serde_json writes for the text it holds.
+    Text,
+    /// `"b64"`: standard base64, padded, checked.
+    B64,
+}
+
+/// A canonical frame line, read.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Canonical {
+    pub seq: u64,
+    pub at: Duration,
+    pub dir: Direction,
+    pub opcode: Opcode,
+    pub len: u32,
+    pub injected: bool,
+    pub carried: Carried,
+    /// `"t":"…","ms":…` in the line.
+    pub times: Range<usize>,
+    /// The payload's JSON string, between its quotes.
+    pub body: Range<usize>,
+    /// Nothing but `}` after the payload's closing quote.
+    pub bare: bool,
+}
+
+/// Keys that the reader (`entry_from`, the header test) looks at: a line that repeats one after
+/// the payload means what serde's last-one-wins says, so it is left to serde.
+const READ_KEYS: &[&str] = &[
+    "seq",
+    "t",
+    "ms",
+    "dir",
+    "op",
+    "len",
+    "text",
+    "b64",
+    "event",
+    "wsdeck_capture",
+];
+
+struct Cur<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl Cur<'_> {
+    fn lit(&mut self, s: &[u8]) -> Option<()> {
+        if self.b.get(self.i..self.i + s.len())? == s {
+            self.i += s.len();
+            Some(())
+        } else {
+            None
+        }
+    }
+
+    /// A JSON integer of at most `max_digits` digits (no sign, no leading zero).
+    fn uint(&mut self, max_digits: usize) -> Option<u64> {
+        let digits = self.b[self.i..]
+            .iter()
+            .take(max_digits + 1)
+            .take_while(|c| c.is_ascii_digit())
+            .count();
+        if digits == 0 || digits > max_digits || (digits > 1 && self.b[self.i] == b'0') {
+            return None;
+        }
+        let mut v = 0u64;
+        for &c in &self.b[self.i..self.i + digits] {
+            v = v.checked_mul(10)?.checked_add((c - b'0') as u64)?;
+        }
+        self.i += digits;
+        Some(v)
+    }
+
+    /// One of `words`, then a closing quote.
+    fn word<T: Copy>(&mut self, words: &[(&[u8], T)]) -> Option<T> {
+        for (w, v) in words {
+            if self.b[self.i..].starts_with(w) && self.b.get(self.i + w.len()) == Some(&b'"') {
+                self.i += w.len() + 1;
+                return Some(*v);
+            }
+        }
+        None
+    }
+}
+
+const DIRS: &[(&[u8], Direction)] = &[(b"in", Direction::In), (b"out", Direction::Out)];
+const OPS: &[(&[u8], Opcode)] = &[
+    (b"text", Opcode::Text),
+    (b"binary", Opcode::Binary),
+    (b"ping", Opcode::Ping),
+    (b"pong", Opcode::Pong),
+    (b"close", Opcode::Close),
+];
+
+/// `line` (trimmed of its line end) read as a canonical frame line.
+pub(crate) fn parse(line: &[u8]) -> Option<Canonical> {
+    let mut c = Cur { b: line, i: 0 };
+    c.lit(b"{\"seq\":")?;
+    let seq = c.uint(20)?;
+    c.lit(b",")?;
+    let times_start = c.i;
+    c.lit(b"\"t\":\"")?;
+    // RFC 3339 as the writer puts it; anything needing an escape is left to serde.
+    let t_len = line[c.i..]
+        .iter()
+        .take(64)
+        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b':' | b'.' | b'-' | b'+'))
+        .count();
+    c.i += t_len;
+    c.lit(b"\",\"ms\":")?;
+    // `ms` exactly as the writer puts it (whole milliseconds, a point, three digits), at most
+    // 12 digits before the point so `ms * 1000` is an exact f64.
+    let whole = c.uint(12)?;
+    c.lit(b".")?;
+    let frac = line.get(c.i..c.i + 3)?;
+    if !frac.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    c.i += 3;
+    let frac = frac.iter().fold(0u64, |v, d| v * 10 + (d - b'0') as u64);
+    let times = times_start..c.i;
+    c.lit(b",\"dir\":\"")?;
+    let dir = c.word(DIRS)?;
+    c.lit(b",\"op\":\"")?;
+    let opcode = c.word(OPS)?;
+    c.lit(b",\"len\":")?;
+    let len = u32::try_from(c.uint(10)?).ok()?;
+    c.lit(b",\"")?;
+    let (carried, body) = if c.lit(b"text\":\"").is_some() {
+        let (close, unescaped) = scan_text(line, c.i)?;
+        if unescaped != len as usize {
+            return None;
+        }
+        (Carried::Text, c.i..close)
+    } else {
+        c.lit(b"b64\":\"")?;
+        // The length tells where the closing quote must be; the check proves nothing in
+        // between is a quote, a line end or anything but base64.
+        let end = c.i.checked_add((len as usize).div_ceil(3) * 4)?;
+        if line.get(end) != Some(&b'"') {
+            return None;
+        }
+        let b64 = &line[c.i..end];
+        if base64_simd::STANDARD.check(b64).is_err()
+            || base64_simd::STANDARD.decoded_length(b64).ok()? != len as usize
+        {
+            return None;
+        }
+        (Carried::B64, c.i..end)
+    };
+    let tail = &line[body.end + 1..];
+    let (bare, injected) = match tail {
+        b"}" => (true, false),
+        _ => (false, tail_injected(tail)?),
+    };
+    Some(Canonical {
+        seq,
+        at: at_of_ms(((whole * 1000 + frac) as f64) / 1000.0)?,
+        dir,
+        opcode,
+        len,
+        injected,
+        carried,
+        times,
+        body,
+        bare,
+    })
+}
+
+/// What the reader makes of `"ms"` (`at_from`: seconds as f64, nothing for ≤ 0); `None` for a
+/// value no `Duration` holds, which the reader would panic on.
+pub(crate) fn at_of_ms(ms: f64) -> Option<Duration> {
+    if ms.is_finite() && ms > 0.0 {
+        Duration::try_from_secs_f64(ms / 1000.0).ok()
+    } else {
+        Some(Duration::ZERO)
+    }
+}
+
+/// The fields after the payload (`,"client":3`, `,"injected":true`, a close frame's code and
+/// reason): whether they mark the frame injected. `None` when they are not valid members or
+/// repeat a key the reader looks at.
+fn tail_injected(tail: &[u8]) -> Option<bool> {
+    // The proxy's and the console's common tails, without serde.
+    match tail {
+        b",\"injected\":true}" => return Some(true),
+        _ if tail.starts_with(b",\"client\":") => {
+            let mut c = Cur { b: tail, i: 10 };
+            if c.uint(20).is_some() {
+                match &tail[c.i..] {
+                    b"}" => return Some(false),
+                    b",\"injected\":true}" => return Some(true),
+                    _ => {}
+                }
+            }
+        }
+        _ => {}
+    }
+    if tail.len() < 3 || tail[0] != b',' || tail[1] != b'"' {
+        return None;
+    }
+    let mut obj = Vec::with_capacity(tail.len());
+    obj.push(b'{');
+    obj.extend_from_slice(&tail[1..]);
+    let fields: Map<String, Value> = serde_json::from_slice(&obj).ok()?;
+    if READ_KEYS.iter().any(|k| fields.contains_key(*k)) {
+        return None;
+    }
+    Some(fields.get("injected").and_then(Value::as_bool) == Some(true))
+}
+
+/// A JSON string's content from `start`: where its closing quote is and how many bytes it
+/// holds unescaped. `None` for anything this does not take on (`\u`, `\/`, a raw control
+/// character, bytes that are not UTF-8, no closing quote).
+pub(crate) fn scan_text(line: &[u8], start: usize) -> Option<(usize, usize)> {
+    let mut i = start;
+    let mut escapes = 0usize;
+    let close = loop {
+        let j = i + memchr::memchr2(b'"', b'\\', line.get(i..)?)?;
+        if line[j] == b'"' {
+            break j;
+        }
+        match line.get(j + 1)? {
+            b'"' | b'\\' | b'b' | b'f' | b'n' | b'r' | b't' => {
+                escapes += 1;
+                i = j + 2;
+            }
+            _ => return None,
+        }
+    };
+    let body = &line[start..close];
+    if body.iter().any(|&b| b < 0x20) || std::str::from_utf8(body).is_err() {
+        return None;
+    }
+    Some((close, body.len() - escapes))
+}
+
+/// The text a body accepted by [`scan_text`] holds.
+pub(crate) fn unescape(body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len());
+    let mut rest = body;
+    while let Some(i) = memchr::memchr(b'\\', rest) {
+        out.extend_from_slice(&rest[..i]);
+        let Some(&e) = rest.get(i + 1) else {
+            break;
+        };
+        out.push(match e {
+            b'b' => 0x08,
+            b'f' => 0x0c,
+            b'n' => b'\n',
+            b'r' => b'\r',
+            b't' => b'\t',
+            other => other,
+        });
+        rest = &rest[i + 2..];
+    }
+    out.extend_from_slice(rest);
+    out
+}
+
+#[cfg(test)]
+#[path = "canonical_tests.rs"]
+mod tests;

@@ -1,0 +1,209 @@
+use super::*;
+use crate::capture::line::LineEncoder;
+use crate::engine::frame::{Frame, close_payload};
+use bytes::Bytes;
+use std::time::SystemTime;
+
+fn line_of(f: &Frame) -> Vec<u8> {
+    let mut out = Vec::new();
+    LineEncoder::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_764_064_800))
+        .frame(&mut out, f);
+    assert_eq!(out.pop(), Some(b'\n'));
+    out
+}
+
+fn frame(seq: u64, at_us: u64, dir: Direction, opcode: Opcode, payload: &[u8]) -> Frame {
+    Frame {
+        seq,
+        at: Duration::from_micros(at_us),
+        dir,
+        opcode,
+        payload: Bytes::copy_from_slice(payload),
+    }
+}
+
+/// The payload as the line carries it, decoded.
+fn payload(line: &[u8], c: &Canonical) -> Vec<u8> {
+    let body = &line[c.body.clone()];
+    match c.carried {
+        Carried::Text => unescape(body),
+        Carried::B64 => base64_simd::STANDARD.decode_to_vec(body).expect("b64"),
+    }
+}
+
+#[test]
+fn the_writers_lines_are_canonical_for_every_opcode() {
+    let cases = [
+        frame(1, 0, Direction::Out, Opcode::Text, b"{\"type\":\"ping\"}"),
+        frame(
+            2,
+            6_315,
+            Direction::In,
+            Opcode::Text,
+            "tab\there \"q\" \\ é 😀\n\r\u{8}\u{c}".as_bytes(),
+        ),
+        frame(3, 1_000_001, Direction::In, Opcode::Binary, &[0, 1, 2, 255]),
+        frame(4, 7, Direction::In, Opcode::Binary, b""),
+        frame(5, 8, Direction::Out, Opcode::Ping, b"p"),
+        frame(6, 9, Direction::In, Opcode::Pong, b"po"),
+        frame(
+            7,
+            10,
+            Direction::In,
+            Opcode::Close,
+            &close_payload(1011, "Internal \"error\""),
+        ),
+        frame(8, 11, Direction::Out, Opcode::Close, b""),
+        frame(
+            u64::MAX,
+            3_600_000_000_123,
+            Direction::Out,
+            Opcode::Text,
+            b"",
+        ),
+    ];
+    for f in &cases {
+        let line = line_of(f);
+        let c = parse(&line).unwrap_or_else(|| panic!("{}", String::from_utf8_lossy(&line)));
+        assert_eq!(
+            (c.seq, c.at, c.dir, c.opcode),
+            (f.seq, f.at, f.dir, f.opcode)
+        );
+        assert_eq!(c.len as usize, f.payload.len());
+        assert_eq!(payload(&line, &c), f.payload.as_ref());
+        assert!(!c.injected);
+        assert!(line[c.times.clone()].starts_with(b"\"t\":\""));
+        assert_eq!(c.bare, f.opcode != Opcode::Close || f.payload.len() < 2);
+    }
+}
+
+#[test]
+fn text_that_is_not_utf8_goes_as_base64_and_still_reads() {
+    let f = frame(1, 5, Direction::In, Opcode::Text, &[0xff, 0xfe]);
+    let line = line_of(&f);
+    let c = parse(&line).expect("canonical");
+    assert_eq!(c.carried, Carried::B64);
+    assert_eq!(payload(&line, &c), vec![0xff, 0xfe]);
+}
+
+#[test]
+fn times_are_what_the_reader_makes_of_ms() {
+    // The reader: serde's f64 of "ms", divided by 1000, as a Duration from seconds.
+    for us in
+        (0..3_000_000u64)
+            .step_by(997)
+            .chain([1, 999, 1_000, 123_456_789_123, 999_999_999_999_999])
+    {
+        let text = format!("{}.{:03}", us / 1000, us % 1000);
+        let v: f64 = serde_json::from_str(&text).expect("f64");
+        let want = if v > 0.0 {
+            Duration::from_secs_f64(v / 1000.0)
+        } else {
+            Duration::ZERO
+        };
+        let line = format!(
+            "{{\"seq\":1,\"t\":\"x\",\"ms\":{text},\"dir\":\"in\",\"op\":\"text\",\"len\":0,\"text\":\"\"}}"
+        );
+        assert_eq!(
+            parse(line.as_bytes()).expect("canonical").at,
+            want,
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn proxy_and_console_fields_after_the_payload() {
+    let base = "{\"seq\":1,\"t\":\"x\",\"ms\":1.000,\"dir\":\"in\",\"op\":\"binary\",\"len\":1,\"b64\":\"AA==\"";
+    for (tail, injected) in [
+        ("}", false),
+        (",\"client\":3}", false),
+        (",\"injected\":true}", true),
+        (",\"client\":12,\"injected\":true}", true),
+        (",\"injected\":false}", false),
+        (",\"injected\":true,\"injected\":false}", false),
+        (",\"code\":1000,\"reason\":\"bye\"}", false),
+        (",\"decoder\":\"cbor\",\"decoded\":[{\"depth\":0}]}", false),
+    ] {
+        let line = format!("{base}{tail}");
+        let c = parse(line.as_bytes()).unwrap_or_else(|| panic!("{line}"));
+        assert_eq!(c.injected, injected, "{line}");
+    }
+}
+
+#[test]
+fn anything_else_is_left_to_serde() {
+    let ok = "{\"seq\":1,\"t\":\"x\",\"ms\":1.000,\"dir\":\"in\",\"op\":\"text\",\"len\":2,\"text\":\"hi\"}";
+    assert!(parse(ok.as_bytes()).is_some());
+    let not = [
+        // Other field orders, spacing, number forms.
+        "{\"t\":\"x\",\"seq\":1,\"ms\":1.000,\"dir\":\"in\",\"op\":\"text\",\"len\":2,\"text\":\"hi\"}",
+        "{ \"seq\":1,\"t\":\"x\",\"ms\":1.000,\"dir\":\"in\",\"op\":\"text\",\"len\":2,\"text\":\"hi\"}",
+        "{\"seq\":01,\"t\":\"x\",\"ms\":1.000,\"dir\":\"in\",\"op\":\"text\",\"len\":2,\"text\":\"hi\"}",
+        "{\"seq\":1,\"t\":\"x\",\"ms\":1.5,\"dir\":\"in\",\"op\":\"text\",\"len\":2,\"text\":\"hi\"}",
+        "{\"seq\":1,\"t\":\"x\",\"ms\":1.0000,\"dir\":\"in\",\"op\":\"text\",\"len\":2,\"text\":\"hi\"}",
+        "{\"seq\":1,\"t\":\"x\",\"ms\":1.000e3,\"dir\":\"in\",\"op\":\"text\",\"len\":2,\"text\":\"hi\"}",
+        "{\"seq\":99999999999999999999,\"t\":\"x\",\"ms\":1.000,\"dir\":\"in\",\"op\":\"text\",\"len\":2,\"text\":\"hi\"}",
+        "{\"seq\":1,\"t\":\"x\",\"ms\":1.000,\"dir\":\"up\",\"op\":\"text\",\"len\":2,\"text\":\"hi\"}",
+        "{\"seq\":1,\"t\":\"x\",\"ms\":1.000,\"dir\":\"in\",\"op\":\"texts\",\"len\":2,\"text\":\"hi\"}",
+        // A length that is not the payload's.
+        "{\"seq\":1,\"t\":\"x\",\"ms\":1.000,\"dir\":\"in\",\"op\":\"text\",\"len\":3,\"text\":\"hi\"}",
+        "{\"seq\":1,\"t\":\"x\",\"ms\":1.000,\"dir\":\"in\",\"op\":\"binary\",\"len\":3,\"b64\":\"AA==\"}",
+        "{\"seq\":1,\"t\":\"x\",\"ms\":1.000,\"dir\":\"in\",\"op\":\"binary\",\"len\":1,\"b64\":\"AAA=\"}",
+        // Escapes serde_json never writes, raw control characters, bad UTF-8, bad base64.
+        "{\"seq\":1,\"t\":\"x\",\"ms\":1.000,\"dir\":\"in\",\"op\":\"text\",\"len\":1,\"text\":\"\\u0041\"}",
+        "{\"seq\":1,\"t\":\"x\",\"ms\":1.000,\"dir\":\"in\",\"op\":\"text\",\"len\":1,\"text\":\"\\/\"}",
+        "{\"seq\":1,\"t\":\"x\",\"ms\":1.000,\"dir\":\"in\",\"op\":\"text\",\"len\":1,\"text\":\"\t\"}",
+        "{\"seq\":1,\"t\":\"x\",\"ms\":1.000,\"dir\":\"in\",\"op\":\"binary\",\"len\":1,\"b64\":\"A*==\"}",
+        // A key the reader looks at, repeated; a trailing comma; anything after the object.
+        "{\"seq\":1,\"t\":\"x\",\"ms\":1.000,\"dir\":\"in\",\"op\":\"text\",\"len\":2,\"text\":\"hi\",\"dir\":\"out\"}",
+        "{\"seq\":1,\"t\":\"x\",\"ms\":1.000,\"dir\":\"in\",\"op\":\"text\",\"len\":2,\"text\":\"hi\",\"event\":\"x\"}",
+        "{\"seq\":1,\"t\":\"x\",\"ms\":1.000,\"dir\":\"in\",\"op\":\"text\",\"len\":2,\"text\":\"hi\",\"wsdeck_capture\":1}",
+        "{\"seq\":1,\"t\":\"x\",\"ms\":1.000,\"dir\":\"in\",\"op\":\"text\",\"len\":2,\"text\":\"hi\",}",
+        "{\"seq\":1,\"t\":\"x\",\"ms\":1.000,\"dir\":\"in\",\"op\":\"text\",\"len\":2,\"text\":\"hi\"}}",
+        "{\"seq\":1,\"t\":\"x\",\"ms\":1.000,\"dir\":\"in\",\"op\":\"text\",\"len\":2,\"text\":\"hi\"",
+        "{\"seq\":1,\"t\":\"x\",\"ms\":1.000,\"dir\":\"in\",\"op\":\"text\",\"len\":2,\"text\":\"hi",
+        "{\"seq\":1,\"t\":\"x\",\"ms\":1.000,\"dir\":\"in\",\"op\":\"binary\",\"len\":1,\"b64\":\"AA",
+        "{\"seq\":1",
+        "",
+    ];
+    for line in not {
+        assert_eq!(parse(line.as_bytes()), None, "{line}");
+    }
+    // Bytes that are not UTF-8 inside a text string.
+    let mut bad =
+        b"{\"seq\":1,\"t\":\"x\",\"ms\":1.000,\"dir\":\"in\",\"op\":\"text\",\"len\":1,\"text\":\""
+            .to_vec();
+    bad.extend_from_slice(&[0xff, b'"', b'}']);
+    assert_eq!(parse(&bad), None);
+}
+
+#[test]
+fn base64_is_accepted_exactly_when_the_reader_decodes_it() {
+    // The reader decodes with the same engine; what `check` passes, `decode` takes, and the
+    // other way round (padding, and bits past the end that are not zero).
+    for b64 in [
+        "AA==", "AB==", "AAA=", "AAB=", "AAAA", "A===", "====", "AA=A", "QUJD",
+    ] {
+        assert_eq!(
+            base64_simd::STANDARD.check(b64.as_bytes()).is_ok(),
+            base64_simd::STANDARD.decode_to_vec(b64).is_ok(),
+            "{b64}"
+        );
+    }
+}
+
+#[test]
+fn hostile_lines_never_panic() {
+    let seeds: [&[u8]; 4] = [
+        b"{\"seq\":1,\"t\":\"x\",\"ms\":1.000,\"dir\":\"in\",\"op\":\"text\",\"len\":2,\"text\":\"h\\\\\"}",
+        b"{\"seq\":1,\"t\":\"x\",\"ms\":1.000,\"dir\":\"in\",\"op\":\"binary\",\"len\":4294967295,\"b64\":\"\"}",
+        b"{\"seq\":1,\"t\":\"x\",\"ms\":999999999999.999,\"dir\":\"in\",\"op\":\"ping\",\"len\":0,\"b64\":\"\",\"client\":",
+        b"{\"seq\":1,\"t\":\"x\",\"ms\":1.000,\"dir\":\"in\",\"op\":\"text\",\"len\":1,\"text\":\"\\",
+    ];
+    for s in seeds {
+        for cut in 0..=s.len() {
+            let _ = parse(&s[..cut]);
+        }
+    }
+}
