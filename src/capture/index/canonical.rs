@@ -249,9 +249,22 @@ pub(crate) fn scan_text(line: &[u8], start: usize) -> Option<(usize, usize)> {
     Some((close, body.len() - escapes))
 }
 
-/// The text a body accepted by [`scan_text`] holds.
-pub(crate) fn unescape(body: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(body.len());
+/// The payload of a line `parse` read, appended to `out`.
+pub(crate) fn decode_into(line: &[u8], c: &Canonical, out: &mut Vec<u8>) -> Result<(), String> {
+    let body = &line[c.body.clone()];
+    match c.carried {
+        Carried::Text => {
+            unescape_into(body, out);
+            Ok(())
+        }
+        Carried::B64 => base64_simd::STANDARD
+            .decode_append(body, out)
+            .map_err(|e| e.to_string()),
+    }
+}
+
+/// The text a body accepted by [`scan_text`] holds, appended to `out`.
+fn unescape_into(body: &[u8], out: &mut Vec<u8>) {
     let mut rest = body;
     while let Some(i) = memchr::memchr(b'\\', rest) {
         out.extend_from_slice(&rest[..i]);
@@ -269,7 +282,6 @@ pub(crate) fn unescape(body: &[u8]) -> Vec<u8> {
         rest = &rest[i + 2..];
     }
     out.extend_from_slice(rest);
-    out
 }
 
 #[cfg(test)]

@@ -34,7 +34,7 @@ pub(crate) enum Record<'a> {
 }
 
 pub(crate) enum Opened {
-    Lines(Records),
+    Lines(Box<Records>),
     /// A HAR document, which is one JSON value and is read whole (`read_capture`).
     Har,
 }
@@ -76,7 +76,7 @@ impl Records {
             return Ok(Opened::Har);
         }
         file.seek(SeekFrom::Start(0)).map_err(io)?;
-        Ok(Opened::Lines(Records {
+        Ok(Opened::Lines(Box::new(Records {
             path: path.to_path_buf(),
             lines: LineReader::with_max_line(file, max_line),
             total,
@@ -86,7 +86,7 @@ impl Records {
             headers: 0,
             bad: 0,
             pending_header: None,
-        }))
+        })))
     }
 
     /// The file's size when it was opened.
