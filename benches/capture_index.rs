@@ -11,7 +11,7 @@
 //! with escapes), so every run reads them from the page cache. Each run times, in turn:
 //! - index: `index_capture` to the end, the batches counted and dropped;
 //! - read_capture: the whole capture loaded (payloads decoded), as the console opens it today;
-//! - inspect --json: the release binary, stdout to /dev/null;
+//! - inspect --json: the release binary (a copy taken at the start), stdout to /dev/null;
 //! - whole + encode: what `inspect --json` did before it streamed, in process: `read_capture`,
 //!   then every entry re-encoded (binary frames through the auto decoder) into a buffer that is
 //!   emptied every MiB, as writes to /dev/null would.
@@ -167,8 +167,8 @@ fn whole_and_encode(path: &Path) -> u64 {
     written + out.len() as u64
 }
 
-fn inspect_command(path: &Path, home: &Path) -> Command {
-    let mut c = Command::new(BIN);
+fn inspect_command(bin: &Path, path: &Path, home: &Path) -> Command {
+    let mut c = Command::new(bin);
     c.args(["inspect", "--json"])
         .arg(path)
         .env("WSDECK_CONFIG_DIR", home.join("config"))
@@ -177,8 +177,8 @@ fn inspect_command(path: &Path, home: &Path) -> Command {
     c
 }
 
-fn inspect(path: &Path, home: &Path) {
-    let o = inspect_command(path, home).output().expect("inspect");
+fn inspect(bin: &Path, path: &Path, home: &Path) {
+    let o = inspect_command(bin, path, home).output().expect("inspect");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
 
@@ -239,6 +239,10 @@ fn main() {
         .unwrap_or_else(std::env::temp_dir);
     let dir = tempfile::tempdir_in(&base).expect("temp dir");
     let home = tempfile::tempdir().expect("home");
+    // The target directory may be shared with other builds: run a private copy of the binary
+    // cargo just built for this bench.
+    let bin = home.path().join("wsdeck");
+    std::fs::copy(BIN, &bin).expect("copy the wsdeck binary");
     let cases = std::env::var("WSDECK_BENCH_CASES").unwrap_or_else(|_| "1k,64,text".into());
     println!("capture_index: {runs} runs, captures in {}", base.display());
     for name in cases.split(',').map(str::trim).filter(|s| !s.is_empty()) {
@@ -266,7 +270,7 @@ fn main() {
                 loaded.take().map(|c| c.entries.len() as u64),
                 Some(c.frames)
             );
-            let s = timed(|| inspect(&path, home.path()));
+            let s = timed(|| inspect(&bin, &path, home.path()));
             let o = timed(|| {
                 whole_and_encode(&path);
             });
@@ -304,7 +308,7 @@ fn main() {
         one.arg("--index-one").arg(&path);
         match (
             peak_rss_mb(one),
-            peak_rss_mb(inspect_command(&path, home.path())),
+            peak_rss_mb(inspect_command(&bin, &path, home.path())),
         ) {
             (Some(a), Some(b)) => println!(
                 "  peak resident memory: index pass {a:.0} MB (records dropped per batch), inspect --json {b:.0} MB"
