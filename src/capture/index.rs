@@ -7,7 +7,7 @@
 //! it, so both accept the same files and give the same frames, events and warnings, only the
 //! hand-written ones more slowly.
 
-mod canonical;
+pub(crate) mod canonical;
 mod lines;
 pub(crate) mod records;
 
@@ -258,13 +258,9 @@ pub fn payload_from_line(line: &[u8]) -> Result<Bytes, PayloadError> {
 fn payload_of_line(line: &[u8]) -> Result<Bytes, String> {
     let text = trim_line(line);
     if let Some(c) = canonical::parse(text) {
-        let body = &text[c.body.clone()];
-        return Ok(Bytes::from(match c.carried {
-            canonical::Carried::Text => canonical::unescape(body),
-            canonical::Carried::B64 => base64_simd::STANDARD
-                .decode_to_vec(body)
-                .map_err(|e| e.to_string())?,
-        }));
+        let mut payload = Vec::with_capacity(c.len as usize);
+        canonical::decode_into(text, &c, &mut payload)?;
+        return Ok(Bytes::from(payload));
     }
     let obj = match serde_json::from_slice::<Value>(text) {
         Ok(Value::Object(obj)) => obj,

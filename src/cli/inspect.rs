@@ -1,6 +1,8 @@
 //! `wsdeck inspect`: a capture, readably or as JSON lines. With `--proto`, binary frames are
 //! read as protobuf with the user's schema (see [`crate::decode::decode_protobuf_with`]).
 
+use crate::capture::index::canonical::{Canonical, Carried, decode_into};
+use crate::capture::index::records::{Opened, Record, Records};
 use crate::capture::line::LineEncoder;
 use crate::capture::reader::Entry;
 use crate::decode::json::{JsonView, discriminator, view};
@@ -13,7 +15,8 @@ use crate::engine::close::explain;
 use crate::engine::frame::{Direction, Frame, Opcode};
 use crate::exit;
 use anyhow::Result;
-use serde_json::Value;
+use bytes::Bytes;
+use serde_json::{Map, Value};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -37,21 +40,23 @@ pub fn run(
         Ok(r) => r,
         Err(code) => return Ok(code),
     };
+    if json {
+        match Records::open(path) {
+            Ok(Opened::Lines(recs)) => return stream_json(path, recs, &decoder),
+            // One JSON document: read whole, below.
+            Ok(Opened::Har) => {}
+            Err(e) => {
+                eprintln!("wsdeck: {e}");
+                return Ok(exit::USAGE);
+            }
+        }
+    }
     let Some(cap) = crate::cli::read_capture_or_say(path) else {
         return Ok(exit::USAGE);
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let started = cap
-        .header
-        .as_ref()
-        .and_then(|h| h.get("started"))
-        .and_then(Value::as_str)
-        .and_then(|s| {
-            time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
-        })
-        .map(SystemTime::from)
-        .unwrap_or(SystemTime::UNIX_EPOCH);
+    let started = started_of(cap.header.as_ref());
     let result = if json {
         write_json(&mut out, &cap.entries, started, &decoder)
     } else {
@@ -72,12 +77,28 @@ pub fn run(
         }
         write_readable(&mut out, &cap.entries, max_bytes, &decoder)
     };
-    match result.and_then(|_| out.flush()) {
+    written(result.and_then(|_| out.flush()))
+}
+
+fn written(result: std::io::Result<()>) -> Result<i32> {
+    match result {
         Ok(()) => Ok(exit::OK),
         // A closed pipe (| head) is not an error worth a message.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(exit::OK),
         Err(e) => Err(e.into()),
     }
+}
+
+/// The wall-clock zero of a capture's `t` fields: its header's `started`.
+fn started_of(header: Option<&Map<String, Value>>) -> SystemTime {
+    header
+        .and_then(|h| h.get("started"))
+        .and_then(Value::as_str)
+        .and_then(|s| {
+            time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
+        })
+        .map(SystemTime::from)
+        .unwrap_or(SystemTime::UNIX_EPOCH)
 }
 
 /// How binary frames are read: a decoder and, with `--proto`, the user's schema.
@@ -162,11 +183,15 @@ struct Read {
 /// A binary frame as `reading` reads it (`None`: shown as hex, as before decoders existed).
 /// With a schema but no `--message`, a frame that no message fits is read without the schema.
 fn decoded(f: &Frame, reading: &Reading) -> Option<Read> {
-    if f.opcode != Opcode::Binary || reading.kind == DecoderKind::Hex {
+    decoded_bytes(f.opcode, &f.payload, reading)
+}
+
+fn decoded_bytes(opcode: Opcode, payload: &[u8], reading: &Reading) -> Option<Read> {
+    if opcode != Opcode::Binary || reading.kind == DecoderKind::Hex {
         return None;
     }
     if let Some(schema) = &reading.schema {
-        if let Some(r) = decode_protobuf_with(schema, reading.message.as_deref(), &f.payload) {
+        if let Some(r) = decode_protobuf_with(schema, reading.message.as_deref(), payload) {
             return Some(Read {
                 decoded: r.decoded,
                 message: Some((r.message, r.misfits)),
@@ -176,7 +201,7 @@ fn decoded(f: &Frame, reading: &Reading) -> Option<Read> {
             return None;
         }
     }
-    decode_frame(reading.kind, &f.payload).map(|decoded| Read {
+    decode_frame(reading.kind, payload).map(|decoded| Read {
         decoded,
         message: None,
     })
@@ -192,18 +217,158 @@ fn write_json(
     let mut buf = Vec::new();
     for e in entries {
         buf.clear();
-        match e {
-            Entry::Frame(f) => {
-                enc.frame(&mut buf, f);
-                if let Some(r) = decoded(f, decoder) {
-                    add_decoded(&mut buf, &r);
-                }
-            }
-            Entry::Event { at, kind, fields } => enc.event(&mut buf, *at, kind, fields.clone()),
-        }
+        json_entry(&mut buf, &mut enc, e, decoder);
         out.write_all(&buf)?;
     }
     Ok(())
+}
+
+/// One record as `--json` prints it: the capture's line as the encoder writes it, and what a
+/// decoder read in a binary frame.
+fn json_entry(buf: &mut Vec<u8>, enc: &mut LineEncoder, e: &Entry, decoder: &Reading) {
+    match e {
+        Entry::Frame(f) => {
+            enc.frame(buf, f);
+            if let Some(r) = decoded(f, decoder) {
+                add_decoded(buf, &r);
+            }
+        }
+        Entry::Event { at, kind, fields } => enc.event(buf, *at, kind, fields.clone()),
+    }
+}
+
+/// Output goes to stdout in pieces of about this size.
+const OUT_CHUNK: usize = 1 << 20;
+
+/// What `LineEncoder::event` writes after the times for an event of no kind and no fields.
+const BARE_EVENT_END: &[u8] = b",\"event\":\"\"}\n";
+
+/// `--json` for a capture of lines, one record at a time: memory stays at about a chunk and a
+/// line whatever the capture's size, and the output is what [`write_json`] prints for the
+/// whole capture. A frame line in the writer's shape is copied, with its times re-encoded from
+/// the header's `started` (the shape admits only text and base64 that re-encode to
+/// themselves); any other line is parsed and re-encoded.
+fn stream_json(path: &Path, mut recs: Box<Records>, reading: &Reading) -> Result<i32> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let mut buf = Vec::with_capacity(OUT_CHUNK + (64 << 10));
+    let mut enc: Option<LineEncoder> = None;
+    // Warnings wait for the first record: a file that turns out not to be a capture gets only
+    // its error, as when it was read whole.
+    let mut held = Some(Vec::new());
+    let (mut scratch, mut times) = (Vec::new(), Vec::new());
+    loop {
+        let rec = match recs.next() {
+            Ok(Some(r)) => r,
+            Ok(None) => break,
+            Err(e) => {
+                let _ = out.write_all(&buf);
+                eprintln!("wsdeck: {e}");
+                return Ok(exit::USAGE);
+            }
+        };
+        match rec {
+            Record::Warning(w) => match &mut held {
+                Some(h) if h.len() < 1000 => h.push(w),
+                _ => {
+                    release(path, &mut held);
+                    eprintln!("wsdeck: {}: {w}", path.display());
+                }
+            },
+            Record::Header(h) => {
+                enc.get_or_insert_with(|| LineEncoder::new(started_of(Some(&h))));
+                release(path, &mut held);
+            }
+            Record::Canonical { c, line, .. } => {
+                release(path, &mut held);
+                let enc = enc.get_or_insert_with(|| LineEncoder::new(started_later(path)));
+                canonical_json(&mut buf, enc, &c, line, reading, &mut scratch, &mut times);
+            }
+            Record::Parsed { entry, .. } => {
+                release(path, &mut held);
+                let enc = enc.get_or_insert_with(|| LineEncoder::new(started_later(path)));
+                json_entry(&mut buf, enc, &entry, reading);
+            }
+        }
+        if buf.len() >= OUT_CHUNK {
+            if let Err(e) = out.write_all(&buf) {
+                return written(Err(e));
+            }
+            buf.clear();
+        }
+    }
+    if let Err(e) = recs.finish() {
+        eprintln!("wsdeck: {e}");
+        return Ok(exit::USAGE);
+    }
+    release(path, &mut held);
+    written(out.write_all(&buf).and_then(|_| out.flush()))
+}
+
+fn release(path: &Path, held: &mut Option<Vec<String>>) {
+    for w in held.take().unwrap_or_default() {
+        eprintln!("wsdeck: {}: {w}", path.display());
+    }
+}
+
+/// A capture whose first record comes before any header: the first header further on still
+/// gives the times (as when the capture was read whole), found by reading on for it.
+fn started_later(path: &Path) -> SystemTime {
+    let Ok(Opened::Lines(mut recs)) = Records::open(path) else {
+        return SystemTime::UNIX_EPOCH;
+    };
+    while let Ok(Some(rec)) = recs.next() {
+        if let Record::Header(h) = rec {
+            return started_of(Some(&h));
+        }
+    }
+    SystemTime::UNIX_EPOCH
+}
+
+/// A canonical frame line as `json_entry` prints its frame.
+fn canonical_json(
+    buf: &mut Vec<u8>,
+    enc: &mut LineEncoder,
+    c: &Canonical,
+    line: &[u8],
+    reading: &Reading,
+    scratch: &mut Vec<u8>,
+    times: &mut Vec<u8>,
+) {
+    times.clear();
+    // The encoder's times, without a copy of its formatting here.
+    enc.event(times, c.at, "", Map::new());
+    // Text as base64 (not UTF-8) and close frames (code and reason) are the encoder's to write.
+    let copied = matches!(
+        (c.opcode, c.carried),
+        (Opcode::Text, Carried::Text)
+            | (Opcode::Binary | Opcode::Ping | Opcode::Pong, Carried::B64)
+    ) && times.ends_with(BARE_EVENT_END);
+    let wants_payload = c.opcode == Opcode::Binary && reading.kind != DecoderKind::Hex;
+    if wants_payload || !copied {
+        scratch.clear();
+        if decode_into(line, c, scratch).is_err() {
+            // `parse` checked the base64; nothing to print if that ever disagreed.
+            return;
+        }
+    }
+    if !copied {
+        let f = Frame {
+            seq: c.seq,
+            at: c.at,
+            dir: c.dir,
+            opcode: c.opcode,
+            payload: Bytes::copy_from_slice(scratch),
+        };
+        return json_entry(buf, enc, &Entry::Frame(f), reading);
+    }
+    buf.extend_from_slice(&line[..c.times.start]);
+    buf.extend_from_slice(&times[1..times.len() - BARE_EVENT_END.len()]);
+    buf.extend_from_slice(&line[c.times.end..=c.body.end]);
+    buf.extend_from_slice(b"}\n");
+    if wants_payload && let Some(r) = decoded_bytes(c.opcode, scratch, reading) {
+        add_decoded(buf, &r);
+    }
 }
 
 /// The frame's line gains `"decoder"` and `"decoded"` (and `"message"` and `"misfits"` when a

@@ -1,6 +1,8 @@
 //! `capture::index`: a capture indexed without its payloads gives the same frames, events and
 //! warnings as `read_capture`, and every payload read back from its line is byte-identical.
 
+mod inspect_json;
+
 use bytes::Bytes;
 use serde_json::json;
 use std::ops::ControlFlow;

@@ -68,20 +68,22 @@ impl Cur<'_> {
     }
 
     /// A JSON integer of at most `max_digits` digits (no sign, no leading zero).
+    #[inline]
     fn uint(&mut self, max_digits: usize) -> Option<u64> {
-        let digits = self.b[self.i..]
-            .iter()
-            .take(max_digits + 1)
-            .take_while(|c| c.is_ascii_digit())
-            .count();
-        if digits == 0 || digits > max_digits || (digits > 1 && self.b[self.i] == b'0') {
+        let start = self.i;
+        let mut v = 0u64;
+        while let Some(&c) = self.b.get(self.i) {
+            let d = c.wrapping_sub(b'0');
+            if d > 9 {
+                break;
+            }
+            v = v.checked_mul(10)?.checked_add(d as u64)?;
+            self.i += 1;
+        }
+        let digits = self.i - start;
+        if digits == 0 || digits > max_digits || (digits > 1 && self.b[start] == b'0') {
             return None;
         }
-        let mut v = 0u64;
-        for &c in &self.b[self.i..self.i + digits] {
-            v = v.checked_mul(10)?.checked_add((c - b'0') as u64)?;
-        }
-        self.i += digits;
         Some(v)
     }
 
@@ -107,6 +109,7 @@ const OPS: &[(&[u8], Opcode)] = &[
 ];
 
 /// `line` (trimmed of its line end) read as a canonical frame line.
+#[inline]
 pub(crate) fn parse(line: &[u8]) -> Option<Canonical> {
     let mut c = Cur { b: line, i: 0 };
     c.lit(b"{\"seq\":")?;
@@ -115,12 +118,12 @@ pub(crate) fn parse(line: &[u8]) -> Option<Canonical> {
     let times_start = c.i;
     c.lit(b"\"t\":\"")?;
     // RFC 3339 as the writer puts it; anything needing an escape is left to serde.
-    let t_len = line[c.i..]
-        .iter()
-        .take(64)
-        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b':' | b'.' | b'-' | b'+'))
-        .count();
-    c.i += t_len;
+    let t_end = (c.i + 64).min(line.len());
+    while c.i < t_end
+        && (line[c.i].is_ascii_alphanumeric() || matches!(line[c.i], b':' | b'.' | b'-' | b'+'))
+    {
+        c.i += 1;
+    }
     c.lit(b"\",\"ms\":")?;
     // `ms` exactly as the writer puts it (whole milliseconds, a point, three digits), at most
     // 12 digits before the point so `ms * 1000` is an exact f64.
@@ -169,7 +172,7 @@ pub(crate) fn parse(line: &[u8]) -> Option<Canonical> {
     };
     Some(Canonical {
         seq,
-        at: at_of_ms(((whole * 1000 + frac) as f64) / 1000.0)?,
+        at: at_of_us(whole * 1000 + frac)?,
         dir,
         opcode,
         len,
@@ -179,6 +182,17 @@ pub(crate) fn parse(line: &[u8]) -> Option<Canonical> {
         body,
         bare,
     })
+}
+
+/// What the reader makes of `"ms"` written as whole microseconds (`1.234` as 1234): below
+/// 10¹² µs (11 days) the f64 path lands on the exact microsecond, so it is skipped.
+#[inline]
+pub(crate) fn at_of_us(us: u64) -> Option<Duration> {
+    if us < 1_000_000_000_000 {
+        Some(Duration::from_micros(us))
+    } else {
+        at_of_ms(us as f64 / 1000.0)
+    }
 }
 
 /// What the reader makes of `"ms"` (`at_from`: seconds as f64, nothing for ≤ 0); `None` for a
@@ -227,31 +241,68 @@ fn tail_injected(tail: &[u8]) -> Option<bool> {
 /// holds unescaped. `None` for anything this does not take on (`\u`, `\/`, a raw control
 /// character, bytes that are not UTF-8, no closing quote).
 pub(crate) fn scan_text(line: &[u8], start: usize) -> Option<(usize, usize)> {
+    const LOW: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
     let mut i = start;
     let mut escapes = 0usize;
+    let mut non_ascii = 0u64;
     let close = loop {
-        let j = i + memchr::memchr2(b'"', b'\\', line.get(i..)?)?;
-        if line[j] == b'"' {
-            break j;
-        }
-        match line.get(j + 1)? {
-            b'"' | b'\\' | b'b' | b'f' | b'n' | b'r' | b't' => {
-                escapes += 1;
-                i = j + 2;
+        // Eight bytes at a time while none is a quote, a backslash or a control character
+        // (bytes past ASCII are let through and checked as UTF-8 at the end).
+        while let Some(chunk) = line.get(i..i + 8) {
+            let x = u64::from_le_bytes(chunk.try_into().ok()?);
+            let zero_in = |v: u64| v.wrapping_sub(LOW) & !v & HIGH;
+            let stop = zero_in(x ^ (LOW * b'"' as u64))
+                | zero_in(x ^ (LOW * b'\\' as u64))
+                | (x.wrapping_sub(LOW * 0x20) & !x & HIGH);
+            non_ascii |= x & HIGH;
+            if stop != 0 {
+                // The lowest flagged byte is a true stop (false flags only sit above one).
+                i += (stop.trailing_zeros() / 8) as usize;
+                break;
             }
-            _ => return None,
+            i += 8;
+        }
+        let b = *line.get(i)?;
+        match b {
+            b'"' => break i,
+            b'\\' => match line.get(i + 1)? {
+                b'"' | b'\\' | b'b' | b'f' | b'n' | b'r' | b't' => {
+                    escapes += 1;
+                    i += 2;
+                }
+                _ => return None,
+            },
+            0..0x20 => return None,
+            _ => {
+                non_ascii |= (b & 0x80) as u64;
+                i += 1;
+            }
         }
     };
     let body = &line[start..close];
-    if body.iter().any(|&b| b < 0x20) || std::str::from_utf8(body).is_err() {
+    if non_ascii != 0 && std::str::from_utf8(body).is_err() {
         return None;
     }
     Some((close, body.len() - escapes))
 }
 
-/// The text a body accepted by [`scan_text`] holds.
-pub(crate) fn unescape(body: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(body.len());
+/// The payload of a line `parse` read, appended to `out`.
+pub(crate) fn decode_into(line: &[u8], c: &Canonical, out: &mut Vec<u8>) -> Result<(), String> {
+    let body = &line[c.body.clone()];
+    match c.carried {
+        Carried::Text => {
+            unescape_into(body, out);
+            Ok(())
+        }
+        Carried::B64 => base64_simd::STANDARD
+            .decode_append(body, out)
+            .map_err(|e| e.to_string()),
+    }
+}
+
+/// The text a body accepted by [`scan_text`] holds, appended to `out`.
+fn unescape_into(body: &[u8], out: &mut Vec<u8>) {
     let mut rest = body;
     while let Some(i) = memchr::memchr(b'\\', rest) {
         out.extend_from_slice(&rest[..i]);
@@ -269,7 +320,6 @@ pub(crate) fn unescape(body: &[u8]) -> Vec<u8> {
         rest = &rest[i + 2..];
     }
     out.extend_from_slice(rest);
-    out
 }
 
 #[cfg(test)]

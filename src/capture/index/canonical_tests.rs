@@ -24,11 +24,9 @@ fn frame(seq: u64, at_us: u64, dir: Direction, opcode: Opcode, payload: &[u8]) -
 
 /// The payload as the line carries it, decoded.
 fn payload(line: &[u8], c: &Canonical) -> Vec<u8> {
-    let body = &line[c.body.clone()];
-    match c.carried {
-        Carried::Text => unescape(body),
-        Carried::B64 => base64_simd::STANDARD.decode_to_vec(body).expect("b64"),
-    }
+    let mut out = Vec::new();
+    decode_into(line, c, &mut out).expect("payload");
+    out
 }
 
 #[test]
@@ -113,6 +111,33 @@ fn times_are_what_the_reader_makes_of_ms() {
 }
 
 #[test]
+fn whole_microseconds_below_the_bound_are_what_the_f64_path_gives() {
+    // The reader's path (serde's f64 of the decimal, /1000, from_secs_f64) against the exact
+    // microsecond, on random values up to the bound and every edge near it.
+    let reader = |us: u64| {
+        let ms = us as f64 / 1000.0;
+        if ms > 0.0 {
+            Duration::from_secs_f64(ms / 1000.0)
+        } else {
+            Duration::ZERO
+        }
+    };
+    let mut x = 0x1234_5678_9abc_def1u64;
+    let bound = 1_000_000_000_000u64;
+    let edges = (0..2000).flat_map(|d| [d, bound - 1 - d, bound / 2 + d, (1u64 << 32) + d]);
+    let random = (0..300_000).map(|_| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % bound
+    });
+    for us in edges.chain(random) {
+        assert_eq!(at_of_us(us), Some(reader(us)), "{us}");
+    }
+    assert_eq!(at_of_us(bound + 5), Some(reader(bound + 5)));
+}
+
+#[test]
 fn proxy_and_console_fields_after_the_payload() {
     let base = "{\"seq\":1,\"t\":\"x\",\"ms\":1.000,\"dir\":\"in\",\"op\":\"binary\",\"len\":1,\"b64\":\"AA==\"";
     for (tail, injected) in [
@@ -194,6 +219,14 @@ fn base64_is_accepted_exactly_when_the_reader_decodes_it() {
 }
 
 #[test]
+fn base64_is_canonical_so_reencoding_gives_the_same_text() {
+    // Bits past the payload's end that are not zero would re-encode differently.
+    for b64 in ["AB==", "AAB=", "AP9="] {
+        assert!(base64_simd::STANDARD.decode_to_vec(b64).is_err(), "{b64}");
+    }
+}
+
+#[test]
 fn hostile_lines_never_panic() {
     let seeds: [&[u8]; 4] = [
         b"{\"seq\":1,\"t\":\"x\",\"ms\":1.000,\"dir\":\"in\",\"op\":\"text\",\"len\":2,\"text\":\"h\\\\\"}",
@@ -204,6 +237,83 @@ fn hostile_lines_never_panic() {
     for s in seeds {
         for cut in 0..=s.len() {
             let _ = parse(&s[..cut]);
+        }
+    }
+}
+
+#[test]
+fn text_scanning_agrees_with_serde_on_random_strings() {
+    // Bytes drawn from what matters to a JSON string, at every offset of the 8-byte steps.
+    let alphabet: &[&[u8]] = &[
+        b"a",
+        b"Z",
+        b"0",
+        b" ",
+        b"\"",
+        b"\\",
+        b"\\\"",
+        b"\\\\",
+        b"\\n",
+        b"\\t",
+        b"\\b",
+        b"\\/",
+        b"\\u0041",
+        b"\\x",
+        b"\n",
+        b"\x01",
+        b"\x1f",
+        b"\x7f",
+        "é".as_bytes(),
+        "😀".as_bytes(),
+        &[0xff],
+        &[0xc3],
+        &[0x80],
+    ];
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let mut rand = move |n: usize| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        (x % n as u64) as usize
+    };
+    for _ in 0..200_000 {
+        let mut s = b"\"".to_vec();
+        for _ in 0..rand(40) {
+            // Mostly plain text, so the 8-byte steps get exercised.
+            let piece = if rand(4) == 0 {
+                alphabet[rand(alphabet.len())]
+            } else {
+                b"x"
+            };
+            s.extend_from_slice(piece);
+        }
+        s.extend_from_slice(b"\"}");
+        // serde reading one string from the start, and where it ended.
+        let mut stream = serde_json::Deserializer::from_slice(&s).into_iter::<String>();
+        let serde_says = stream.next().expect("a value");
+        let serde_end = stream.byte_offset();
+        let shown = String::from_utf8_lossy(&s).into_owned();
+        match scan_text(&s, 1) {
+            Some((close, n)) => {
+                let text = serde_says
+                    .unwrap_or_else(|e| panic!("scan took what serde refuses ({e}): {shown}"));
+                assert_eq!(close + 1, serde_end, "{shown}");
+                assert_eq!(n, text.len(), "{shown}");
+                let mut out = Vec::new();
+                unescape_into(&s[1..close], &mut out);
+                assert_eq!(out, text.as_bytes(), "{shown}");
+            }
+            None => {
+                // What scan leaves to serde: anything serde refuses, and \u and \/.
+                if let Ok(text) = serde_says {
+                    assert!(
+                        s[..serde_end]
+                            .windows(2)
+                            .any(|w| w == b"\\u" || w == b"\\/"),
+                        "scan refused what serde reads as {text:?}: {shown}"
+                    );
+                }
+            }
         }
     }
 }

@@ -208,7 +208,10 @@ mod tests {
         }
     }
 
-    fn lines(data: &[u8], step: usize, max: usize) -> Vec<(u64, u64, Vec<u8>, bool, Option<u64>)> {
+    /// Number, offset, bytes, ended by `\n`, too long.
+    type Seen = (u64, u64, Vec<u8>, bool, Option<u64>);
+
+    fn lines(data: &[u8], step: usize, max: usize) -> Vec<Seen> {
         let mut r = LineReader::with_max_line(Trickle { data, step }, max);
         let mut v = Vec::new();
         while let Some(l) = r.next_line().expect("read") {

@@ -34,16 +34,9 @@ pub(crate) enum Record<'a> {
 }
 
 pub(crate) enum Opened {
-    Lines(Records),
+    Lines(Box<Records>),
     /// A HAR document, which is one JSON value and is read whole (`read_capture`).
     Har,
-}
-
-/// What one line turned out to be, before its bytes are borrowed again.
-enum Step {
-    Canonical(Canonical),
-    Done(Record<'static>),
-    Blank,
 }
 
 pub(crate) struct Records {
@@ -76,7 +69,7 @@ impl Records {
             return Ok(Opened::Har);
         }
         file.seek(SeekFrom::Start(0)).map_err(io)?;
-        Ok(Opened::Lines(Records {
+        Ok(Opened::Lines(Box::new(Records {
             path: path.to_path_buf(),
             lines: LineReader::with_max_line(file, max_line),
             total,
@@ -86,7 +79,7 @@ impl Records {
             headers: 0,
             bad: 0,
             pending_header: None,
-        }))
+        })))
     }
 
     /// The file's size when it was opened.
@@ -112,10 +105,17 @@ impl Records {
                 return Ok(None);
             };
             self.seen = line.no;
+            // The common case first, without building a step.
+            if line.too_long.is_none()
+                && let Some(c) = canonical::parse(trim_line(self.lines.bytes(&line)))
+            {
+                self.next_seq = c.seq;
+                self.records += 1;
+                break (c, line);
+            }
             match self.step(&line)? {
-                Step::Canonical(c) => break (c, line),
-                Step::Done(r) => return Ok(Some(r)),
-                Step::Blank => continue,
+                Some(r) => return Ok(Some(r)),
+                None => continue,
             }
         };
         Ok(Some(Record::Canonical {
@@ -143,8 +143,9 @@ impl Records {
         })
     }
 
-    /// One line, as `read_from`'s loop body reads it.
-    fn step(&mut self, line: &Line) -> Result<Step, CaptureError> {
+    /// One line that is not a canonical frame, as `read_from`'s loop body reads it (`None`: a
+    /// blank line).
+    fn step(&mut self, line: &Line) -> Result<Option<Record<'static>>, CaptureError> {
         let n = line.no;
         if let Some(len) = line.too_long {
             self.bad += 1;
@@ -154,18 +155,13 @@ impl Records {
             } else {
                 format!("{max} bytes")
             };
-            return Ok(Step::Done(Record::Warning(format!(
+            return Ok(Some(Record::Warning(format!(
                 "line {n}: {len} bytes long, more than the {max} a line may have; skipped"
             ))));
         }
         let text = trim_line(self.lines.bytes(line));
         if text.is_empty() {
-            return Ok(Step::Blank);
-        }
-        if let Some(c) = canonical::parse(text) {
-            self.next_seq = c.seq;
-            self.records += 1;
-            return Ok(Step::Canonical(c));
+            return Ok(None);
         }
         let value: Value = match serde_json::from_slice(text) {
             Ok(v) => v,
@@ -177,7 +173,7 @@ impl Records {
                         why: format!("the first line is not JSON ({e})"),
                     });
                 }
-                return Ok(Step::Done(Record::Warning(if line.complete {
+                return Ok(Some(Record::Warning(if line.complete {
                     format!("line {n}: not JSON ({e}); skipped")
                 } else {
                     format!(
@@ -189,7 +185,7 @@ impl Records {
         };
         let Value::Object(obj) = value else {
             self.bad += 1;
-            return Ok(Step::Done(Record::Warning(format!(
+            return Ok(Some(Record::Warning(format!(
                 "line {n}: not a JSON object; skipped"
             ))));
         };
@@ -200,17 +196,17 @@ impl Records {
             {
                 // The header comes back on the next call, as the reader keeps it too.
                 self.pending_header = Some(obj);
-                return Ok(Step::Done(Record::Warning(format!(
+                return Ok(Some(Record::Warning(format!(
                     "line {n}: format version {v} is newer than this wsdeck reads ({FORMAT_VERSION}); reading what it can"
                 ))));
             }
-            return Ok(Step::Done(Record::Header(obj)));
+            return Ok(Some(Record::Header(obj)));
         }
         let injected = obj.get("injected").and_then(Value::as_bool) == Some(true);
         match parse_record(obj, &mut self.next_seq) {
             Ok(entry) => {
                 self.records += 1;
-                Ok(Step::Done(Record::Parsed {
+                Ok(Some(Record::Parsed {
                     entry,
                     injected,
                     loc: loc_of(line),
@@ -218,9 +214,7 @@ impl Records {
             }
             Err(why) => {
                 self.bad += 1;
-                Ok(Step::Done(Record::Warning(format!(
-                    "line {n}: {why}; skipped"
-                ))))
+                Ok(Some(Record::Warning(format!("line {n}: {why}; skipped"))))
             }
         }
     }

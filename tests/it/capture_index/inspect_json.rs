@@ -1,0 +1,163 @@
+//! `wsdeck inspect --json` streams a capture line by line; what it prints (stdout and stderr)
+//! is byte for byte what it printed when it read the capture whole: every record re-encoded by
+//! `LineEncoder` from `read_capture`'s entries, binary frames with what the decoder read.
+
+use super::{every_kind, frame, write, written};
+use crate::support::wsdeck;
+use serde_json::json;
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+use wsdeck::capture::line::{LineEncoder, add_field, fields};
+use wsdeck::capture::{Entry, read_capture};
+use wsdeck::decode::{DecoderKind, decode};
+use wsdeck::engine::{Direction, Opcode};
+
+/// What `inspect --json [--decode kind]` printed before it streamed: the whole capture read,
+/// then each entry encoded (stdout), and the reader's warnings or its error (stderr).
+fn printed_whole(path: &Path, kind: DecoderKind) -> (Vec<u8>, String, i32) {
+    let cap = match read_capture(path) {
+        Ok(cap) => cap,
+        Err(e) => return (Vec::new(), format!("wsdeck: {e}\n"), 2),
+    };
+    let err: String = cap
+        .warnings
+        .iter()
+        .map(|w| format!("wsdeck: {}: {w}\n", path.display()))
+        .collect();
+    let started = cap
+        .header
+        .as_ref()
+        .and_then(|h| h.get("started"))
+        .and_then(|s| s.as_str())
+        .and_then(|s| {
+            time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
+        })
+        .map(SystemTime::from)
+        .unwrap_or(SystemTime::UNIX_EPOCH);
+    let mut enc = LineEncoder::new(started);
+    let mut out = Vec::new();
+    for e in &cap.entries {
+        match e {
+            Entry::Frame(f) => {
+                enc.frame(&mut out, f);
+                let d = (f.opcode == Opcode::Binary && kind != DecoderKind::Hex)
+                    .then(|| decode(kind, &f.payload))
+                    .flatten();
+                if let Some(d) = d {
+                    out.truncate(out.len() - 2);
+                    out.extend_from_slice(
+                        format!(",\"decoder\":\"{}\",\"decoded\":", d.kind.name()).as_bytes(),
+                    );
+                    serde_json::to_writer(&mut out, &d.lines).unwrap();
+                    out.extend_from_slice(b"}\n");
+                }
+            }
+            Entry::Event { at, kind, fields } => enc.event(&mut out, *at, kind, fields.clone()),
+        }
+    }
+    (out, err, 0)
+}
+
+#[track_caller]
+fn assert_streams_as_before(path: &Path) {
+    let home = tempfile::tempdir().unwrap();
+    for (args, kind) in [
+        (&[][..], DecoderKind::Auto),
+        (&["--decode", "hex"][..], DecoderKind::Hex),
+        (&["--decode", "cbor"][..], DecoderKind::Cbor),
+    ] {
+        let o = wsdeck(home.path())
+            .args(["inspect", "--json"])
+            .args(args)
+            .arg(path)
+            .output()
+            .unwrap();
+        let (out, err, code) = printed_whole(path, kind);
+        assert_eq!(
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&out),
+            "{} {args:?}",
+            path.display()
+        );
+        assert_eq!(String::from_utf8_lossy(&o.stderr), err, "{args:?}");
+        assert_eq!(o.status.code(), Some(code), "{args:?}");
+    }
+}
+
+#[test]
+fn written_and_proxy_captures_print_as_before() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_streams_as_before(&written(dir.path()));
+
+    // Binary frames a decoder claims (CBOR {"a":1}, a MessagePack array) next to ones it
+    // does not; client and injected fields, which the printed lines drop.
+    let mut enc = LineEncoder::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000));
+    let mut buf = Vec::new();
+    let mut frames = every_kind();
+    frames.push(frame(
+        90,
+        1,
+        Direction::In,
+        Opcode::Binary,
+        vec![0xa1, 0x61, 0x61, 0x01],
+    ));
+    frames.push(frame(
+        91,
+        2,
+        Direction::Out,
+        Opcode::Binary,
+        vec![0x92, 0x01, 0xa1, 0x78],
+    ));
+    for (i, f) in frames.iter().enumerate() {
+        enc.frame(&mut buf, f);
+        add_field(&mut buf, "client", &(i % 2 + 1).to_string());
+        if i % 3 == 0 {
+            add_field(&mut buf, "injected", "true");
+        }
+    }
+    assert_streams_as_before(&write(dir.path(), "proxy.jsonl", &buf));
+}
+
+#[test]
+fn headers_late_or_missing_and_damaged_lines_print_as_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut enc =
+        LineEncoder::new(SystemTime::UNIX_EPOCH + Duration::from_micros(1_777_000_000_654_321));
+    let mut frames = Vec::new();
+    for f in every_kind() {
+        enc.frame(&mut frames, &f);
+    }
+    let mut events = Vec::new();
+    enc.event(
+        &mut events,
+        Duration::from_millis(1),
+        "open",
+        fields(json!({"status": 101, "url": "ws://é/"})),
+    );
+    let header = b"{\"wsdeck_capture\":1,\"started\":\"2026-05-24T03:06:40.654321Z\"}\n";
+    let newer = b"{\"wsdeck_capture\":2,\"started\":\"2030-01-01T00:00:00Z\"}\n";
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("headerless", [&events[..], &frames].concat()),
+        ("header-later", [&frames[..], header, &events].concat()),
+        ("two-headers", [&header[..], &frames, newer, &events].concat()),
+        ("newer", [&newer[..], &frames].concat()),
+        (
+            "damaged",
+            [
+                &header[..],
+                b"junk\n{\"dir\":\"in\",\"op\":\"text\",\"text\":\"\\u00e9\"}\n[1]\n\n",
+                &frames,
+                b"{\"seq\":5,\"ms\":1e400}\n{\"seq\":77,\"t\":\"x\",\"ms\":2.000,\"dir\":\"in\",\"op\":\"text\",\"len\":1,\"text\":\"\\/\"}\n",
+                &events,
+                b"{\"seq\":99,\"t\":\"x\",\"ms\":9.000,\"dir\":\"in\",\"op\":\"bin",
+            ]
+            .concat(),
+        ),
+        ("not-a-capture", b"{\"a\":1}\n{\"b\":2}\n".to_vec()),
+        ("not-json", b"hello\n".to_vec()),
+        ("empty", Vec::new()),
+    ];
+    for (name, bytes) in cases {
+        assert_streams_as_before(&write(dir.path(), name, &bytes));
+    }
+}
