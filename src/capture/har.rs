@@ -102,7 +102,11 @@ pub fn read_har(v: &Value) -> Result<Capture, HarError> {
             }
         };
         let t = m.get("time").and_then(Value::as_f64).unwrap_or(t0);
-        let at = Duration::from_secs_f64((t - t0).max(0.0));
+        let Ok(at) = Duration::try_from_secs_f64((t - t0).max(0.0)) else {
+            cap.warnings
+                .push(format!("message {i}: time {t} is out of range; skipped"));
+            continue;
+        };
         cap.entries.push(Entry::Frame(Frame {
             seq: i as u64 + 1,
             at,

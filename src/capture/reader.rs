@@ -201,18 +201,23 @@ fn looks_like_capture(text: &[u8]) -> bool {
     text.starts_with(b"{")
 }
 
-fn at_from(obj: &Map<String, Value>) -> Duration {
+/// A record's time: `ms` (nothing, or ≤ 0, is zero); a value no `Duration` holds is an error,
+/// never a panic.
+fn at_from(obj: &Map<String, Value>) -> Result<Duration, RecordError> {
     let ms = obj.get("ms").and_then(Value::as_f64).unwrap_or(0.0);
     if ms.is_finite() && ms > 0.0 {
-        Duration::from_secs_f64(ms / 1000.0)
+        Duration::try_from_secs_f64(ms / 1000.0)
+            .map_err(|_| RecordError::BadTime(format!("{ms:e}")))
     } else {
-        Duration::ZERO
+        Ok(Duration::ZERO)
     }
 }
 
 /// Why one line of a capture is not a record (the line is skipped with a warning).
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum RecordError {
+    #[error("\"ms\" of {0} is out of range")]
+    BadTime(String),
     #[error("no \"dir\" of in/out and no \"event\"")]
     NoDirection,
     #[error("no \"op\" of text/binary/ping/pong/close")]
@@ -225,7 +230,7 @@ pub enum RecordError {
 
 /// One record: a frame (`dir` + `op`) or an event (`event`).
 pub fn entry_from(mut obj: Map<String, Value>, next_seq: &mut u64) -> Result<Entry, RecordError> {
-    let at = at_from(&obj);
+    let at = at_from(&obj)?;
     if let Some(kind) = obj.get("event").and_then(Value::as_str).map(str::to_string) {
         obj.remove("event");
         obj.remove("t");
@@ -335,5 +340,19 @@ mod tests {
             read("{\"a\":1}\n"),
             Err(CaptureError::NotACapture { .. })
         ));
+    }
+
+    #[test]
+    fn a_time_no_duration_holds_is_a_bad_line_not_a_panic() {
+        let s = "{\"wsdeck_capture\":1}\n{\"dir\":\"in\",\"op\":\"text\",\"text\":\"x\",\"ms\":1e300}\n{\"dir\":\"in\",\"op\":\"text\",\"text\":\"y\",\"ms\":2}\n";
+        let c = read_from(s.as_bytes(), Path::new("t.jsonl")).expect("read");
+        assert_eq!(c.frames().count(), 1);
+        assert!(
+            c.warnings
+                .iter()
+                .any(|w| w.contains("line 2") && w.contains("out of range")),
+            "{:?}",
+            c.warnings
+        );
     }
 }
