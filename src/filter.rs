@@ -83,6 +83,26 @@ impl Filter {
 
     /// Whether a row passes. Lifecycle events (open, close, errors) always pass unless the
     /// filter asks for words, so the story around the frames stays readable.
+    /// What the filter says from a row's fixed fields alone (`None`: it needs the payload, or
+    /// the row's text). Lets a scan over a capture or a spilled log skip reading back rows that
+    /// cannot match.
+    pub fn matches_without_payload(&self, info: Option<&crate::store::FrameInfo>) -> Option<bool> {
+        let needs_payload = !self.words.is_empty() || self.jq.is_some();
+        match info {
+            // An event row: only words look at it.
+            None => (!needs_payload).then_some(true),
+            Some(f) => {
+                if self.dir.is_some_and(|d| d != f.dir) || self.op.is_some_and(|o| o != f.opcode) {
+                    return Some(false);
+                }
+                if self.no_pings && matches!(f.opcode, Opcode::Ping | Opcode::Pong) {
+                    return Some(false);
+                }
+                (!needs_payload).then_some(true)
+            }
+        }
+    }
+
     pub fn matches(&self, row: &Row) -> bool {
         match &row.kind {
             RowKind::Event { text, .. } => {
@@ -195,5 +215,48 @@ mod tests {
         assert!(!f.matches(&row(Direction::In, Opcode::Ping, "x")));
         assert!(!f.matches(&row(Direction::In, Opcode::Pong, "x")));
         assert!(f.matches(&row(Direction::In, Opcode::Text, "x")));
+    }
+
+    #[test]
+    fn the_fixed_fields_answer_as_the_whole_row_would() {
+        let rows = [
+            row(Direction::In, Opcode::Text, r#"{"type":"a"}"#),
+            row(Direction::Out, Opcode::Binary, "xyz"),
+            row(Direction::In, Opcode::Ping, ""),
+            Row {
+                at: Duration::ZERO,
+                kind: RowKind::Event {
+                    kind: crate::store::EventKind::Open,
+                    text: "open".into(),
+                },
+            },
+        ];
+        for src in [
+            "in",
+            "out",
+            "op:binary",
+            "-ping",
+            "in op:text",
+            "",
+            "open",
+            "in .type",
+        ] {
+            let Ok(f) = Filter::parse(src) else { continue };
+            for r in &rows {
+                let info = match &r.kind {
+                    RowKind::Frame(fr) => Some(crate::store::FrameInfo {
+                        seq: fr.seq,
+                        at: fr.at,
+                        dir: fr.dir,
+                        opcode: fr.opcode,
+                        len: fr.payload.len(),
+                    }),
+                    RowKind::Event { .. } => None,
+                };
+                if let Some(quick) = f.matches_without_payload(info.as_ref()) {
+                    assert_eq!(quick, f.matches(r), "{src:?} on {r:?}");
+                }
+            }
+        }
     }
 }

@@ -18,6 +18,8 @@ pub fn run(app: &mut App, action: Action) -> Vec<Effect> {
             move_in(app, action);
             vec![]
         }
+        // Esc on a capture still being read stops the reading first.
+        A::Back if let Some(effects) = crate::app::opening::stop(app) => effects,
         A::NextPane | A::PrevPane | A::Back => {
             focus(app, action);
             vec![]

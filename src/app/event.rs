@@ -48,6 +48,12 @@ pub enum Event {
         id: usize,
         event: ContainerLogsEvent,
     },
+    /// A capture being opened in the background: what its reading says (`ticket` names it).
+    CaptureIndexing {
+        ticket: u64,
+        name: String,
+        step: crate::app::opening::IndexStep,
+    },
     /// A capture file was read (or could not be).
     CaptureOpened {
         name: String,
@@ -143,6 +149,10 @@ pub enum Effect {
     },
     /// Read a capture (or HAR) file and open it read-only.
     OpenCapture(PathBuf),
+    /// Stop reading the capture being opened under `ticket` (what was read stays).
+    StopOpening {
+        ticket: u64,
+    },
     /// Replay a capture's outgoing frames into session `id`.
     StartReplay {
         id: usize,

@@ -123,7 +123,12 @@ impl Session {
         let Some(f) = &self.view.filter else { return };
         let end = self.log.len().min(self.view.scanned + budget);
         for j in self.view.scanned..end {
-            if self.log.get(j).is_some_and(|r| f.matches(&r)) {
+            // The fixed fields decide most rows without reading a payload back.
+            let hit = match f.matches_without_payload(self.log.frame_info(j).as_ref()) {
+                Some(hit) => hit,
+                None => self.log.get(j).is_some_and(|r| f.matches(&r)),
+            };
+            if hit {
                 self.view.visible.push(j);
             }
         }

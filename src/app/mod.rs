@@ -11,6 +11,7 @@ pub mod form;
 pub mod frames;
 pub mod layers;
 pub mod layout;
+pub mod opening;
 pub mod picker;
 pub mod proxy;
 pub mod published;
@@ -421,6 +422,7 @@ pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
             }
             vec![]
         }
+        Event::CaptureIndexing { ticket, name, step } => opening::on_step(app, ticket, name, step),
         Event::CaptureOpened { name, result } => {
             session_events::capture_opened(app, name, result);
             vec![]

@@ -12,7 +12,7 @@ use crate::engine::diagnose::ConnectError;
 use crate::engine::rtt::Rtt;
 use crate::engine::session::{CloseInfo, Handshake, SessionEvent};
 use crate::engine::{ConnectSpec, Direction, Frame, Opcode, Target};
-use crate::store::{EventKind, FrameLog, Row, RowKind};
+use crate::store::{EventKind, FrameInfo, FrameLog, Row, RowKind};
 use crate::vocab::correlate::Correlator;
 use crate::vocab::infer::Vocabulary;
 use std::collections::BTreeMap;
@@ -165,6 +165,8 @@ pub struct Session {
     pub listening_on: Option<std::net::SocketAddr>,
     /// Frames put into this (proxy client's) conversation from the composer, by `seq`.
     pub injected: std::collections::HashSet<u64>,
+    /// A capture still being read in the background.
+    pub opening: Option<crate::app::opening::Opening>,
 }
 
 impl Session {
@@ -204,6 +206,7 @@ impl Session {
             proto: None,
             proxy: None,
             listening_on: None,
+            opening: None,
             injected: Default::default(),
         }
     }
@@ -224,7 +227,7 @@ impl Session {
     /// Keep this session's payloads within the console's budget (before anything is stored:
     /// a log that holds rows keeps the budget it has).
     pub fn use_budget(&mut self, budget: &crate::store::Budget) {
-        if self.log.is_empty() {
+        if self.log.is_empty() && !self.log.has_source() {
             self.log = FrameLog::new(budget.clone());
         }
     }
@@ -263,6 +266,26 @@ impl Session {
             at: f.at,
             kind: RowKind::Frame(f),
         });
+    }
+
+    /// A frame of a capture opened from a file: counted like any, its payload left in the
+    /// file (`line` and `line_len` say where).
+    pub fn ingest_indexed(&mut self, f: FrameInfo, line: u64, line_len: u32, injected: bool) {
+        let n = f.len as u64;
+        match f.dir {
+            Direction::In => {
+                self.counters.frames_in += 1;
+                self.counters.bytes_in += n;
+            }
+            Direction::Out => {
+                self.counters.frames_out += 1;
+                self.counters.bytes_out += n;
+            }
+        }
+        if injected {
+            self.injected.insert(f.seq);
+        }
+        self.log.push_from_source(f, line, line_len);
     }
 
     /// A lifecycle row in the log (not a frame).
@@ -403,7 +426,7 @@ impl Session {
 }
 
 /// A capture's event line as the log row the live event would have made.
-fn captured_event(
+pub(crate) fn captured_event(
     kind: &str,
     fields: &serde_json::Map<String, serde_json::Value>,
 ) -> (EventKind, String) {

@@ -7,6 +7,7 @@ pub mod index;
 pub mod line;
 pub mod reader;
 pub mod replay;
+pub mod source;
 pub mod writer;
 
 pub use line::{EventLine, LineEncoder};

@@ -189,6 +189,11 @@ impl FrameLog {
         self.rows.len()
     }
 
+    /// Whether rows may read their payloads from a source (an opened capture).
+    pub fn has_source(&self) -> bool {
+        self.source.is_some()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.rows.len() == 0
     }

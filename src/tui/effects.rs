@@ -38,6 +38,9 @@ pub struct Runtime {
     pub options: LoopOptions,
     to_loop: mpsc::Sender<Event>,
     t0: Instant,
+    /// Captures being opened, by ticket: setting the flag stops the reading.
+    openings: HashMap<u64, Arc<std::sync::atomic::AtomicBool>>,
+    next_ticket: u64,
 }
 
 const NOT_RUNNING: &str = "that session is not running";
@@ -55,6 +58,8 @@ impl Runtime {
             options,
             to_loop,
             t0,
+            openings: HashMap::new(),
+            next_ticket: 1,
         }
     }
 
@@ -189,17 +194,20 @@ impl Runtime {
                 vec![]
             }
             Effect::OpenCapture(path) => {
-                let fwd = self.to_loop.clone();
+                let ticket = self.next_ticket;
+                self.next_ticket += 1;
+                let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+                self.openings.insert(ticket, stop.clone());
+                let to_loop = self.to_loop.clone();
                 tokio::task::spawn_blocking(move || {
-                    let name = path
-                        .file_name()
-                        .map(|n| n.to_string_lossy().into_owned())
-                        .unwrap_or_else(|| path.display().to_string());
-                    let result = crate::capture::read_capture(&path)
-                        .map(Box::new)
-                        .map_err(|e| e.to_string());
-                    let _ = fwd.blocking_send(Event::CaptureOpened { name, result });
+                    crate::tui::open_task::open_capture(ticket, path, stop, to_loop)
                 });
+                vec![]
+            }
+            Effect::StopOpening { ticket } => {
+                if let Some(stop) = self.openings.remove(&ticket) {
+                    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
                 vec![]
             }
             Effect::Copy(text) => {

@@ -6,6 +6,7 @@ mod container_logs_task;
 mod effects;
 mod event_loop;
 mod forward;
+mod open_task;
 mod proxy_task;
 mod replay_task;
 

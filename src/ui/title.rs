@@ -28,6 +28,17 @@ pub(super) fn draw_title(c: &mut Canvas, area: Rect, app: &App, t: &Theme) {
                 t.dim,
             ));
         }
+        if let Some(o) = &s.opening {
+            let word = if o.stopping { "stopping" } else { "reading" };
+            spans.push(Span::styled(
+                format!(
+                    "  {word} {}% · {} records · Esc stops",
+                    o.percent(),
+                    o.records
+                ),
+                t.warn,
+            ));
+        }
         // Liveness first: it is what someone watching a flaky agent looks for.
         if let Some(rtt) = s.rtt.last {
             spans.push(Span::styled(format!("  rtt {}", rtt_text(rtt)), t.dim));

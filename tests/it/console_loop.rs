@@ -149,7 +149,7 @@ async fn record_from_the_console_then_open_the_capture_read_only() {
     send(vec![key(KeyCode::Enter)]).await;
     let screen = wait_for(&mut screens, "(read-only)").await;
     assert!(screen.contains("▤"), "{screen}");
-    assert!(screen.contains("echo.reply"));
+    assert!(screen.contains("echo.reply"), "{screen}");
     send(vec![key(KeyCode::Char('q')), key(KeyCode::Char('y'))]).await;
     let app = tokio::time::timeout(Duration::from_secs(10), looped)
         .await

@@ -19,7 +19,7 @@ fn frame(i: u64) -> Frame {
     Frame {
         seq: i + 1,
         at: Duration::from_micros(i * 100),
-        dir: if i % 2 == 0 {
+        dir: if i.is_multiple_of(2) {
             Direction::In
         } else {
             Direction::Out
@@ -120,5 +120,156 @@ fn a_session_past_the_budget_keeps_every_frame_and_its_spill_file_goes_with_it()
     assert!(
         !spill.exists(),
         "the spill file is removed with its session"
+    );
+}
+
+fn write_capture(path: &std::path::Path, frames: u64) {
+    use wsdeck::capture::writer::{CaptureMeta, CaptureWriter};
+    let meta = CaptureMeta {
+        session_name: Some("long".into()),
+        target_kind: "url".into(),
+        target: "ws://127.0.0.1:8088/invocations_ws".into(),
+        url: "ws://127.0.0.1:8088/invocations_ws".into(),
+        agent_session_id: Some("s-1".into()),
+    };
+    let mut w = CaptureWriter::create(path, &meta, SystemTime::UNIX_EPOCH).expect("create");
+    for i in 0..frames {
+        w.frame(&frame(i)).expect("frame");
+    }
+    w.flush().expect("flush");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_capture_opens_in_the_background_indexed_and_reads_back_byte_identical() {
+    use crate::console_support::{Console, key as code_key, wait_for};
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("long.jsonl");
+    let n = 150_000u64;
+    write_capture(&path, n);
+    let config = ConsoleConfig {
+        store: Budget::new(1 << 20, Some(dir.path().join("spill"))),
+        ..Default::default()
+    };
+    let app = App::new(vec![]).with_config(config);
+    let console = Console::start(app, (140, 40), Default::default());
+    let mut screens = console.screens.clone();
+    let line = format!(":open {}", path.display());
+    console
+        .press(line.chars().map(|c| code_key(KeyCode::Char(c))).collect())
+        .await;
+    console.press(vec![code_key(KeyCode::Enter)]).await;
+    let screen = wait_for(&mut screens, "opened long.jsonl (read-only)").await;
+    assert!(screen.contains("▲ 75000 frames"), "{screen}");
+    // To the top: the first frame, read back from the file.
+    console.press(vec![code_key(KeyCode::Char('g'))]).await;
+    let screen = wait_for(&mut screens, "\"n\":0,").await;
+    assert!(screen.contains("tick"), "{screen}");
+    let app = console.quit().await;
+    let s = &app.sessions[0];
+    assert!(s.read_only() && s.opening.is_none());
+    assert_eq!(s.log.len(), n as usize);
+    assert_eq!(s.log.memory().payloads, 0, "the payloads stay in the file");
+    for i in [0u64, 1, 4_999, 77_777, n - 1] {
+        match s.log.get(i as usize).map(|r| r.kind) {
+            Some(RowKind::Frame(f)) => assert_eq!(f, frame(i), "frame {i}"),
+            other => panic!("row {i}: {other:?}"),
+        }
+    }
+    assert_eq!(
+        s.spec.target.describe(),
+        "ws://127.0.0.1:8088/invocations_ws"
+    );
+}
+
+#[test]
+fn esc_stops_a_capture_being_read_and_what_was_read_stays() {
+    use wsdeck::app::opening::{IndexStep, Opening};
+    use wsdeck::app::{Effect, Pane};
+    use wsdeck::capture::index::{IndexSummary, Indexed, LineLoc, Progress};
+    struct Nothing;
+    impl wsdeck::store::PayloadSource for Nothing {
+        fn read(&self, _: u64, _: u32) -> Result<Bytes, String> {
+            Err("not in this test".into())
+        }
+    }
+    let mut app = App::new(vec![]);
+    update(
+        &mut app,
+        Event::Resize {
+            width: 120,
+            height: 30,
+        },
+    );
+    let step = |step| Event::CaptureIndexing {
+        ticket: 7,
+        name: "huge.jsonl".into(),
+        step,
+    };
+    update(
+        &mut app,
+        step(IndexStep::Started {
+            source: std::sync::Arc::new(Nothing),
+            total_bytes: 1_000_000,
+        }),
+    );
+    let records = (0..1000u64)
+        .map(|i| Indexed::Frame {
+            seq: i + 1,
+            at: Duration::from_millis(i),
+            dir: Direction::In,
+            opcode: Opcode::Binary,
+            len: 10,
+            injected: false,
+            line: LineLoc {
+                offset: i * 100,
+                len: 99,
+            },
+        })
+        .collect();
+    update(
+        &mut app,
+        step(IndexStep::Batch {
+            records,
+            progress: Progress {
+                bytes_read: 420_000,
+                total_bytes: 1_000_000,
+                records: 1000,
+            },
+        }),
+    );
+    assert_eq!(
+        app.sessions[0].opening,
+        Some(Opening {
+            ticket: 7,
+            bytes_read: 420_000,
+            total_bytes: 1_000_000,
+            records: 1000,
+            stopping: false
+        })
+    );
+    assert_eq!(app.focus, Pane::Frames);
+    let effects = update(
+        &mut app,
+        Event::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)),
+    );
+    assert_eq!(effects, vec![Effect::StopOpening { ticket: 7 }]);
+    update(
+        &mut app,
+        step(IndexStep::Done(Ok(IndexSummary {
+            header: None,
+            warnings: vec![],
+            records: 1000,
+        }))),
+    );
+    let s = &app.sessions[0];
+    assert_eq!(s.opening, None);
+    assert_eq!(s.log.len(), 1000);
+    assert_eq!(s.counters.frames_in, 1000);
+    assert!(
+        app.status
+            .as_deref()
+            .is_some_and(|t| t.contains("stopped reading huge.jsonl at 42%")),
+        "{:?}",
+        app.status
     );
 }
