@@ -126,6 +126,20 @@ pub fn on_step(app: &mut App, ticket: u64, name: String, step: IndexStep) -> Vec
             }
             s.rows_added(rows);
         }
+        IndexStep::Done(Err(e))
+            if opening_session(app, ticket).is_some_and(|s| s.log.is_empty()) =>
+        {
+            // Nothing came of it (not a capture after all): no empty session is left behind.
+            if let Some(i) = app
+                .sessions
+                .iter()
+                .position(|s| s.opening.is_some_and(|o| o.ticket == ticket))
+            {
+                app.sessions.remove(i);
+                app.selected = app.selected.min(app.sessions.len().saturating_sub(1));
+            }
+            app.status = Some(e);
+        }
         IndexStep::Done(result) => {
             let Some(s) = opening_session(app, ticket) else {
                 return vec![];

@@ -101,6 +101,13 @@ pub fn index_capture(
     index_with(path, MAX_LINE, batch, &mut on_batch)
 }
 
+/// Whether `path` is a HAR file (which `index_capture` refuses: read it with `read_capture`),
+/// asked before indexing so a caller can show the capture's session before its first batch.
+pub fn is_har_file(path: &Path) -> std::io::Result<bool> {
+    let mut file = std::fs::File::open(path)?;
+    records::looks_like_har(&mut file)
+}
+
 /// Whether `index_capture` failed because the file is a HAR (open it with `read_capture`).
 pub fn is_har_refusal(e: &CaptureError) -> bool {
     matches!(e, CaptureError::NotACapture { why, .. } if why == HAR_WHY)

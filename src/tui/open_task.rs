@@ -4,7 +4,7 @@
 
 use crate::app::Event;
 use crate::app::opening::IndexStep;
-use crate::capture::index::{index_capture, is_har_refusal};
+use crate::capture::index::{index_capture, is_har_file, is_har_refusal};
 use crate::capture::source::CaptureSource;
 use std::ops::ControlFlow;
 use std::path::PathBuf;
@@ -40,6 +40,14 @@ pub fn open_capture(
         }
     };
     let total_bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    if is_har_file(&path).unwrap_or(false) {
+        let result = crate::capture::read_capture(&path)
+            .map(Box::new)
+            .map_err(|e| e.to_string());
+        let _ = to_loop.blocking_send(Event::CaptureOpened { name, result });
+        return;
+    }
+    // The session shows at once, before the first batch: a cold disk takes a while for one.
     let mut started = false;
     let start = |started: &mut bool| {
         if !*started {
@@ -51,6 +59,9 @@ pub fn open_capture(
             }));
         }
     };
+    if first_byte_opens_a_record(&path) {
+        start(&mut started);
+    }
     let result = index_capture(&path, BATCH, |records, progress| {
         if stop.load(Ordering::Relaxed) {
             return ControlFlow::Break(());
@@ -81,6 +92,17 @@ pub fn open_capture(
             let _ = to_loop.blocking_send(step(IndexStep::Done(result.map_err(|e| e.to_string()))));
         }
     }
+}
+
+/// Whether the file starts like a capture (`{`): only then is its session shown before the
+/// first batch; anything else is most likely no capture, and is said as a failed open.
+fn first_byte_opens_a_record(path: &std::path::Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 256];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .unwrap_or(0);
+    head[..n].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
 }
 
 #[cfg(test)]

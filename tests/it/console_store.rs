@@ -273,3 +273,41 @@ fn esc_stops_a_capture_being_read_and_what_was_read_stays() {
         app.status
     );
 }
+
+#[test]
+fn a_json_file_that_is_no_capture_leaves_no_empty_session() {
+    use wsdeck::app::opening::IndexStep;
+    struct Nothing;
+    impl wsdeck::store::PayloadSource for Nothing {
+        fn read(&self, _: u64, _: u32) -> Result<Bytes, String> {
+            Err("nothing".into())
+        }
+    }
+    let spec = ConnectSpec::new(Target::url("ws://127.0.0.1:9/").expect("url"));
+    let mut app = App::new(vec![Session::new("live", spec)]);
+    let step = |step| Event::CaptureIndexing {
+        ticket: 3,
+        name: "package.json".into(),
+        step,
+    };
+    update(
+        &mut app,
+        step(IndexStep::Started {
+            source: std::sync::Arc::new(Nothing),
+            total_bytes: 10,
+        }),
+    );
+    assert_eq!(app.sessions.len(), 2);
+    update(
+        &mut app,
+        step(IndexStep::Done(Err(
+            "package.json is not a wsdeck capture".into()
+        ))),
+    );
+    assert_eq!(app.sessions.len(), 1);
+    assert_eq!(app.current().map(|s| s.name.as_str()), Some("live"));
+    assert_eq!(
+        app.status.as_deref(),
+        Some("package.json is not a wsdeck capture")
+    );
+}

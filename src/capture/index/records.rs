@@ -240,7 +240,7 @@ pub(crate) fn parse_record(obj: Map<String, Value>, next_seq: &mut u64) -> Resul
 
 /// The reader's test: a first line that is not JSON in a file that starts with `{` may be a
 /// HAR (one JSON document over many lines). Looked at without building the document.
-fn looks_like_har(file: &mut File) -> std::io::Result<bool> {
+pub(crate) fn looks_like_har(file: &mut File) -> std::io::Result<bool> {
     let mut head = vec![0u8; 1 << 20];
     let mut got = 0;
     while got < head.len() {
