@@ -1,0 +1,243 @@
+//! Ingest as a user runs it: the real `wsdeck connect URL >/dev/null` and `wsdeck record URL
+//! --out F` against `websocat -b -U URL >/dev/null` and `websocat --base64 -U URL > F`, and the
+//! bare tokio-tungstenite reader, each reading the same flood from a fresh loopback source. A
+//! process is timed from spawn to exit (start-up included, for both); the order of the three
+//! readers turns every run so none always goes first.
+
+use crate::support::{BINARY, TEXT, bare_reader, flood_source, median};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// What one row reads.
+pub struct Case {
+    pub name: &'static str,
+    pub opcode: u8,
+    pub size: usize,
+    pub count: usize,
+    /// `record --out F` (and websocat --base64 > F) rather than `connect >/dev/null`.
+    pub record: bool,
+}
+
+pub const CASES: [Case; 6] = [
+    Case {
+        name: "connect, 64 B binary",
+        opcode: BINARY,
+        size: 64,
+        count: 2_000_000,
+        record: false,
+    },
+    Case {
+        name: "connect, 1 KiB binary",
+        opcode: BINARY,
+        size: 1024,
+        count: 1_000_000,
+        record: false,
+    },
+    Case {
+        name: "connect, 1 KiB text",
+        opcode: TEXT,
+        size: 1024,
+        count: 1_000_000,
+        record: false,
+    },
+    Case {
+        name: "connect, 64 KiB binary",
+        opcode: BINARY,
+        size: 65536,
+        count: 20_000,
+        record: false,
+    },
+    Case {
+        name: "record, 1 KiB binary",
+        opcode: BINARY,
+        size: 1024,
+        count: 500_000,
+        record: true,
+    },
+    Case {
+        name: "record, 64 KiB binary",
+        opcode: BINARY,
+        size: 65536,
+        count: 10_000,
+        record: true,
+    },
+];
+
+/// websocat on PATH or in ~/.cargo/bin; when missing, `cargo install websocat` is tried once.
+pub fn find_websocat() -> Option<PathBuf> {
+    let on_path = |name: &str| {
+        std::env::var_os("PATH").and_then(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join(name))
+                .find(|f| f.is_file())
+        })
+    };
+    let cargo_bin = || {
+        std::env::var_os("HOME")
+            .map(|h| Path::new(&h).join(".cargo/bin/websocat"))
+            .filter(|p| p.is_file())
+    };
+    if let Some(p) = on_path("websocat").or_else(cargo_bin) {
+        return Some(p);
+    }
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    println!("websocat is not installed: trying `cargo install websocat` (a few minutes)");
+    let installed = Command::new(cargo)
+        .args(["install", "websocat"])
+        .status()
+        .is_ok_and(|s| s.success());
+    match cargo_bin() {
+        Some(p) if installed => Some(p),
+        _ => {
+            println!(
+                "cannot install websocat (no registry, or the build failed): its column is skipped"
+            );
+            None
+        }
+    }
+}
+
+fn wsdeck(home: &Path, args: &[&str], stdout: Stdio) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_wsdeck"));
+    c.env("WSDECK_CONFIG_DIR", home.join("config"))
+        .env("WSDECK_DATA_DIR", home.join("data"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(stdout)
+        .stderr(Stdio::piped());
+    c
+}
+
+/// Spawn, wait, check the exit; the time from spawn to exit.
+fn timed(mut cmd: Command, what: &str) -> Duration {
+    let t0 = Instant::now();
+    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
+    let dt = t0.elapsed();
+    assert!(
+        out.status.success(),
+        "{what} failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    dt
+}
+
+#[derive(Clone, Copy)]
+enum Reader {
+    Wsdeck,
+    Websocat,
+    Bare,
+}
+
+/// One timed read of a fresh flood; the file written, if any, is removed after its size is read.
+fn read_once(case: &Case, who: Reader, websocat: &Path, dir: &Path) -> (Duration, u64) {
+    let source = flood_source(case.opcode, case.size, case.count);
+    let url = source.url.clone();
+    let file = dir.join("out.jsonl");
+    let dt = match who {
+        Reader::Bare => {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(bare_reader(&url, case.count))
+        }
+        Reader::Wsdeck if case.record => {
+            let f = file.to_string_lossy().into_owned();
+            timed(
+                wsdeck(dir, &["record", &url, "--out", &f], Stdio::null()),
+                "wsdeck record",
+            )
+        }
+        Reader::Wsdeck => timed(
+            wsdeck(dir, &["connect", &url], Stdio::null()),
+            "wsdeck connect",
+        ),
+        Reader::Websocat => {
+            let mut c = Command::new(websocat);
+            let out = if case.record {
+                c.args(["--base64", "-U", &url]);
+                Stdio::from(std::fs::File::create(&file).expect("websocat's file"))
+            } else {
+                c.args(["-b", "-U", &url]);
+                Stdio::null()
+            };
+            c.stdin(Stdio::null()).stdout(out).stderr(Stdio::piped());
+            timed(c, "websocat")
+        }
+    };
+    source.join();
+    let bytes = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+    let _ = std::fs::remove_file(&file);
+    (dt, bytes)
+}
+
+/// Medians over the runs, frames/s, and the ratios taken within each run.
+pub struct Row {
+    pub name: &'static str,
+    pub size: usize,
+    pub count: usize,
+    pub wsdeck: f64,
+    pub websocat: Option<f64>,
+    pub bare: f64,
+    pub vs_websocat: Option<f64>,
+    pub vs_bare: f64,
+    pub file_mb: Option<(f64, f64)>,
+}
+
+pub fn measure(case: &Case, runs: usize, websocat: Option<&Path>, dir: &Path) -> Row {
+    let (mut ours, mut theirs, mut bare, mut r_w, mut r_b) =
+        (vec![], vec![], vec![], vec![], vec![]);
+    let (mut our_file, mut their_file) = (0u64, 0u64);
+    let fps = |d: Duration| case.count as f64 / d.as_secs_f64();
+    for run in 0..runs {
+        let mut order = vec![Reader::Wsdeck, Reader::Bare];
+        if websocat.is_some() {
+            order.insert(1, Reader::Websocat);
+        }
+        let turn = run % order.len();
+        order.rotate_left(turn);
+        let (mut o, mut w, mut b) = (0.0, None, 0.0);
+        for who in order {
+            let (dt, bytes) = read_once(case, who, websocat.unwrap_or(Path::new("websocat")), dir);
+            match who {
+                Reader::Wsdeck => {
+                    o = fps(dt);
+                    our_file = bytes;
+                }
+                Reader::Websocat => {
+                    w = Some(fps(dt));
+                    their_file = bytes;
+                }
+                Reader::Bare => b = fps(dt),
+            }
+        }
+        eprintln!(
+            "  {} run {run}: wsdeck {o:.0}/s  websocat {}  bare {b:.0}/s",
+            case.name,
+            w.map(|w| format!("{w:.0}/s ({:.2}x)", o / w))
+                .unwrap_or_else(|| "-".into())
+        );
+        ours.push(o);
+        bare.push(b);
+        r_b.push(o / b);
+        if let Some(w) = w {
+            theirs.push(w);
+            r_w.push(o / w);
+        }
+    }
+    Row {
+        name: case.name,
+        size: case.size,
+        count: case.count,
+        wsdeck: median(&mut ours),
+        websocat: (!theirs.is_empty()).then(|| median(&mut theirs)),
+        bare: median(&mut bare),
+        vs_websocat: (!r_w.is_empty()).then(|| median(&mut r_w)),
+        vs_bare: median(&mut r_b),
+        file_mb: case
+            .record
+            .then_some((our_file as f64 / 1e6, their_file as f64 / 1e6)),
+    }
+}
