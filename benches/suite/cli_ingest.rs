@@ -98,8 +98,29 @@ pub fn find_websocat() -> Option<PathBuf> {
     }
 }
 
-fn wsdeck(home: &Path, args: &[&str], stdout: Stdio) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_wsdeck"));
+/// WSDECK_BENCH_BASELINE=PATH: another wsdeck binary (a copy of an earlier build) read in the
+/// same runs, for a before/after within one sitting.
+fn baseline() -> Option<PathBuf> {
+    std::env::var_os("WSDECK_BENCH_BASELINE").map(PathBuf::from)
+}
+
+/// The real binary (or the baseline); WSDECK_BENCH_WRAP="perf record -g -o FILE --" runs it
+/// under a profiler.
+fn wsdeck(home: &Path, args: &[&str], stdout: Stdio, base: bool) -> Command {
+    let bin = match baseline() {
+        Some(b) if base => b,
+        _ => PathBuf::from(env!("CARGO_BIN_EXE_wsdeck")),
+    };
+    let wrap = std::env::var("WSDECK_BENCH_WRAP").unwrap_or_default();
+    let mut words = wrap.split_whitespace();
+    let mut c = match words.next() {
+        Some(first) => {
+            let mut c = Command::new(first);
+            c.args(words).arg(&bin);
+            c
+        }
+        None => Command::new(bin),
+    };
     c.env("WSDECK_CONFIG_DIR", home.join("config"))
         .env("WSDECK_DATA_DIR", home.join("data"))
         .args(args)
@@ -126,6 +147,7 @@ fn timed(mut cmd: Command, what: &str) -> Duration {
 #[derive(Clone, Copy)]
 enum Reader {
     Wsdeck,
+    Baseline,
     Websocat,
     Bare,
 }
@@ -143,15 +165,25 @@ fn read_once(case: &Case, who: Reader, websocat: &Path, dir: &Path) -> (Duration
                 .expect("runtime");
             rt.block_on(bare_reader(&url, case.count))
         }
-        Reader::Wsdeck if case.record => {
+        Reader::Wsdeck | Reader::Baseline if case.record => {
             let f = file.to_string_lossy().into_owned();
             timed(
-                wsdeck(dir, &["record", &url, "--out", &f], Stdio::null()),
+                wsdeck(
+                    dir,
+                    &["record", &url, "--out", &f],
+                    Stdio::null(),
+                    matches!(who, Reader::Baseline),
+                ),
                 "wsdeck record",
             )
         }
-        Reader::Wsdeck => timed(
-            wsdeck(dir, &["connect", &url], Stdio::null()),
+        Reader::Wsdeck | Reader::Baseline => timed(
+            wsdeck(
+                dir,
+                &["connect", &url],
+                Stdio::null(),
+                matches!(who, Reader::Baseline),
+            ),
             "wsdeck connect",
         ),
         Reader::Websocat => {
@@ -184,21 +216,36 @@ pub struct Row {
     pub vs_websocat: Option<f64>,
     pub vs_bare: f64,
     pub file_mb: Option<(f64, f64)>,
+    /// This build against WSDECK_BENCH_BASELINE's, median of the runs' ratios.
+    pub vs_baseline: Option<f64>,
 }
 
 pub fn measure(case: &Case, runs: usize, websocat: Option<&Path>, dir: &Path) -> Row {
+    // WSDECK_BENCH_SCALE=N: N times the frames (longer runs, for a profiler).
+    let scale: usize = std::env::var("WSDECK_BENCH_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1);
+    let case = &Case {
+        count: case.count * scale,
+        ..*case
+    };
     let (mut ours, mut theirs, mut bare, mut r_w, mut r_b) =
         (vec![], vec![], vec![], vec![], vec![]);
     let (mut our_file, mut their_file) = (0u64, 0u64);
+    let mut r_base = vec![];
     let fps = |d: Duration| case.count as f64 / d.as_secs_f64();
     for run in 0..runs {
         let mut order = vec![Reader::Wsdeck, Reader::Bare];
         if websocat.is_some() {
             order.insert(1, Reader::Websocat);
         }
+        if baseline().is_some() {
+            order.push(Reader::Baseline);
+        }
         let turn = run % order.len();
         order.rotate_left(turn);
-        let (mut o, mut w, mut b) = (0.0, None, 0.0);
+        let (mut o, mut w, mut b, mut base) = (0.0, None, 0.0, None);
         for who in order {
             let (dt, bytes) = read_once(case, who, websocat.unwrap_or(Path::new("websocat")), dir);
             match who {
@@ -211,14 +258,20 @@ pub fn measure(case: &Case, runs: usize, websocat: Option<&Path>, dir: &Path) ->
                     their_file = bytes;
                 }
                 Reader::Bare => b = fps(dt),
+                Reader::Baseline => base = Some(fps(dt)),
             }
         }
         eprintln!(
-            "  {} run {run}: wsdeck {o:.0}/s  websocat {}  bare {b:.0}/s",
+            "  {} run {run}: wsdeck {o:.0}/s  websocat {}  bare {b:.0}/s{}",
             case.name,
             w.map(|w| format!("{w:.0}/s ({:.2}x)", o / w))
-                .unwrap_or_else(|| "-".into())
+                .unwrap_or_else(|| "-".into()),
+            base.map(|x| format!("  baseline {x:.0}/s ({:.2}x)", o / x))
+                .unwrap_or_default()
         );
+        if let Some(x) = base {
+            r_base.push(o / x);
+        }
         ours.push(o);
         bare.push(b);
         r_b.push(o / b);
@@ -239,5 +292,6 @@ pub fn measure(case: &Case, runs: usize, websocat: Option<&Path>, dir: &Path) ->
         file_mb: case
             .record
             .then_some((our_file as f64 / 1e6, their_file as f64 / 1e6)),
+        vs_baseline: (!r_base.is_empty()).then(|| median(&mut r_base)),
     }
 }

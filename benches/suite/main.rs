@@ -2,13 +2,15 @@
 //!
 //! cargo bench --bench suite [-- RUNS] [SECTION…]
 //!
-//! SECTION: ingest, console, big, startup, store, memory (default: all). RUNS (default 5) is
+//! SECTION: ingest, console, big, startup, store, memory (default: all); `serve SIZE COUNT
+//! [text]` instead serves one flood and prints its URL (for a profiler run by hand). RUNS (default 5) is
 //! how many runs the ingest rows, the start-up and the draws take their medians over. The
 //! ingest rows set the real binary against websocat (found on PATH or in ~/.cargo/bin,
 //! installed with `cargo install websocat` when missing) and a bare tokio-tungstenite reader,
 //! with the ratios taken within each run. WSDECK_BENCH_RATE (frames/s, default 50000) and
 //! WSDECK_BENCH_SECS (default 5) set the console's load; WSDECK_BENCH_DIR where files are
-//! written (default: the temp dir).
+//! written (default: the temp dir); WSDECK_BENCH_ONLY=TEXT runs only the ingest rows whose name
+//! holds TEXT ("64 KiB", "record").
 
 #[path = "../support/mod.rs"]
 mod support;
@@ -51,6 +53,20 @@ fn main() {
         memory::probe(size, n, args.get(3).map_or("arena", String::as_str));
         return;
     }
+    // `serve SIZE COUNT [text]`: one flood on loopback for a profiler run by hand; prints its URL.
+    if args.first().map(String::as_str) == Some("serve") {
+        let size = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(65536);
+        let count = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(20_000);
+        let op = if args.get(3).map(String::as_str) == Some("text") {
+            support::TEXT
+        } else {
+            support::BINARY
+        };
+        let source = support::flood_source(op, size, count);
+        println!("{}", source.url);
+        source.join();
+        return;
+    }
     let runs: usize = args.iter().find_map(|a| a.parse().ok()).unwrap_or(5);
     let chosen: Vec<&str> = args
         .iter()
@@ -85,13 +101,20 @@ fn main() {
             }
             None => println!("websocat: missing, its column is skipped"),
         }
-        for case in &cli_ingest::CASES {
+        let only = std::env::var("WSDECK_BENCH_ONLY").unwrap_or_default();
+        for case in cli_ingest::CASES
+            .iter()
+            .filter(|c| c.name.contains(only.as_str()))
+        {
             let r = cli_ingest::measure(case, runs, websocat.as_deref(), dir.path());
             let mb = |f: f64| f * r.size as f64 / 1e6;
             let peer = match r.websocat {
                 Some(w) => format!("websocat {w:.0}/s ({:.0} MB/s)", mb(w)),
                 None => "websocat skipped".into(),
             };
+            if let Some(x) = r.vs_baseline {
+                println!("{}: this build / the baseline's, median {x:.2}x", r.name);
+            }
             let files = r
                 .file_mb
                 .map(|(o, t)| format!("; files {o:.0} MB vs {t:.0} MB"))

@@ -19,6 +19,9 @@ use tokio::io::AsyncBufReadExt;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+/// Encoded lines are handed to stdout once they reach this many bytes.
+const LINE_OUT: usize = 256 * 1024;
+
 pub enum Input {
     /// Each stdin line is a text frame.
     Stdin,
@@ -107,10 +110,17 @@ pub async fn run_live(resolved: Resolved, input: Input, opts: LiveOptions) -> Re
                     c.finish().await.context("writing the capture")?;
                 }
                 if opts.print && let Some(e) = enc.as_mut() {
+                    let mut stdout_ok = true;
                     match &ev {
                         SessionEvent::Frames(frames) => {
                             for f in frames {
                                 e.frame(&mut line, f);
+                                // Out in pieces that stay in the cache: a batch of 64 KiB
+                                // frames encodes to megabytes.
+                                if line.len() >= LINE_OUT {
+                                    stdout_ok &= out.write_all(&line).is_ok();
+                                    line.clear();
+                                }
                                 // A pong that answers one of our pings: its round trip, for
                                 // scripts that watch an agent's latency.
                                 if matches!(f.opcode, Opcode::Ping | Opcode::Pong) {
@@ -128,7 +138,7 @@ pub async fn run_live(resolved: Resolved, input: Input, opts: LiveOptions) -> Re
                             e.event(&mut line, at, kind, fields);
                         }
                     }
-                    if out.write_all(&line).is_err() {
+                    if !stdout_ok || out.write_all(&line).is_err() {
                         // stdout closed (a pipe to `head`, say): stop quietly.
                         handle.send(SessionCommand::Shutdown);
                         reading_stdin = false;
