@@ -130,18 +130,33 @@ fn wsdeck(home: &Path, args: &[&str], stdout: Stdio, base: bool) -> Command {
     c
 }
 
-/// Spawn, wait, check the exit; the time from spawn to exit.
-fn timed(mut cmd: Command, what: &str) -> Duration {
+/// CPU time (user + system) of the children waited for so far, from /proc/self/stat (in clock
+/// ticks, 10 ms on Linux).
+fn children_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces) start at the state, field 3.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // cutime and cstime are fields 16 and 17, counting from 1 with the pid.
+    let ticks: u64 = fields.get(13)?.parse::<u64>().ok()? + fields.get(14)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
+}
+
+/// Spawn, wait, check the exit; the time from spawn to exit, and the CPU time the process used
+/// (what it costs the machine, apart from how the scheduler placed it).
+fn timed(mut cmd: Command, what: &str) -> (Duration, Option<Duration>) {
+    let cpu0 = children_cpu();
     let t0 = Instant::now();
     let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
     let dt = t0.elapsed();
+    let cpu = children_cpu().zip(cpu0).map(|(b, a)| b.saturating_sub(a));
     assert!(
         out.status.success(),
         "{what} failed ({}): {}",
         out.status,
         String::from_utf8_lossy(&out.stderr)
     );
-    dt
+    (dt, cpu)
 }
 
 #[derive(Clone, Copy)]
@@ -153,17 +168,22 @@ enum Reader {
 }
 
 /// One timed read of a fresh flood; the file written, if any, is removed after its size is read.
-fn read_once(case: &Case, who: Reader, websocat: &Path, dir: &Path) -> (Duration, u64) {
+fn read_once(
+    case: &Case,
+    who: Reader,
+    websocat: &Path,
+    dir: &Path,
+) -> (Duration, Option<Duration>, u64) {
     let source = flood_source(case.opcode, case.size, case.count);
     let url = source.url.clone();
     let file = dir.join("out.jsonl");
-    let dt = match who {
+    let (dt, cpu) = match who {
         Reader::Bare => {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .expect("runtime");
-            rt.block_on(bare_reader(&url, case.count))
+            (rt.block_on(bare_reader(&url, case.count)), None)
         }
         Reader::Wsdeck | Reader::Baseline if case.record => {
             let f = file.to_string_lossy().into_owned();
@@ -202,7 +222,7 @@ fn read_once(case: &Case, who: Reader, websocat: &Path, dir: &Path) -> (Duration
     source.join();
     let bytes = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
     let _ = std::fs::remove_file(&file);
-    (dt, bytes)
+    (dt, cpu, bytes)
 }
 
 /// Medians over the runs, frames/s, and the ratios taken within each run.
@@ -218,6 +238,9 @@ pub struct Row {
     pub file_mb: Option<(f64, f64)>,
     /// This build against WSDECK_BENCH_BASELINE's, median of the runs' ratios.
     pub vs_baseline: Option<f64>,
+    /// Median CPU time of a wsdeck and of a websocat run (10 ms resolution).
+    pub cpu_ms: Option<f64>,
+    pub websocat_cpu_ms: Option<f64>,
 }
 
 pub fn measure(case: &Case, runs: usize, websocat: Option<&Path>, dir: &Path) -> Row {
@@ -234,6 +257,7 @@ pub fn measure(case: &Case, runs: usize, websocat: Option<&Path>, dir: &Path) ->
         (vec![], vec![], vec![], vec![], vec![]);
     let (mut our_file, mut their_file) = (0u64, 0u64);
     let mut r_base = vec![];
+    let (mut o_cpu, mut w_cpu) = (vec![], vec![]);
     let fps = |d: Duration| case.count as f64 / d.as_secs_f64();
     for run in 0..runs {
         let mut order = vec![Reader::Wsdeck, Reader::Bare];
@@ -247,14 +271,18 @@ pub fn measure(case: &Case, runs: usize, websocat: Option<&Path>, dir: &Path) ->
         order.rotate_left(turn);
         let (mut o, mut w, mut b, mut base) = (0.0, None, 0.0, None);
         for who in order {
-            let (dt, bytes) = read_once(case, who, websocat.unwrap_or(Path::new("websocat")), dir);
+            let (dt, cpu, bytes) =
+                read_once(case, who, websocat.unwrap_or(Path::new("websocat")), dir);
+            let cpu_ms = cpu.map(|c| c.as_secs_f64() * 1e3);
             match who {
                 Reader::Wsdeck => {
                     o = fps(dt);
+                    o_cpu.extend(cpu_ms);
                     our_file = bytes;
                 }
                 Reader::Websocat => {
                     w = Some(fps(dt));
+                    w_cpu.extend(cpu_ms);
                     their_file = bytes;
                 }
                 Reader::Bare => b = fps(dt),
@@ -293,5 +321,7 @@ pub fn measure(case: &Case, runs: usize, websocat: Option<&Path>, dir: &Path) ->
             .record
             .then_some((our_file as f64 / 1e6, their_file as f64 / 1e6)),
         vs_baseline: (!r_base.is_empty()).then(|| median(&mut r_base)),
+        cpu_ms: (!o_cpu.is_empty()).then(|| median(&mut o_cpu)),
+        websocat_cpu_ms: (!w_cpu.is_empty()).then(|| median(&mut w_cpu)),
     }
 }

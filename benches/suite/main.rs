@@ -115,6 +115,11 @@ fn main() {
             if let Some(x) = r.vs_baseline {
                 println!("{}: this build / the baseline's, median {x:.2}x", r.name);
             }
+            let cpu = match (r.cpu_ms, r.websocat_cpu_ms) {
+                (Some(o), Some(w)) => format!("; CPU {o:.0} vs {w:.0} ms"),
+                (Some(o), None) => format!("; CPU {o:.0} ms"),
+                _ => String::new(),
+            };
             let files = r
                 .file_mb
                 .map(|(o, t)| format!("; files {o:.0} MB vs {t:.0} MB"))
@@ -124,7 +129,7 @@ fn main() {
                 .map(|x| format!("≥ 1.0× websocat: {}", met(x >= 1.0)))
                 .unwrap_or_else(|| "-".into());
             table.push(format!(
-                "| {} ×{} | {:.0}/s ({:.0} MB/s) | {peer}; bare reader {:.0}/s | {} vs websocat, {:.2}× vs bare{files} | {goal} |",
+                "| {} ×{} | {:.0}/s ({:.0} MB/s) | {peer}; bare reader {:.0}/s | {} vs websocat, {:.2}× vs bare{files}{cpu} | {goal} |",
                 r.name,
                 r.count,
                 r.wsdeck,
