@@ -5,7 +5,7 @@
 //!
 //! Frames go in as the live loop takes them: `Event::Session` batches of 512 through `update`.
 //! Payloads are made two ways: `arena` as the session actor makes them (small payloads are
-//! slices of shared 256 KiB blocks), `own` one allocation per payload, as opening a capture
+//! slices of shared 64 KiB blocks, its `ARENA_CHUNK`), `own` one allocation per payload, as opening a capture
 //! makes them today.
 
 use crate::support::console_app;
@@ -38,7 +38,7 @@ impl Payloads {
             return Bytes::from(vec![fill; size]);
         }
         if self.block.capacity() < size {
-            self.block = bytes::BytesMut::with_capacity(256 * 1024);
+            self.block = bytes::BytesMut::with_capacity(64 * 1024);
         }
         self.block.extend(std::iter::repeat_n(fill, size));
         self.block.split().freeze()
