@@ -9,121 +9,17 @@ use std::time::{Duration, Instant};
 // The allocator the wsdeck binary uses, so the bench measures what ships.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 
-fn encode_frames(size: usize, per_chunk: usize) -> Vec<u8> {
-    let mut head = vec![0x82u8];
-    if size < 126 {
-        head.push(size as u8);
-    } else if size < 65536 {
-        head.push(126);
-        head.extend_from_slice(&(size as u16).to_be_bytes());
-    } else {
-        head.push(127);
-        head.extend_from_slice(&(size as u64).to_be_bytes());
-    }
-    let mut out = Vec::with_capacity((head.len() + size) * per_chunk);
-    for i in 0..per_chunk {
-        out.extend_from_slice(&head);
-        out.extend(std::iter::repeat_n((i % 251) as u8, size));
-    }
-    out
-}
-
-/// Serve one connection: handshake, `count` frames of `size` bytes, a close, then wait. The
-/// server has its own thread and runtime, as a peer in another process would, so it never
-/// shares a worker with the client under test.
-async fn flood_server(size: usize, count: usize) -> (String, ServerThread) {
-    let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    std_listener.set_nonblocking(true).expect("nonblocking");
-    let url = format!("ws://{}/flood", std_listener.local_addr().expect("addr"));
-    let thread = std::thread::Builder::new()
-        .name("flood-server".into())
-        .spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("server runtime");
-            rt.block_on(serve_flood(std_listener, size, count));
-        })
-        .expect("server thread");
-    (url, ServerThread(Some(thread)))
-}
-
-struct ServerThread(Option<std::thread::JoinHandle<()>>);
-
-impl ServerThread {
-    fn abort(mut self) {
-        if let Some(t) = self.0.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-async fn serve_flood(std_listener: std::net::TcpListener, size: usize, count: usize) {
-    let listener = TcpListener::from_std(std_listener).expect("listener");
-    {
-        let (tcp, _) = listener.accept().await.expect("accept");
-        let _ = tcp.set_nodelay(true);
-        let ws = tokio_tungstenite::accept_async(tcp)
-            .await
-            .expect("handshake");
-        let mut raw = ws.into_inner();
-        let per_chunk = (1 << 20) / (size + 10) + 1;
-        let per_chunk = per_chunk.min(count);
-        let chunk = encode_frames(size, per_chunk);
-        let mut left = count;
-        while left >= per_chunk {
-            raw.write_all(&chunk).await.expect("write");
-            left -= per_chunk;
-        }
-        if left > 0 {
-            raw.write_all(&encode_frames(size, left))
-                .await
-                .expect("write");
-        }
-        raw.write_all(&[0x88, 0x02, 0x03, 0xe8])
-            .await
-            .expect("close");
-        let mut sink = [0u8; 256];
-        let _ = tokio::time::timeout(Duration::from_secs(5), raw.read(&mut sink)).await;
-    }
-}
-
-fn ws_config() -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
-    tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
-        .max_message_size(Some(64 << 20))
-        .max_frame_size(Some(64 << 20))
-}
-
-async fn bare_reader(size: usize, count: usize) -> Duration {
-    use futures_util::StreamExt;
-    let (url, server) = flood_server(size, count).await;
-    let t0 = Instant::now();
-    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(ws_config()), true)
-        .await
-        .expect("connect");
-    let mut n = 0usize;
-    while let Some(Ok(m)) = ws.next().await {
-        if m.is_binary() {
-            n += 1;
-        }
-        if m.is_close() {
-            break;
-        }
-    }
-    let dt = t0.elapsed();
-    assert_eq!(n, count, "bare reader lost frames");
-    server.abort();
-    dt
-}
+#[path = "support/mod.rs"]
+mod support;
+use support::{BINARY, bare_reader, flood_source, median};
 
 async fn wsdeck_record(size: usize, count: usize, out: Option<&std::path::Path>) -> Duration {
     use wsdeck::cli::live::{Input, LiveOptions, run_live};
     use wsdeck::cli::target::Resolved;
     use wsdeck::engine::target::{ConnectSpec, Target};
-    let (url, server) = flood_server(size, count).await;
+    let server = flood_source(BINARY, size, count);
+    let url = server.url.clone();
     let mut spec = ConnectSpec::new(Target::url(&url).expect("url"));
     spec.max_message_size = Some(64 << 20);
     let t0 = Instant::now();
@@ -146,13 +42,8 @@ async fn wsdeck_record(size: usize, count: usize, out: Option<&std::path::Path>)
     .expect("record");
     let dt = t0.elapsed();
     assert_eq!(code, 0, "record should end cleanly");
-    server.abort();
+    server.join();
     dt
-}
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
 }
 
 fn main() {
@@ -202,7 +93,10 @@ fn main() {
             let b = if std::env::var_os("WSDECK_BENCH_ONLY_RECORD").is_some() {
                 Duration::from_secs(1)
             } else {
-                rt.block_on(bare_reader(size, count))
+                let server = flood_source(BINARY, size, count);
+                let dt = rt.block_on(bare_reader(&server.url, count));
+                server.join();
+                dt
             };
             let path = dir.path().join(format!("cap-{size}-{r}.jsonl"));
             // WSDECK_BENCH_NO_CAPTURE=1: the engine alone (socket -> events), no file.

@@ -19,6 +19,9 @@ use tokio::io::AsyncBufReadExt;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+/// Encoded lines are handed to stdout once they reach this many bytes.
+const LINE_OUT: usize = 256 * 1024;
+
 pub enum Input {
     /// Each stdin line is a text frame.
     Stdin,
@@ -86,7 +89,7 @@ pub async fn run_live(resolved: Resolved, input: Input, opts: LiveOptions) -> Re
         };
         tokio::select! {
             ev = ev_rx.recv() => {
-                let Some(ev) = ev else { break };
+                let Some(mut ev) = ev else { break };
                 if let SessionEvent::Connecting { wall, .. } = &ev {
                     if enc.is_none() {
                         enc = Some(LineEncoder::new(*wall));
@@ -106,11 +109,37 @@ pub async fn run_live(resolved: Resolved, input: Input, opts: LiveOptions) -> Re
                     // The thread stopped on an error: finish() says which.
                     c.finish().await.context("writing the capture")?;
                 }
+                if let SessionEvent::Frames(frames) = &ev {
+                    batches += 1;
+                    for f in frames {
+                        match f.dir {
+                            Direction::In => {
+                                frames_in += 1;
+                                bytes_in += f.payload.len() as u64;
+                                // Only replies count for --linger: keepalive pongs (or an
+                                // agent's pings) would keep a quiet session open forever.
+                                if matches!(f.opcode, Opcode::Text | Opcode::Binary) {
+                                    incoming_data += 1;
+                                    last_in = Instant::now();
+                                }
+                            }
+                            Direction::Out => frames_out += 1,
+                        }
+                    }
+                }
                 if opts.print && let Some(e) = enc.as_mut() {
-                    match &ev {
+                    let mut stdout_ok = true;
+                    let keep = capture.is_some();
+                    match &mut ev {
                         SessionEvent::Frames(frames) => {
-                            for f in frames {
+                            for f in frames.iter_mut() {
                                 e.frame(&mut line, f);
+                                // Out in pieces that stay in the cache: a batch of 64 KiB
+                                // frames encodes to megabytes.
+                                if line.len() >= LINE_OUT {
+                                    stdout_ok &= out.write_all(&line).is_ok();
+                                    line.clear();
+                                }
                                 // A pong that answers one of our pings: its round trip, for
                                 // scripts that watch an agent's latency.
                                 if matches!(f.opcode, Opcode::Ping | Opcode::Pong) {
@@ -122,13 +151,18 @@ pub async fn run_live(resolved: Resolved, input: Input, opts: LiveOptions) -> Re
                                         })));
                                     }
                                 }
+                                // Printed and not recorded: its memory goes back now, while
+                                // the socket side can still reuse it warm.
+                                if !keep {
+                                    f.payload = Bytes::new();
+                                }
                             }
                         }
                         other => if let Some((at, kind, fields)) = event_line(other) {
                             e.event(&mut line, at, kind, fields);
                         }
                     }
-                    if out.write_all(&line).is_err() {
+                    if !stdout_ok || out.write_all(&line).is_err() {
                         // stdout closed (a pipe to `head`, say): stop quietly.
                         handle.send(SessionCommand::Shutdown);
                         reading_stdin = false;
@@ -163,22 +197,6 @@ pub async fn run_live(resolved: Resolved, input: Input, opts: LiveOptions) -> Re
                         }
                     }
                     SessionEvent::Frames(frames) => {
-                        batches += 1;
-                        for f in &frames {
-                            match f.dir {
-                                Direction::In => {
-                                    frames_in += 1;
-                                    bytes_in += f.payload.len() as u64;
-                                    // Only replies count for --linger: keepalive pongs (or an
-                                    // agent's pings) would keep a quiet session open forever.
-                                    if matches!(f.opcode, Opcode::Text | Opcode::Binary) {
-                                        incoming_data += 1;
-                                        last_in = Instant::now();
-                                    }
-                                }
-                                Direction::Out => frames_out += 1,
-                            }
-                        }
                         if let Some(n) = opts.expect && incoming_data >= n && !close_sent && open {
                             close_sent = handle.send(SessionCommand::Close { code: 1000, reason: String::new() });
                         }
