@@ -2,15 +2,23 @@
 //!
 //! cargo bench --bench suite [-- RUNS] [SECTION…]
 //!
-//! SECTION: ingest, console, big, startup, store, memory (default: all); `serve SIZE COUNT
-//! [text]` instead serves one flood and prints its URL (for a profiler run by hand). RUNS (default 5) is
-//! how many runs the ingest rows, the start-up and the draws take their medians over. The
-//! ingest rows set the real binary against websocat (found on PATH or in ~/.cargo/bin,
-//! installed with `cargo install websocat` when missing) and a bare tokio-tungstenite reader,
-//! with the ratios taken within each run. WSDECK_BENCH_RATE (frames/s, default 50000) and
-//! WSDECK_BENCH_SECS (default 5) set the console's load; WSDECK_BENCH_DIR where files are
-//! written (default: the temp dir); WSDECK_BENCH_ONLY=TEXT runs only the ingest rows whose name
-//! holds TEXT ("64 KiB", "record").
+//! SECTION: ingest, console, big, startup, store, memory (default: all). RUNS (default 5) is how
+//! many runs the ingest rows, the start-up and the draws take their medians over. The ingest
+//! rows set the real binary against websocat (found on PATH or in ~/.cargo/bin, installed with
+//! `cargo install websocat` when missing) and a bare tokio-tungstenite reader, with the ratios
+//! taken within each run.
+//!
+//! Environment:
+//! - WSDECK_BENCH_RATE (frames/s, default 50000), WSDECK_BENCH_SECS (default 5): the console's
+//!   load; WSDECK_BENCH_SCREEN=1 prints its last screen.
+//! - WSDECK_BENCH_DIR: where files are written (default: the temp dir).
+//! - WSDECK_BENCH_ONLY=TEXT: only the ingest rows whose name holds TEXT ("64 KiB", "record").
+//! - WSDECK_BENCH_BASELINE=PATH: another wsdeck binary read in the same runs (before/after).
+//! - WSDECK_BENCH_SCALE=N: N times the ingest frames; WSDECK_BENCH_WRAP="perf record -g -o F --"
+//!   runs wsdeck under a profiler.
+//!
+//! `suite serve SIZE COUNT [text]` serves one flood and prints its URL, for a profiler run by
+//! hand; `suite memory-probe SIZE N MODE` is the memory rows' child.
 
 #[path = "../support/mod.rs"]
 mod support;
