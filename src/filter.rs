@@ -103,6 +103,11 @@ impl Filter {
         }
     }
 
+    /// Whether a jq program runs on every row (which makes a scan slower per row).
+    pub fn uses_jq(&self) -> bool {
+        self.jq.is_some()
+    }
+
     pub fn matches(&self, row: &Row) -> bool {
         match &row.kind {
             RowKind::Event { text, .. } => {

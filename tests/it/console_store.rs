@@ -311,3 +311,42 @@ fn a_json_file_that_is_no_capture_leaves_no_empty_session() {
         Some("package.json is not a wsdeck capture")
     );
 }
+
+#[test]
+fn a_jq_filter_scans_in_smaller_slices() {
+    let spec = ConnectSpec::new(Target::url("ws://127.0.0.1:9/").expect("url"));
+    let mut app = App::new(vec![Session::new("s", spec)]);
+    update(
+        &mut app,
+        Event::Resize {
+            width: 120,
+            height: 36,
+        },
+    );
+    let frames: Vec<Frame> = (0..60_000).map(frame).collect();
+    update(
+        &mut app,
+        Event::Session {
+            id: 0,
+            event: SessionEvent::Frames(frames),
+        },
+    );
+    update(&mut app, key('f'));
+    for c in ".n >= 0".chars() {
+        update(&mut app, key(c));
+    }
+    update(
+        &mut app,
+        Event::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+    );
+    let per_slice = wsdeck::app::FILTER_SLICE / wsdeck::app::frames::JQ_SLICE_DIVISOR;
+    assert_eq!(app.sessions[0].view.scanned, per_slice);
+    while app.has_work() {
+        update(&mut app, Event::ScanSlice);
+    }
+    assert_eq!(
+        app.sessions[0].view.visible.len(),
+        60_000,
+        "every frame matches"
+    );
+}
