@@ -13,21 +13,18 @@ use futures_util::{SinkExt, StreamExt};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message;
+
+#[path = "support/mod.rs"]
+mod support;
+use support::{median, pct, ws_config};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const ROUND_TRIPS: usize = 2000;
 const WARMUP: usize = 200;
-
-fn ws_config() -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
-    tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
-        .max_message_size(Some(64 << 20))
-        .max_frame_size(Some(64 << 20))
-}
 
 /// A server on its own thread and runtime; every connection is served by `serve`.
 fn server<F, Fut>(serve: F) -> SocketAddr
@@ -67,46 +64,13 @@ async fn echo(tcp: tokio::net::TcpStream) {
     }
 }
 
-fn encode_frames(size: usize, n: usize) -> Vec<u8> {
-    let mut head = vec![0x82u8];
-    if size < 126 {
-        head.push(size as u8);
-    } else if size < 65536 {
-        head.push(126);
-        head.extend_from_slice(&(size as u16).to_be_bytes());
-    } else {
-        head.push(127);
-        head.extend_from_slice(&(size as u64).to_be_bytes());
-    }
-    let mut out = Vec::with_capacity((head.len() + size) * n);
-    for i in 0..n {
-        out.extend_from_slice(&head);
-        out.extend(std::iter::repeat_n((i % 251) as u8, size));
-    }
-    out
-}
-
-/// Pre-encoded binary frames as fast as the socket takes them, then a close (1000).
+/// The shared flood (pre-encoded binary frames, then a close) behind a handshake of its own:
+/// this source serves every reader, one connection each.
 async fn flood(tcp: tokio::net::TcpStream, size: usize, count: usize) {
     let Ok(ws) = tokio_tungstenite::accept_async(tcp).await else {
         return;
     };
-    let mut raw = ws.into_inner();
-    let per_chunk = ((1 << 20) / (size + 10) + 1).min(count);
-    let chunk = encode_frames(size, per_chunk);
-    let mut left = count;
-    while left >= per_chunk {
-        if raw.write_all(&chunk).await.is_err() {
-            return;
-        }
-        left -= per_chunk;
-    }
-    if left > 0 && raw.write_all(&encode_frames(size, left)).await.is_err() {
-        return;
-    }
-    let _ = raw.write_all(&[0x88, 0x02, 0x03, 0xe8]).await;
-    let mut sink = [0u8; 256];
-    let _ = tokio::time::timeout(Duration::from_secs(5), raw.read(&mut sink)).await;
+    support::flood(ws.into_inner(), support::BINARY, size, count).await;
 }
 
 fn free_port() -> u16 {
@@ -199,10 +163,6 @@ async fn round_trips(url: &str) -> Vec<f64> {
     out
 }
 
-fn pct(sorted: &[f64], p: f64) -> f64 {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
 /// Frames per second of a flood read to its close.
 async fn read_flood(url: &str, count: usize) -> f64 {
     let t0 = Instant::now();
@@ -221,11 +181,6 @@ async fn read_flood(url: &str, count: usize) -> f64 {
     let dt = t0.elapsed();
     assert_eq!(n, count, "frames lost");
     count as f64 / dt.as_secs_f64()
-}
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
 }
 
 fn main() {
