@@ -247,18 +247,7 @@ impl Session {
 
     /// A frame enters the log: counted, matched for round trips, stored.
     pub fn ingest(&mut self, f: Frame) {
-        let n = f.payload.len() as u64;
-        match f.dir {
-            Direction::In => {
-                self.counters.frames_in += 1;
-                self.counters.bytes_in += n;
-            }
-            Direction::Out => {
-                self.counters.frames_out += 1;
-                self.counters.bytes_out += n;
-            }
-        }
-        self.counters.last_activity = Some(f.at);
+        self.count(f.dir, f.payload.len(), f.at);
         if matches!(f.opcode, Opcode::Ping | Opcode::Pong) {
             self.rtt.observe(&f);
         }
@@ -271,8 +260,16 @@ impl Session {
     /// A frame of a capture opened from a file: counted like any, its payload left in the
     /// file (`line` and `line_len` say where).
     pub fn ingest_indexed(&mut self, f: FrameInfo, line: u64, line_len: u32, injected: bool) {
-        let n = f.len as u64;
-        match f.dir {
+        self.count(f.dir, f.len, f.at);
+        if injected {
+            self.injected.insert(f.seq);
+        }
+        self.log.push_from_source(f, line, line_len);
+    }
+
+    fn count(&mut self, dir: Direction, len: usize, at: Duration) {
+        let n = len as u64;
+        match dir {
             Direction::In => {
                 self.counters.frames_in += 1;
                 self.counters.bytes_in += n;
@@ -282,10 +279,7 @@ impl Session {
                 self.counters.bytes_out += n;
             }
         }
-        if injected {
-            self.injected.insert(f.seq);
-        }
-        self.log.push_from_source(f, line, line_len);
+        self.counters.last_activity = Some(at);
     }
 
     /// A lifecycle row in the log (not a frame).
