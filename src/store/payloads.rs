@@ -25,7 +25,7 @@ enum Which {
 
 pub(super) struct Payloads {
     budget: Budget,
-    /// Size of a small block: an eighth of the budget, between 4 KiB and 1 MiB.
+    /// Size of a small block: an eighth of the budget, between 4 KiB and 512 KiB.
     block: usize,
     small: Vec<Slot>,
     open: BytesMut,
@@ -42,7 +42,10 @@ pub(super) struct Payloads {
 
 impl Payloads {
     pub(super) fn new(budget: Budget) -> Self {
-        let block = (budget.limit() / 8).clamp(4 << 10, 1 << 20);
+        // Not above 512 KiB: mimalloc keeps bigger objects in pages of their own that cost a
+        // 64 KiB slice more each (1 MiB blocks held 1 KiB frames at 119 B a frame beyond the
+        // payload, 512 KiB blocks at 54; `cargo bench --bench suite -- 1 memory`).
+        let block = (budget.limit() / 8).clamp(4 << 10, 512 << 10);
         let spill = SpillFile::new(budget.spill_dir());
         Payloads {
             budget,
