@@ -11,6 +11,7 @@ pub mod form;
 pub mod frames;
 pub mod layers;
 pub mod layout;
+pub mod memo;
 pub mod opening;
 pub mod picker;
 pub mod proxy;
@@ -150,6 +151,8 @@ pub struct App {
     pub config: ConsoleConfig,
     /// The frame log's reply column (time to the first and last reply of a sent frame).
     pub show_latency: bool,
+    /// The view's cache of costly derived text (never read by the update).
+    pub view_memo: memo::ViewMemo,
     ids: Box<dyn IdSource>,
     next_id: usize,
     /// Paths the next replay's comparison ignores (from `:replay FILE TIMING PATH…`).
@@ -184,6 +187,7 @@ impl App {
             keymap: Keymap::default(),
             config: ConsoleConfig::default(),
             show_latency: false,
+            view_memo: memo::ViewMemo::default(),
             ids: Box::new(RandomIds),
             pending_ignore: Vec::new(),
         }

@@ -518,8 +518,8 @@ fn write_frame(
         (Opcode::Close, _) => {}
         (_, Some((text, Ok(v)))) if shown == f.payload.len() => {
             if let JsonView::Pretty(p) = view(text) {
-                for l in p.lines() {
-                    writeln!(out, "    {l}")?;
+                for (depth, l) in p.lines(0, usize::MAX) {
+                    writeln!(out, "    {:w$}{l}", "", w = depth * 2)?;
                 }
             }
             if decoder.kind == DecoderKind::Pcm

@@ -1,10 +1,11 @@
-//! JSON views of text payloads: pretty-printed in the key order sent, or the parse error with
-//! its line and column.
+//! JSON views of text payloads: pretty-printed as sent (key order, escapes and digits kept),
+//! or the parse error with its line and column.
 
+use super::pretty::{NotJson, Pretty, pretty};
 use serde_json::Value;
 
 pub enum JsonView {
-    Pretty(String),
+    Pretty(Pretty),
     /// Not JSON: where and why it failed.
     Invalid {
         line: usize,
@@ -14,19 +15,16 @@ pub enum JsonView {
 }
 
 pub fn view(text: &str) -> JsonView {
-    match serde_json::from_str::<Value>(text) {
-        Ok(v) => JsonView::Pretty(serde_json::to_string_pretty(&v).unwrap_or_default()),
-        Err(e) => JsonView::Invalid {
-            line: e.line(),
-            column: e.column(),
-            // serde_json's text ends with " at line L column C", which the view says its own way.
-            message: {
-                let m = e.to_string();
-                match m.find(" at line ") {
-                    Some(i) => m[..i].to_string(),
-                    None => m,
-                }
-            },
+    match pretty(text) {
+        Ok(p) => JsonView::Pretty(p),
+        Err(NotJson {
+            line,
+            column,
+            message,
+        }) => JsonView::Invalid {
+            line,
+            column,
+            message,
         },
     }
 }
@@ -52,8 +50,8 @@ mod tests {
     fn pretty_keeps_key_order() {
         match view(r#"{"z":1,"a":{"y":2,"b":3}}"#) {
             JsonView::Pretty(p) => {
-                assert!(p.find("\"z\"") < p.find("\"a\""));
-                assert!(p.find("\"y\"") < p.find("\"b\""));
+                assert!(p.to_text().find("\"z\"") < p.to_text().find("\"a\""));
+                assert!(p.to_text().find("\"y\"") < p.to_text().find("\"b\""));
             }
             JsonView::Invalid { .. } => panic!("valid JSON"),
         }

@@ -18,6 +18,7 @@ pub mod json;
 pub mod msgpack;
 pub mod payload;
 pub mod pcm;
+pub mod pretty;
 pub mod proto_schema;
 pub mod protobuf;
 pub mod tree;

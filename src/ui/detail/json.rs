@@ -1,6 +1,7 @@
 //! The JSON view of a text frame: pretty-printed, coloured, only the lines on screen.
 
 use crate::app::App;
+use crate::decode::pretty::Pretty;
 use crate::engine::Frame;
 use crate::ui::summary::human_bytes;
 use crate::ui::theme::Theme;
@@ -10,7 +11,7 @@ use ratatui::text::{Line, Span};
 pub(super) fn pretty<'a>(
     app: &App,
     f: &Frame,
-    p: &str,
+    p: &Pretty,
     fits: &str,
     height: usize,
     t: &Theme,
@@ -22,22 +23,21 @@ pub(super) fn pretty<'a>(
         human_bytes(f.payload.len() as u64),
         crate::ui::detail::view_key(app)
     );
-    let total = p.lines().count();
-    let start = app.detail.scroll.min(total.saturating_sub(1));
+    let start = app.detail.scroll.min(p.line_count().saturating_sub(1));
     let lines = p
-        .lines()
-        .skip(start)
-        .take(height)
-        .map(|l| json_line(l, t))
+        .lines(start, height)
+        .map(|(depth, l)| json_line(depth, l, t))
         .collect();
     (title, lines)
 }
 
+/// Indentation shown at most this deep: a frame nested thousands of levels would otherwise
+/// draw every visible line as a screenful of spaces.
+const MAX_INDENT: usize = 64;
+
 /// Colour one line of pretty JSON: key, then the value by its first character.
-fn json_line<'a>(l: &str, t: &Theme) -> Line<'a> {
-    let indent_len = l.len() - l.trim_start().len();
-    let (indent, rest) = l.split_at(indent_len);
-    let mut spans = vec![Span::raw(indent.to_string())];
+fn json_line<'a>(depth: usize, rest: &str, t: &Theme) -> Line<'a> {
+    let mut spans = vec![Span::raw(" ".repeat(depth.min(MAX_INDENT) * 2))];
     let value = if rest.starts_with('"')
         && let Some(pos) = rest.find("\": ")
     {

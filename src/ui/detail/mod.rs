@@ -165,7 +165,8 @@ fn frame_detail<'a>(app: &App, f: &Frame, height: usize, t: &Theme) -> (String, 
     let json_text = f
         .text()
         .filter(|_| f.payload.len() <= PRETTY_MAX && app.detail.view == DetailView::Auto);
-    let parsed = json_text.map(crate::decode::json::view);
+    let session = app.current().map_or(usize::MAX, |s| s.id);
+    let parsed = json_text.map(|text| app.view_memo.json(session, f.seq, &f.payload, text));
     let fits = if f.text().is_some() && f.payload.len() <= PRETTY_MAX {
         "json | hex"
     } else if f.opcode == Opcode::Binary && crate::decode::pcm::fits(&f.payload) {
@@ -198,7 +199,7 @@ fn frame_detail<'a>(app: &App, f: &Frame, height: usize, t: &Theme) -> (String, 
             }
         }
     }
-    if let Some(crate::decode::json::JsonView::Pretty(p)) = &parsed {
+    if let Some(crate::decode::json::JsonView::Pretty(p)) = parsed.as_deref() {
         let (title, lines) = json::pretty(app, f, p, fits, height.saturating_sub(notes.len()), t);
         notes.extend(lines);
         return (title, notes);
@@ -208,7 +209,7 @@ fn frame_detail<'a>(app: &App, f: &Frame, height: usize, t: &Theme) -> (String, 
         line,
         column,
         message,
-    }) = &parsed
+    }) = parsed.as_deref()
     {
         lines.push(Line::from(Span::styled(
             format!("not JSON: {message} (line {line}, column {column})"),
