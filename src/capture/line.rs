@@ -155,8 +155,9 @@ fn push_padded(out: &mut Vec<u8>, v: u64, width: usize) {
 }
 
 fn push_b64(out: &mut Vec<u8>, data: &[u8]) {
-    // SIMD: at 64 KiB frames base64 is most of a capture's CPU cost.
-    base64_simd::STANDARD.encode_append(data, out);
+    // SIMD (AVX-512 VBMI where the CPU has it): at 64 KiB frames base64 is most of a capture's
+    // CPU cost.
+    super::b64::encode_append(data, out);
 }
 
 #[cfg(test)]

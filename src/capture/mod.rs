@@ -1,6 +1,7 @@
 //! The capture format (docs/capture-format.md): JSON lines, a header and then one line per frame
 //! or lifecycle event. The same line encoding is the headless commands' stdout.
 
+mod b64;
 pub mod compare;
 pub mod har;
 pub mod index;
