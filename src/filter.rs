@@ -19,7 +19,7 @@ pub struct Filter {
     pub source: String,
     dir: Option<Direction>,
     op: Option<Opcode>,
-    words: Vec<String>,
+    words: Vec<crate::needle::Needle>,
     jq: Option<Jq>,
     /// `-ping`: keepalive noise (pings and pongs) out of the way.
     no_pings: bool,
@@ -75,7 +75,7 @@ impl Filter {
             } else if word.starts_with("op:") {
                 return Err(FilterError::UnknownOpcode(word.to_string()));
             } else {
-                f.words.push(word.to_lowercase());
+                f.words.push(crate::needle::Needle::new(word));
             }
         }
         Ok(f)
@@ -110,10 +110,7 @@ impl Filter {
 
     pub fn matches(&self, row: &Row) -> bool {
         match &row.kind {
-            RowKind::Event { text, .. } => {
-                let t = text.to_lowercase();
-                self.words.iter().all(|w| t.contains(w.as_str()))
-            }
+            RowKind::Event { text, .. } => self.words.iter().all(|w| w.is_in(text.as_bytes())),
             RowKind::Frame(f) => {
                 if self.dir.is_some_and(|d| d != f.dir) || self.op.is_some_and(|o| o != f.opcode) {
                     return false;
@@ -121,11 +118,8 @@ impl Filter {
                 if self.no_pings && matches!(f.opcode, Opcode::Ping | Opcode::Pong) {
                     return false;
                 }
-                if !self.words.is_empty() {
-                    let text = String::from_utf8_lossy(&f.payload).to_lowercase();
-                    if !self.words.iter().all(|w| text.contains(w.as_str())) {
-                        return false;
-                    }
+                if !self.words.iter().all(|w| w.is_in(&f.payload)) {
+                    return false;
                 }
                 match &self.jq {
                     None => true,

@@ -17,6 +17,7 @@ pub mod exit;
 pub mod filter;
 pub mod keymap;
 pub mod monitor;
+pub mod needle;
 pub mod proxy;
 pub mod store;
 pub mod tui;

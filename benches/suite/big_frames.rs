@@ -1,7 +1,7 @@
 //! Big frames in the detail pane: a console whose last (selected, followed) frame is a 16 MiB
 //! binary frame or a JSON frame just under 1 MiB, drawn at 160x48 on a TestBackend. The first
-//! draw is timed (nothing cached yet), then the median of a few more (the detail pane keeps no
-//! cache, so every draw pays the same).
+//! draw is timed (nothing cached yet), then the median of a few more (the JSON view is memoised
+//! for the selected frame, so later draws show what the memo saves).
 
 use crate::support::{console_app, median, offline_session};
 use bytes::Bytes;

@@ -393,17 +393,10 @@ pub fn search_step(app: &mut App, forward: bool) {
         });
         return;
     }
-    let rows = app.frame_rows();
     let Some(s) = app.current_mut() else { return };
-    let len = s.view_len();
-    if len == 0 {
+    if s.view_len() == 0 {
         return;
     }
-    app.status = Some(match s.find(&needle, forward) {
-        Some(i) => {
-            s.select(i, rows);
-            format!("/{needle}: row {} of {len}", i + 1)
-        }
-        None => format!("/{needle}: no match"),
-    });
+    s.start_search(crate::needle::Needle::new(&needle), forward);
+    super::search::run_slice(app, app.selected);
 }

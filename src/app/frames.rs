@@ -3,7 +3,7 @@
 
 use crate::app::session::Session;
 use crate::filter::{Filter, FilterError};
-use crate::store::{Row, RowKind};
+use crate::store::Row;
 
 /// Rows a filter scans per slice, between other events (keeps a million-row scan responsive).
 pub const FILTER_SLICE: usize = 20_000;
@@ -209,6 +209,8 @@ impl Session {
             return Ok(());
         }
         let f = Filter::parse(text)?;
+        // A search under way counts rows of the view it started in.
+        self.search = None;
         self.view.filter = Some(f);
         self.view.visible.clear();
         self.view.scanned = 0;
@@ -221,33 +223,10 @@ impl Session {
     }
 
     pub fn clear_filter(&mut self) {
+        self.search = None;
         self.view.filter = None;
         self.view.visible.clear();
         self.view.scanned = 0;
-    }
-
-    /// The next (or previous) row in view holding `needle` (lower-case), wrapping around.
-    pub fn find(&self, needle: &str, forward: bool) -> Option<usize> {
-        let len = self.view_len();
-        if len == 0 {
-            return None;
-        }
-        let hit = |row: &Row| match &row.kind {
-            RowKind::Frame(f) => String::from_utf8_lossy(&f.payload)
-                .to_lowercase()
-                .contains(needle),
-            RowKind::Event { text, .. } => text.to_lowercase().contains(needle),
-        };
-        let c = self.view.cursor;
-        (1..=len)
-            .map(|k| {
-                if forward {
-                    (c + k) % len
-                } else {
-                    (c + len - k) % len
-                }
-            })
-            .find(|&i| self.view_row(i).is_some_and(|r| hit(&r)))
     }
 
     /// Move the cursor to frame-log row `row`, clearing a filter that hides it; returns whether

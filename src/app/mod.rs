@@ -18,6 +18,7 @@ pub mod proxy;
 pub mod published;
 pub mod reconnect;
 pub mod replay;
+pub mod search;
 pub mod session;
 mod session_events;
 pub mod vars;
@@ -216,11 +217,11 @@ impl App {
         self.ids.session_id()
     }
 
-    /// Whether a filter or a vocabulary still scans (the runtime then sends `Event::ScanSlice`).
+    /// Whether a filter, a vocabulary or a search still scans (the runtime then sends `Event::ScanSlice`).
     pub fn has_work(&self) -> bool {
         self.sessions
             .iter()
-            .any(|s| s.filter_pending() || s.vocab_pending())
+            .any(|s| s.filter_pending() || s.vocab_pending() || s.search_pending())
     }
 
     pub fn current(&self) -> Option<&Session> {
@@ -400,6 +401,11 @@ pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
                 }
                 if s.vocab_pending() {
                     s.learn(vocab::VOCAB_SLICE);
+                }
+            }
+            for i in 0..app.sessions.len() {
+                if app.sessions[i].search_pending() {
+                    search::run_slice(app, i);
                 }
             }
             vec![]

@@ -165,6 +165,8 @@ pub struct Session {
     pub listening_on: Option<std::net::SocketAddr>,
     /// Frames put into this (proxy client's) conversation from the composer, by `seq`.
     pub injected: std::collections::HashSet<u64>,
+    /// A `/` search still looking (`app::search`).
+    pub(crate) search: Option<super::search::SearchScan>,
     /// A capture still being read in the background.
     pub opening: Option<crate::app::opening::Opening>,
 }
@@ -208,6 +210,7 @@ impl Session {
             listening_on: None,
             opening: None,
             injected: Default::default(),
+            search: None,
         }
     }
 
