@@ -111,9 +111,24 @@ fn message(lines: &mut Lines, buf: &[u8], depth: u16, sane: bool) -> bool {
 }
 
 fn fields(lines: &mut Lines, buf: &[u8], depth: u16, sane: bool) -> bool {
+    if !is_message(buf, sane) {
+        return false;
+    }
+    let mut pos = 0usize;
+    while let Some((field, wire, n)) = next_field(&buf[pos..]) {
+        pos += n;
+        guess(lines, depth, field.to_string(), wire, "");
+    }
+    true
+}
+
+/// Whether `buf` is a message (with `sane`, a believable one), decided before any line is made:
+/// most binary frames offered to the decoders under `auto` are not protobuf, and formatting
+/// their would-be fields first was most of `inspect`'s time on them.
+fn is_message(buf: &[u8], sane: bool) -> bool {
     let (mut pos, mut count, mut last, mut descents) = (0usize, 0usize, 0u64, 0usize);
     while pos < buf.len() {
-        let Some((field, wire, n)) = next_field(&buf[pos..]) else {
+        let Some((field, _, n)) = next_field(&buf[pos..]) else {
             return false;
         };
         pos += n;
@@ -129,7 +144,6 @@ fn fields(lines: &mut Lines, buf: &[u8], depth: u16, sane: bool) -> bool {
             }
         }
         last = field;
-        guess(lines, depth, field.to_string(), wire, "");
         count += 1;
     }
     count > 0
