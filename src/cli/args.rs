@@ -3,10 +3,22 @@
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
+/// The commit this binary was built from (build.rs): 12 hex digits, `-dirty` when tracked files
+/// differed from it, or `unknown` when built outside a git checkout.
+pub const COMMIT: &str = env!("WSDECK_COMMIT");
+
+/// What `wsdeck --version` says after the name, e.g. `0.1.0 (commit 1a2b3c4d5e6f, 2026-12-01)`.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("WSDECK_VERSION_NOTE"),
+    ")"
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "wsdeck",
-    version,
+    version = VERSION,
     about = "A debugging console for duplex WebSocket agents (Azure AI Foundry invocations_ws and any ws:// or wss:// endpoint)",
     long_about = None,
 )]
@@ -214,6 +226,23 @@ pub enum Command {
     ConfigTemplate,
     /// Print the console's effective key table (defaults plus keymap.toml in the config dir).
     Keys,
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    ///
+    /// Install it where the shell looks, e.g.
+    /// wsdeck completions bash > ~/.local/share/bash-completion/completions/wsdeck
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), or write a page per command with --dir.
+    ///
+    /// wsdeck man > ~/.local/share/man/man1/wsdeck.1, or
+    /// wsdeck man --dir ~/.local/share/man/man1 for wsdeck.1, wsdeck-connect.1 and the rest.
+    Man {
+        /// Write wsdeck.1 and a page per command (wsdeck-connect.1, …) into DIR.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 // Parsed once per run: the size difference between variants costs nothing.

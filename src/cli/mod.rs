@@ -2,6 +2,7 @@
 //! errors are reported here with context, and each command returns its exit code.
 
 pub mod args;
+pub mod completions;
 pub mod discover;
 pub mod inspect;
 pub mod keys;
@@ -23,6 +24,9 @@ use std::time::Duration;
 
 /// Run a parsed command line; `matches` gives the order of repeated `send` frame options.
 pub async fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<i32> {
+    if let Some(done) = cli.command.as_ref().and_then(completions::run) {
+        return done;
+    }
     let paths = Paths::resolve(cli.config_dir.as_deref());
     // A broken config.toml stops a command with exit 2 (the console opens on the defaults).
     let settings = match &paths {
@@ -207,6 +211,9 @@ pub async fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<i32> {
             demo_serve(port.unwrap_or(DEMO_PORT), demo_log_dir(paths.as_ref())).await
         }
         Command::Keys => keys::run(paths.as_ref()),
+        Command::Completions { .. } | Command::Man { .. } => {
+            completions::run(&command).unwrap_or(Ok(exit::OK))
+        }
         Command::ConfigTemplate => {
             print!("{}", Settings::template());
             Ok(exit::OK)

@@ -4,6 +4,7 @@
 //! (saved sessions; written atomically). A broken file is reported with its path, line and
 //! column and is never overwritten.
 
+pub mod atomic;
 mod paths;
 mod sessions;
 mod settings;
@@ -81,19 +82,9 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-/// Write `text` to `path` through a temporary file and a rename, so a crash never leaves half a
-/// file behind.
+/// Write a settings file atomically (see [`atomic`]).
 pub(crate) fn write_atomic(path: &Path, text: &str) -> Result<(), ConfigError> {
-    let err = |source| ConfigError::Write {
-        path: path.to_path_buf(),
-        source,
-    };
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(err)?;
-    }
-    let tmp = path.with_extension("toml.tmp");
-    std::fs::write(&tmp, text).map_err(err)?;
-    std::fs::rename(&tmp, path).map_err(err)
+    atomic::write_atomic(path, text.as_bytes())
 }
 
 #[cfg(test)]

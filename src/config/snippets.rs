@@ -34,7 +34,11 @@ pub fn load(path: &Path) -> Result<Vec<Snippet>, ConfigError> {
     }
 }
 
+/// Replace the file with `snippets`. A file there that does not parse is the user's to fix: it
+/// is reported and left alone rather than replaced by the snippets the console has (which are
+/// none when it could not read the file).
 pub fn save(path: &Path, snippets: &[Snippet]) -> Result<(), ConfigError> {
+    load(path)?;
     let body = toml::to_string_pretty(&SnippetsFile {
         snippets: snippets.to_vec(),
     })
@@ -73,5 +77,16 @@ mod tests {
         ];
         save(&p, &s).expect("save");
         assert_eq!(load(&p).expect("load"), s);
+    }
+
+    #[test]
+    fn a_file_that_does_not_parse_is_not_overwritten() {
+        let dir = tempfile::tempdir().expect("dir");
+        let p = dir.path().join("snippets.toml");
+        std::fs::write(&p, "[[snippet]]\nname = \"a\"\nmode = \n").expect("w");
+        let e = save(&p, &[]).expect_err("broken file");
+        assert!(e.to_string().contains("snippets.toml:3:"), "{e}");
+        let kept = std::fs::read_to_string(&p).expect("read");
+        assert_eq!(kept, "[[snippet]]\nname = \"a\"\nmode = \n");
     }
 }

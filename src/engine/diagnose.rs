@@ -71,6 +71,19 @@ impl ConnectError {
         }
     }
 
+    /// Every value `kind()` gives (docs/troubleshooting.md explains each; tests/it/release.rs).
+    pub const ALL_KINDS: &[&str] = &[
+        "target",
+        "auth",
+        "tls_setup",
+        "dns",
+        "tcp",
+        "tls",
+        "timeout",
+        "refused",
+        "handshake",
+    ];
+
     /// A short machine-readable kind for JSON lines.
     pub fn kind(&self) -> &'static str {
         match self {

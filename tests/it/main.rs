@@ -29,6 +29,7 @@ mod proxy;
 mod proxy_browser;
 mod proxy_guard;
 mod proxy_inject;
+mod release;
 mod replay;
 mod sdk;
 mod support;
