@@ -162,14 +162,53 @@ fn compile_jq(expr: &str) -> Result<Jq, FilterError> {
         })
 }
 
+/// Nesting past this is not JSON to a jq filter: serde_json, which reads frames everywhere
+/// else in wsdeck, stops at the same depth.
+const MAX_JQ_DEPTH: usize = 128;
+
 /// True when the payload is JSON and the expression's first output is truthy.
 fn run_jq(jq: &Jq, payload: &[u8]) -> bool {
+    // jaq's reader recurses once a level with no bound of its own: a peer's frame of 100 000
+    // `[` would overflow the stack of the thread that filters.
+    if nested_deeper_than(payload, MAX_JQ_DEPTH) {
+        return false;
+    }
     let Ok(input) = jaq_json::read::parse_single(payload) else {
         return false;
     };
     let ctx = Ctx::<data::JustLut<Val>>::new(&jq.lut, Vars::new([]));
     let mut out = jq.id.run((ctx, input)).map(unwrap_valr);
     matches!(out.next(), Some(Ok(v)) if jaq_core::ValT::as_bool(&v))
+}
+
+/// Whether brackets nest deeper than `max`, read as jaq's lexer reads them: not inside strings
+/// (escapes skipped) nor in `#` comments, which run to the end of the line.
+fn nested_deeper_than(payload: &[u8], max: usize) -> bool {
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < payload.len() {
+        match payload[i] {
+            b'"' => {
+                i += 1;
+                while i < payload.len() && payload[i] != b'"' {
+                    i += if payload[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'#' => {
+                i = memchr::memchr(b'\n', &payload[i..]).map_or(payload.len(), |n| i + n);
+            }
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    false
 }
 
 #[cfg(test)]
@@ -214,6 +253,30 @@ mod tests {
         assert!(!f.matches(&row(Direction::In, Opcode::Ping, "x")));
         assert!(!f.matches(&row(Direction::In, Opcode::Pong, "x")));
         assert!(f.matches(&row(Direction::In, Opcode::Text, "x")));
+    }
+
+    #[test]
+    fn a_frame_nested_past_any_reader_is_not_json_to_jq_and_no_stack_overflow() {
+        // jaq's reader recurses once a level: 100 000 `[` from the peer overflowed the stack
+        // (tests/hostile, the jq_input fuzz target). Run where a tokio worker would: 2 MiB.
+        let f = Filter::parse("jq:true").expect("f");
+        let deep = |open: &str, n: usize| row(Direction::In, Opcode::Text, &open.repeat(n));
+        let ok = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || {
+                let shallow = format!("{}1{}", "[".repeat(100), "]".repeat(100));
+                [
+                    f.matches(&deep("[", 100_000)),
+                    f.matches(&deep("{\"a\":", 100_000)),
+                    // A comment (jaq reads `#` to the end of the line) hides no brackets.
+                    f.matches(&deep("#\"\n[", 100_000)),
+                    f.matches(&row(Direction::In, Opcode::Text, &shallow)),
+                ]
+            })
+            .expect("thread")
+            .join()
+            .expect("no overflow");
+        assert_eq!(ok, [false, false, false, true]);
     }
 
     #[test]

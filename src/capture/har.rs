@@ -24,6 +24,9 @@ pub enum HarError {
     NoEntries,
     #[error("the HAR has no WebSocket entry (_webSocketMessages)")]
     NoWebSocket,
+    /// Every message was skipped: as a capture none of whose lines is a record, not a capture.
+    #[error("none of the WebSocket entry's {0} messages could be read ({1})")]
+    NoMessage(usize, String),
 }
 
 pub fn read_har(v: &Value) -> Result<Capture, HarError> {
@@ -74,9 +77,10 @@ pub fn read_har(v: &Value) -> Result<Capture, HarError> {
             Some("send") => Direction::Out,
             Some("receive") => Direction::In,
             other => {
-                cap.warnings.push(format!(
-                    "message {i}: type {other:?} is not send/receive; skipped"
-                ));
+                cap.warnings.push(match other {
+                    Some(t) => format!("message {i}: type {t:?} is not send/receive; skipped"),
+                    None => format!("message {i}: no \"type\" (send/receive); skipped"),
+                });
                 continue;
             }
         };
@@ -104,7 +108,7 @@ pub fn read_har(v: &Value) -> Result<Capture, HarError> {
         let t = m.get("time").and_then(Value::as_f64).unwrap_or(t0);
         let Ok(at) = Duration::try_from_secs_f64((t - t0).max(0.0)) else {
             cap.warnings
-                .push(format!("message {i}: time {t} is out of range; skipped"));
+                .push(format!("message {i}: time {t:e} is out of range; skipped"));
             continue;
         };
         cap.entries.push(Entry::Frame(Frame {
@@ -114,6 +118,11 @@ pub fn read_har(v: &Value) -> Result<Capture, HarError> {
             opcode,
             payload,
         }));
+    }
+    if cap.entries.is_empty() && !msgs.is_empty() {
+        let first = cap.warnings.iter().find(|w| w.starts_with("message "));
+        let first = first.map_or("", |w| w.strip_suffix("; skipped").unwrap_or(w));
+        return Err(HarError::NoMessage(msgs.len(), first.to_string()));
     }
     Ok(cap)
 }
@@ -206,4 +215,45 @@ pub fn write_har(cap: &Capture) -> Value {
             }]
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn har(messages: Value) -> Value {
+        json!({"log": {"entries": [{"_resourceType": "websocket", "_webSocketMessages": messages}]}})
+    }
+
+    #[test]
+    fn messages_with_missing_fields_are_named_and_none_readable_is_an_error() {
+        // tests/hostile/har-missing-fields.har: every message lacks what it needs.
+        let e = read_har(&har(json!([
+            {"time": 1.0},
+            {"type": "receive", "opcode": 2, "data": "***"},
+            {"type": "send", "time": 1e300, "data": "late"},
+        ])))
+        .expect_err("nothing to read");
+        assert_eq!(
+            e.to_string(),
+            "none of the WebSocket entry's 3 messages could be read (message 0: no \"type\" (send/receive))"
+        );
+        // One readable message is a capture; the others are warnings naming them.
+        let cap = read_har(&har(json!([
+            {"type": "sideways"},
+            {"type": "send", "time": 1e300, "data": "late"},
+            {"type": "send", "data": "{}"},
+        ])))
+        .expect("one frame");
+        assert_eq!(cap.frames().count(), 1);
+        assert_eq!(
+            cap.warnings,
+            [
+                "message 0: type \"sideways\" is not send/receive; skipped",
+                "message 1: time 1e300 is out of range; skipped"
+            ]
+        );
+        // A WebSocket entry that exchanged nothing is an empty conversation, not an error.
+        assert_eq!(read_har(&har(json!([]))).expect("empty").entries, []);
+    }
 }

@@ -182,11 +182,27 @@ pub fn read_from(mut reader: impl BufRead, path: &Path) -> Result<Capture, Captu
             why: if n == 0 {
                 "the file is empty".into()
             } else {
-                format!("none of its {n} lines is a capture record ({bad} could not be read)")
+                no_record(
+                    n as u64,
+                    bad as u64,
+                    cap.warnings.first().map(String::as_str),
+                )
             },
         });
     }
     Ok(cap)
+}
+
+/// Why a file with lines but no record is not a capture, with the first line's reason (a
+/// 50 MB line cut off, nesting too deep), which would otherwise be lost with the warnings.
+pub(crate) fn no_record(lines: u64, bad: u64, first: Option<&str>) -> String {
+    let mut why = format!("none of its {lines} lines is a capture record ({bad} could not be read");
+    if let Some(first) = first {
+        why.push_str("; ");
+        why.push_str(first.strip_suffix("; skipped").unwrap_or(first));
+    }
+    why.push(')');
+    why
 }
 
 pub(crate) fn trim_line(line: &[u8]) -> &[u8] {
@@ -340,6 +356,27 @@ mod tests {
             read("{\"a\":1}\n"),
             Err(CaptureError::NotACapture { .. })
         ));
+    }
+
+    #[test]
+    fn a_file_with_no_record_says_why_its_first_line_was_not_one() {
+        let e = read("{\"a\":1}\n[1]\n").unwrap_err().to_string();
+        assert!(
+            e.ends_with("none of its 2 lines is a capture record (2 could not be read; line 1: no \"dir\" of in/out and no \"event\")"),
+            "{e}"
+        );
+        // A single line cut off (a 50 MB line with no end, in tests/hostile): said as such.
+        let e = read("{\"seq\":1,\"text\":\"aaaa").unwrap_err().to_string();
+        assert!(
+            e.contains("(1 could not be read; line 1: cut off mid-line"),
+            "{e}"
+        );
+        let deep = format!("{{\"a\":{}\n", "[".repeat(1000));
+        let e = read(&deep).unwrap_err().to_string();
+        assert!(
+            e.contains("line 1: not JSON (recursion limit exceeded"),
+            "{e}"
+        );
     }
 
     #[test]

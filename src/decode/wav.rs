@@ -48,6 +48,17 @@ pub fn write_wav(
             format.rate, format.channels
         )));
     }
+    // The header holds bytes per second in 32 bits and bytes per sample frame in 16; hound
+    // multiplies without checking (a panic in debug builds, a wrong header in release).
+    let frame_bytes = 2 * u64::from(format.channels);
+    if frame_bytes > u64::from(u16::MAX)
+        || frame_bytes * u64::from(format.rate) > u64::from(u32::MAX)
+    {
+        return Err(WavError::Format(format!(
+            "{} Hz × {} channels × 2 bytes is more bytes per second than a WAV header holds",
+            format.rate, format.channels
+        )));
+    }
     let result = write_all(path, format, chunks);
     if result.is_err() {
         let _ = std::fs::remove_file(path);
@@ -158,6 +169,24 @@ mod tests {
             write_wav(&path, bad, std::iter::empty::<Vec<u8>>()),
             Err(WavError::Format(_))
         ));
+        // Found by fuzz/fuzz_targets/decode_pcm.rs: hound's byte rate overflowed.
+        for (rate, channels) in [(1_094_213_056, 16_743), (48_000, 40_000), (u32::MAX, 1)] {
+            let huge = PcmFormat {
+                rate,
+                channels,
+                big_endian: false,
+            };
+            let e = write_wav(&path, huge, [[0u8; 2]].iter()).expect_err("too many bytes/s");
+            assert!(e.to_string().contains("more bytes per second"), "{e}");
+            assert!(!path.exists());
+        }
+        let most = PcmFormat {
+            rate: 192_000,
+            channels: 32,
+            big_endian: false,
+        };
+        write_wav(&path, most, [vec![0u8; 64]].iter()).expect("192 kHz, 32 channels fit");
+        std::fs::remove_file(&path).expect("rm");
         let e = write_wav(
             Path::new("/nonexistent/dir/x.wav"),
             PcmFormat::default(),

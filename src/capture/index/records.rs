@@ -6,7 +6,7 @@ use super::LineLoc;
 use super::canonical::{self, Canonical};
 use super::lines::{Line, LineReader, MAX_LINE};
 use crate::capture::FORMAT_VERSION;
-use crate::capture::reader::{CaptureError, Entry, entry_from, trim_line};
+use crate::capture::reader::{CaptureError, Entry, entry_from, no_record, trim_line};
 use serde_json::{Map, Value};
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
@@ -51,6 +51,8 @@ pub(crate) struct Records {
     bad: u64,
     /// A header whose version warning went out first.
     pending_header: Option<Map<String, Value>>,
+    /// The first warning, for the error of a file with no record at all.
+    first_warning: Option<String>,
 }
 
 impl Records {
@@ -79,6 +81,7 @@ impl Records {
             headers: 0,
             bad: 0,
             pending_header: None,
+            first_warning: None,
         })))
     }
 
@@ -114,7 +117,14 @@ impl Records {
                 break (c, line);
             }
             match self.step(&line)? {
-                Some(r) => return Ok(Some(r)),
+                Some(r) => {
+                    if let Record::Warning(w) = &r
+                        && self.first_warning.is_none()
+                    {
+                        self.first_warning = Some(w.clone());
+                    }
+                    return Ok(Some(r));
+                }
                 None => continue,
             }
         };
@@ -135,10 +145,7 @@ impl Records {
             why: if self.seen == 0 {
                 "the file is empty".into()
             } else {
-                format!(
-                    "none of its {} lines is a capture record ({} could not be read)",
-                    self.seen, self.bad
-                )
+                no_record(self.seen, self.bad, self.first_warning.as_deref())
             },
         })
     }

@@ -118,3 +118,21 @@ fn progress_moves_over_a_file_of_few_long_lines() {
     let len = line.len() as u64;
     assert_eq!(calls, vec![(2, 2 * len), (1, 3 * len)]);
 }
+
+#[test]
+fn a_file_with_no_record_is_refused_with_the_readers_words() {
+    for text in [
+        &b"{\"a\":1}\n[1]\n"[..],
+        b"{\"seq\":1,\"text\":\"cut",
+        b"{\"a\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\n",
+    ] {
+        let (_d, path) = file_with(text);
+        let (r, _) = index(&path, MAX_LINE);
+        let e = r.expect_err("no record").to_string();
+        let want = crate::capture::read_capture(&path)
+            .expect_err("no record")
+            .to_string();
+        assert_eq!(e, want);
+        assert!(e.contains("could not be read; line 1: "), "{e}");
+    }
+}
