@@ -22,6 +22,7 @@ mod demo;
 mod discover;
 mod engine;
 mod har;
+mod hostile_files;
 mod keys;
 mod layering;
 mod monitor;
