@@ -2,23 +2,34 @@
 //!
 //! `azure_identity` does the Entra work (Azure CLI, Azure Developer CLI, managed and workload
 //! identity); it neither caches nor times out CLI calls, so this module does both. A token lives
-//! only in memory, inside a [`Secret`].
+//! only in memory, inside a [`Secret`], which wipes it on drop; what this module reads a token
+//! from (the variable's value, the command's output) is read into buffers wiped the same way.
+//! One copy is out of reach: azure_identity's `AccessToken` keeps the token in azure_core's
+//! `Secret` (a `Cow<str>` with only `&str` access), freed unwiped once `fetch_azure` has copied
+//! it; so is what azure_identity read from `az`/`azd` to parse.
 
 use crate::engine::redact::{Secret, scrub};
 use crate::engine::target::FOUNDRY_SCOPE;
 use azure_core::credentials::TokenCredential;
+use std::borrow::Cow;
 use std::ffi::OsStr;
 use std::io;
-use std::process::Output;
+use std::process::{Output, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use thiserror::Error;
+use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::Mutex;
+use zeroize::{Zeroize, Zeroizing};
 
 /// Refetch a token this long before it expires.
 pub const REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
 /// How long a token with no known expiry (environment, command) is reused.
 pub const UNKNOWN_EXPIRY_REUSE: Duration = Duration::from_secs(5 * 60);
+/// A token command's output is read into one buffer of this size, allocated once: an Entra token
+/// is a few KiB, and a buffer that never grows leaves no partial copies behind when it is wiped
+/// (it also bounds what a runaway command can make us hold).
+pub const COMMAND_OUTPUT_MAX: usize = 64 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum AuthSource {
@@ -229,8 +240,12 @@ impl TokenProvider {
         match &self.source {
             AuthSource::None => Err(AuthError::BadSpec("none".into())),
             AuthSource::Env(var) => {
-                let value = std::env::var(var).unwrap_or_default();
-                let value = strip_bearer(value.trim());
+                let raw = Zeroizing::new(
+                    std::env::var_os(var)
+                        .map(|v| v.into_encoded_bytes())
+                        .unwrap_or_default(),
+                );
+                let value = strip_bearer(std::str::from_utf8(&raw).unwrap_or_default().trim());
                 if value.is_empty() {
                     return Err(AuthError::EnvMissing { var: var.clone() });
                 }
@@ -243,53 +258,64 @@ impl TokenProvider {
     }
 
     async fn run_command(&self, cmd: &str) -> Result<(Secret, Option<SystemTime>), AuthError> {
-        let child = tokio::process::Command::new("/bin/sh")
-            .arg("-c")
-            .arg(cmd)
-            .stdin(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .output();
-        let out = tokio::time::timeout(self.timeout, child)
+        let run = async {
+            let mut child = tokio::process::Command::new("/bin/sh")
+                .arg("-c")
+                .arg(cmd)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .kill_on_drop(true)
+                .spawn()?;
+            let (out, err) = tokio::join!(
+                read_bounded(child.stdout.take()),
+                read_bounded(child.stderr.take())
+            );
+            let status = child.wait().await?;
+            io::Result::Ok((status, out?, err?))
+        };
+        let (status, out, err) = tokio::time::timeout(self.timeout, run)
             .await
             .map_err(|_| AuthError::Timeout {
                 tool: "token command",
                 after: self.timeout,
             })?
             .map_err(|e| AuthError::CommandFailed {
-                status: "could not start /bin/sh".into(),
+                status: "could not run /bin/sh".into(),
                 stderr: e.to_string(),
             })?;
-        let stdout = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        if !out.status.success() {
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            let secret = Secret::new(stdout.clone());
-            let stderr = scrub(&bounded(&stderr, 500), &[&secret]);
+        let stdout = WipedText::lossy(out.bytes());
+        let stdout = stdout.trim();
+        if !status.success() {
+            // It may have printed the token before failing, and stderr may quote it.
+            let secret = Secret::new(stdout);
+            let stderr = bounded(&scrub(&WipedText::lossy(err.bytes()), &[&secret]), 500);
             return Err(AuthError::CommandFailed {
-                status: out.status.to_string(),
+                status: status.to_string(),
                 stderr,
+            });
+        }
+        if out.overflowed {
+            return Err(AuthError::CommandFailed {
+                status: format!("printed more than {} KiB", COMMAND_OUTPUT_MAX / 1024),
+                stderr: "a token is a few KiB: is this the right command?".into(),
             });
         }
         // Either the bare token, or JSON as az/azd print it.
         if stdout.starts_with('{')
-            && let Ok(v) = serde_json::from_str::<serde_json::Value>(&stdout)
+            && let Ok(v) = serde_json::from_str::<CommandJson>(stdout)
+            && let Some(token) = v.token()
         {
-            let token = v
-                .get("accessToken")
-                .or_else(|| v.get("token"))
-                .or_else(|| v.get("access_token"))
-                .and_then(|t| t.as_str())
-                .unwrap_or_default();
-            if !token.is_empty() {
-                let exp = v
-                    .get("expires_on")
-                    .and_then(|e| e.as_i64().or_else(|| e.as_str()?.parse().ok()))
-                    .and_then(|secs| u64::try_from(secs).ok())
-                    .map(|secs| SystemTime::UNIX_EPOCH + Duration::from_secs(secs))
-                    .or_else(|| jwt_expiry(token));
-                return Ok((Secret::new(token), exp));
-            }
+            let exp = v
+                .expires_on
+                .as_ref()
+                .and_then(|e| e.as_i64().or_else(|| e.as_str()?.parse().ok()))
+                .and_then(|secs| u64::try_from(secs).ok())
+                .map(|secs| SystemTime::UNIX_EPOCH + Duration::from_secs(secs))
+                .or_else(|| jwt_expiry(token));
+            return Ok((Secret::new(token), exp));
         }
-        let token = strip_bearer(&stdout);
+        let token = strip_bearer(stdout);
         if token.is_empty() {
             return Err(AuthError::CommandEmpty);
         }
@@ -367,7 +393,116 @@ impl TokenProvider {
             .map_err(|e| classify(tool, &e))?;
         let exp = SystemTime::UNIX_EPOCH
             + Duration::from_secs(u64::try_from(token.expires_on.unix_timestamp()).unwrap_or(0));
+        // azure_core's Secret gives out only `&str`: this copy is wiped, the original is not.
         Ok((Secret::new(token.token.secret()), Some(exp)))
+    }
+}
+
+/// What a token command printed on one stream: at most [`COMMAND_OUTPUT_MAX`] bytes, wiped on
+/// drop, and whether it printed more.
+struct CommandOutput {
+    buf: Zeroizing<Vec<u8>>,
+    len: usize,
+    overflowed: bool,
+}
+
+impl CommandOutput {
+    fn bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+/// Read a child's stream to its end into one buffer allocated at its full size (it never
+/// grows, so no reallocation leaves an unwiped copy); past the bound the rest is drained, so
+/// the child is not left blocked on a full pipe, and dropped.
+async fn read_bounded(stream: Option<impl AsyncRead + Unpin>) -> io::Result<CommandOutput> {
+    let mut out = CommandOutput {
+        buf: Zeroizing::new(vec![0; COMMAND_OUTPUT_MAX]),
+        len: 0,
+        overflowed: false,
+    };
+    let Some(mut stream) = stream else {
+        return Ok(out);
+    };
+    while out.len < COMMAND_OUTPUT_MAX {
+        let n = stream.read(&mut out.buf[out.len..]).await?;
+        if n == 0 {
+            return Ok(out);
+        }
+        out.len += n;
+    }
+    let mut scratch = [0u8; 4096];
+    loop {
+        match stream.read(&mut scratch).await {
+            Ok(0) | Err(_) => break,
+            Ok(_) => out.overflowed = true,
+        }
+    }
+    scratch.zeroize();
+    Ok(out)
+}
+
+/// Text read from a wiped buffer: borrowed when it is UTF-8, else a lossy copy wiped on drop.
+struct WipedText<'a>(Cow<'a, str>);
+
+impl<'a> WipedText<'a> {
+    fn lossy(bytes: &'a [u8]) -> Self {
+        WipedText(String::from_utf8_lossy(bytes))
+    }
+}
+
+impl std::ops::Deref for WipedText<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Drop for WipedText<'_> {
+    fn drop(&mut self) {
+        if let Cow::Owned(s) = &mut self.0 {
+            s.zeroize();
+        }
+    }
+}
+
+/// A token command's JSON, as az and azd print it (or OAuth's `access_token`). The strings are
+/// borrowed from the output buffer, which is wiped. A token written with escapes (none that az,
+/// azd or a JWT prints: base64url and dots need none) is unescaped by serde_json through a
+/// scratch buffer of its own, freed unwiped; the copy it hands us is wiped on drop here.
+#[derive(serde::Deserialize)]
+struct CommandJson<'a> {
+    #[serde(rename = "accessToken", borrow, default)]
+    access_token: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    token: Option<Cow<'a, str>>,
+    #[serde(rename = "access_token", borrow, default)]
+    oauth_access_token: Option<Cow<'a, str>>,
+    #[serde(default)]
+    expires_on: Option<serde_json::Value>,
+}
+
+impl CommandJson<'_> {
+    fn token(&self) -> Option<&str> {
+        [&self.access_token, &self.token, &self.oauth_access_token]
+            .into_iter()
+            .flatten()
+            .map(|t| t.as_ref())
+            .find(|t| !t.is_empty())
+    }
+}
+
+impl Drop for CommandJson<'_> {
+    fn drop(&mut self) {
+        for field in [
+            &mut self.access_token,
+            &mut self.token,
+            &mut self.oauth_access_token,
+        ] {
+            if let Some(Cow::Owned(s)) = field {
+                s.zeroize();
+            }
+        }
     }
 }
 
@@ -517,6 +652,80 @@ mod tests {
         let p = TokenProvider::new(AuthSource::Command("echo oops >&2; exit 3".into()));
         match p.token().await {
             Err(AuthError::CommandFailed { stderr, .. }) => assert_eq!(stderr, "oops"),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    /// Each source's copies of the token are wiped before their memory is freed: the token
+    /// read from a variable, from a command's bare output, from its JSON, and from a failing
+    /// command that echoes it on stderr.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    // The watch is process-wide, so it is held for the whole test; only watching tests take it.
+    #[allow(clippy::await_holding_lock)]
+    async fn token_copies_are_wiped_before_they_are_freed() {
+        use crate::engine::redact::freed_watch;
+        let _one = freed_watch::serial();
+        let dir = tempfile::tempdir().expect("dir");
+
+        let env_token = freed_watch::canary("env");
+        // SAFETY: this variable name is used by this test only.
+        unsafe { std::env::set_var("WSDECK_TEST_TOKEN_WIPED", &env_token) };
+        let file = |name: &str, text: &str| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, text).expect("write");
+            format!("cat {}", p.display())
+        };
+        let bare = freed_watch::canary("bare");
+        let json = freed_watch::canary("json");
+        let failing = freed_watch::canary("failing");
+        let sources = [
+            (
+                AuthSource::Env("WSDECK_TEST_TOKEN_WIPED".into()),
+                env_token.clone(),
+            ),
+            (AuthSource::Command(file("bare", &bare)), bare.clone()),
+            (
+                AuthSource::Command(file(
+                    "json",
+                    &format!(r#"{{"accessToken":"{json}","expires_on":1893553445}}"#),
+                )),
+                json.clone(),
+            ),
+        ];
+        let failing_cmd = format!(
+            "{} ; {} >&2 ; exit 3",
+            file("f1", &failing),
+            file("f2", &failing)
+        );
+
+        freed_watch::start();
+        for (source, want) in &sources {
+            let p = TokenProvider::new(source.clone());
+            let got = p.token().await.expect("token").expect("some");
+            assert_eq!(got.expose(), want.as_str());
+            drop(got);
+            drop(p);
+        }
+        let p = TokenProvider::new(AuthSource::Command(failing_cmd));
+        let err = p.token().await.expect_err("fails").to_string();
+        drop(p);
+        let hits = freed_watch::stop();
+        assert!(!err.contains("canary"), "{err}");
+        assert!(err.contains("<redacted>"), "{err}");
+        assert_eq!(hits, 0, "a copy of a token was freed unwiped");
+        // SAFETY: as above.
+        unsafe { std::env::remove_var("WSDECK_TEST_TOKEN_WIPED") };
+    }
+
+    #[tokio::test]
+    async fn a_command_printing_too_much_is_refused() {
+        let p = TokenProvider::new(AuthSource::Command(
+            "head -c 70000 /dev/zero | tr '\\0' a".into(),
+        ));
+        match p.token().await {
+            Err(AuthError::CommandFailed { status, .. }) => {
+                assert_eq!(status, "printed more than 64 KiB")
+            }
             other => panic!("unexpected {other:?}"),
         }
     }

@@ -152,7 +152,8 @@ impl Reader {
                 .await
                 .map_err(|e| MonitorError::Auth(e.to_string()))?;
             if let Some(token) = token {
-                let mut v = http::HeaderValue::from_str(&format!("Bearer {}", token.expose()))
+                let mut v = token
+                    .bearer_header()
                     .map_err(|_| MonitorError::Auth("the token cannot go in a header".into()))?;
                 v.set_sensitive(true);
                 req = req.header(http::header::AUTHORIZATION, v);

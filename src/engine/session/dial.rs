@@ -95,11 +95,12 @@ pub(super) async fn open(
     if !has_auth_header && spec.auth != AuthSource::None {
         let token = tokens.token().await?;
         if let Some(token) = token {
-            let mut v = http::HeaderValue::from_str(&format!("Bearer {}", token.expose()))
-                .map_err(|_| crate::engine::auth::AuthError::CommandFailed {
+            let mut v = token.bearer_header().map_err(|_| {
+                crate::engine::auth::AuthError::CommandFailed {
                     status: "token rejected".into(),
                     stderr: "the token has characters a header cannot carry".into(),
-                })?;
+                }
+            })?;
             v.set_sensitive(true);
             headers.insert(http::header::AUTHORIZATION, v);
         }

@@ -100,12 +100,11 @@ pub async fn discover(
         token = t.token().await?;
         if let Some(tok) = &token {
             let mut v =
-                http::HeaderValue::from_str(&format!("Bearer {}", tok.expose())).map_err(|_| {
-                    crate::engine::auth::AuthError::CommandFailed {
+                tok.bearer_header()
+                    .map_err(|_| crate::engine::auth::AuthError::CommandFailed {
                         status: "token rejected".into(),
                         stderr: "the token has characters a header cannot carry".into(),
-                    }
-                })?;
+                    })?;
             v.set_sensitive(true);
             headers.insert(http::header::AUTHORIZATION, v);
         }
