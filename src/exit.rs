@@ -14,3 +14,6 @@ pub const CONNECT_FAILED: i32 = 4;
 pub const ABNORMAL_CLOSE: i32 = 5;
 /// `replay --expect` found differences.
 pub const REPLAY_DIFFERENCES: i32 = 6;
+/// The capture is incomplete: a write to it failed (a full disk, say). Wins over 0, 1 and 5;
+/// stderr still says how the connection ended.
+pub const CAPTURE_INCOMPLETE: i32 = 7;

@@ -411,8 +411,12 @@ pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
             vec![]
         }
         Event::Recording { id, path, error } => {
+            let rows = app.frame_rows();
             if let Some(s) = app.by_id_mut(id) {
                 s.recording = path.clone();
+                if let Some(e) = &error {
+                    s.recording_failed(e, rows);
+                }
             }
             app.status = Some(match (path, error) {
                 (_, Some(e)) => format!("recording failed: {e}"),

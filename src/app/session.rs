@@ -293,6 +293,18 @@ impl Session {
         });
     }
 
+    /// A capture that could not be written: said in the log where it stopped too, since the
+    /// status bar moves on. The session and its log go on.
+    pub fn recording_failed(&mut self, message: &str, rows: usize) {
+        let at = self.counters.last_activity.unwrap_or_default();
+        self.push_note(
+            at,
+            EventKind::Warning,
+            format!("recording failed: {message}"),
+        );
+        self.rows_added(rows);
+    }
+
     /// Apply one event of the session's actor; `rows` is the frame log's height on screen.
     pub fn apply(&mut self, event: SessionEvent, rows: usize) {
         match event {

@@ -3,6 +3,11 @@
 //! Lines gather in a buffer that goes to the file when it passes 64 KiB and whenever the caller
 //! has nothing more queued (`flush`), so a crash loses at most the batch in flight, and a line cut
 //! in half by one is skipped by the reader with a warning.
+//!
+//! A write that fails (a full disk, a file-size limit, an I/O error) is returned once, as a
+//! [`CaptureWriteError`] naming the file; the file is cut back to its last whole line, and the
+//! writer then takes the rest of the session without writing it (counted in `frames_dropped`).
+//! It does not try again later: a capture with a hole in the middle would pass for a whole one.
 
 use crate::capture::FORMAT_VERSION;
 use crate::capture::line::{EventLine, LineEncoder, fields, header_pairs};
@@ -14,8 +19,23 @@ use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
+use thiserror::Error;
+
+mod thread;
+pub use thread::{CaptureEnd, CaptureThread};
 
 const SPILL: usize = 64 * 1024;
+
+/// A capture write that failed: the file, what the OS said, and how much of the session the file
+/// holds (every line in it whole). Returned once; the session it records goes on.
+#[derive(Debug, Error)]
+#[error("cannot write the capture {}: {error}", path.display())]
+pub struct CaptureWriteError {
+    pub path: PathBuf,
+    pub error: io::Error,
+    /// Frames whose lines are in the file.
+    pub frames_kept: u64,
+}
 
 /// What the header line says about the session (never a secret).
 #[derive(Debug, Clone, Default)]
@@ -32,12 +52,19 @@ pub struct CaptureWriter {
     file: File,
     enc: LineEncoder,
     buf: Vec<u8>,
+    /// Frames encoded and not lost to a failed write.
     frames: u64,
+    /// Bytes of the file written, all of them whole lines.
+    in_file: u64,
+    failed: bool,
+    /// Frames handed over after (or lost in) the failed write.
+    dropped: u64,
 }
 
 impl CaptureWriter {
     /// Create (or truncate) `path` and write the header line.
     pub fn create(path: &Path, meta: &CaptureMeta, started: SystemTime) -> io::Result<Self> {
+        ignore_file_size_signal();
         if let Some(dir) = path.parent()
             && !dir.as_os_str().is_empty()
         {
@@ -50,6 +77,9 @@ impl CaptureWriter {
             enc: LineEncoder::new(started),
             buf: Vec::with_capacity(SPILL * 2),
             frames: 0,
+            in_file: 0,
+            failed: false,
+            dropped: 0,
         };
         let started_text = time::OffsetDateTime::from(started)
             .format(&time::format_description::well_known::Rfc3339)
@@ -64,7 +94,7 @@ impl CaptureWriter {
         });
         let _ = serde_json::to_writer(&mut w.buf, &header);
         w.buf.push(b'\n');
-        w.flush()?;
+        w.flush().map_err(|e| e.error)?;
         Ok(w)
     }
 
@@ -72,11 +102,26 @@ impl CaptureWriter {
         &self.path
     }
 
+    /// Frames in the file or buffered for it.
     pub fn frames_written(&self) -> u64 {
         self.frames
     }
 
-    pub fn frames(&mut self, frames: &[Frame]) -> io::Result<()> {
+    /// Frames not recorded because a write failed.
+    pub fn frames_dropped(&self) -> u64 {
+        self.dropped
+    }
+
+    /// Whether a write failed (the error was returned then; nothing is written since).
+    pub fn has_failed(&self) -> bool {
+        self.failed
+    }
+
+    pub fn frames(&mut self, frames: &[Frame]) -> Result<(), CaptureWriteError> {
+        if self.failed {
+            self.dropped += frames.len() as u64;
+            return Ok(());
+        }
         for f in frames {
             self.enc.frame(&mut self.buf, f);
         }
@@ -84,27 +129,37 @@ impl CaptureWriter {
         self.spill()
     }
 
-    pub fn frame(&mut self, f: &Frame) -> io::Result<()> {
-        self.enc.frame(&mut self.buf, f);
-        self.frames += 1;
-        self.spill()
+    pub fn frame(&mut self, f: &Frame) -> Result<(), CaptureWriteError> {
+        self.frames(std::slice::from_ref(f))
     }
 
     /// A frame put into a proxied conversation from the console: its line says `"injected":true`.
-    pub fn injected_frame(&mut self, f: &Frame) -> io::Result<()> {
+    pub fn injected_frame(&mut self, f: &Frame) -> Result<(), CaptureWriteError> {
+        if self.failed {
+            self.dropped += 1;
+            return Ok(());
+        }
         self.enc.frame(&mut self.buf, f);
         crate::capture::line::add_field(&mut self.buf, "injected", "true");
         self.frames += 1;
         self.spill()
     }
 
-    pub fn event(&mut self, at: Duration, kind: &str, fields: EventLine) -> io::Result<()> {
+    pub fn event(
+        &mut self,
+        at: Duration,
+        kind: &str,
+        fields: EventLine,
+    ) -> Result<(), CaptureWriteError> {
+        if self.failed {
+            return Ok(());
+        }
         self.enc.event(&mut self.buf, at, kind, fields);
         self.spill()
     }
 
     /// Record whatever a session reported.
-    pub fn session_event(&mut self, ev: &SessionEvent) -> io::Result<()> {
+    pub fn session_event(&mut self, ev: &SessionEvent) -> Result<(), CaptureWriteError> {
         match ev {
             SessionEvent::Frames(frames) => self.frames(frames),
             SessionEvent::Injected(f) => self.injected_frame(f),
@@ -115,7 +170,7 @@ impl CaptureWriter {
         }
     }
 
-    fn spill(&mut self) -> io::Result<()> {
+    fn spill(&mut self) -> Result<(), CaptureWriteError> {
         if self.buf.len() >= SPILL {
             self.flush()?;
         }
@@ -123,13 +178,69 @@ impl CaptureWriter {
     }
 
     /// Write everything buffered to the file.
-    pub fn flush(&mut self) -> io::Result<()> {
-        if !self.buf.is_empty() {
-            self.file.write_all(&self.buf)?;
+    pub fn flush(&mut self) -> Result<(), CaptureWriteError> {
+        if self.failed || self.buf.is_empty() {
             self.buf.clear();
+            return Ok(());
         }
+        // By hand rather than write_all: how far a failed write got says which lines are whole.
+        let mut done = 0;
+        while done < self.buf.len() {
+            match self.file.write(&self.buf[done..]) {
+                Ok(0) => return Err(self.fail(done, io::ErrorKind::WriteZero.into())),
+                Ok(n) => done += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(self.fail(done, e)),
+            }
+        }
+        self.in_file += done as u64;
+        self.buf.clear();
         Ok(())
     }
+
+    /// The write failed after `done` bytes of the buffer: keep the whole lines among them, cut
+    /// the half line after them off the file, and stop writing.
+    fn fail(&mut self, done: usize, error: io::Error) -> CaptureWriteError {
+        let whole = memchr::memrchr(b'\n', &self.buf[..done]).map_or(0, |i| i + 1);
+        let lost = frame_lines(&self.buf[whole..]);
+        self.in_file += whole as u64;
+        if done > whole {
+            // If this fails too, the reader still skips the cut line with a warning.
+            let _ = self.file.set_len(self.in_file);
+        }
+        self.frames -= lost;
+        self.dropped += lost;
+        self.failed = true;
+        self.buf = Vec::new();
+        CaptureWriteError {
+            path: self.path.clone(),
+            error,
+            frames_kept: self.frames,
+        }
+    }
+}
+
+/// How many of these whole lines (the last one possibly cut) are frames: a frame's line starts
+/// with `{"seq":`, an event's with `{"t":`.
+fn frame_lines(lines: &[u8]) -> u64 {
+    let starts = std::iter::once(0).chain(memchr::memchr_iter(b'\n', lines).map(|i| i + 1));
+    starts
+        .filter(|&i| lines[i..].starts_with(b"{\"seq\":"))
+        .count() as u64
+}
+
+/// A write past a file-size limit (`ulimit -f`) raises SIGXFSZ, whose default action kills the
+/// process on the spot (the terminal left raw, the socket dropped, no word said); ignored, the
+/// write fails with EFBIG and is handled as any other write failure.
+fn ignore_file_size_signal() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: setting a signal's disposition to SIG_IGN installs no handler and touches no
+        // memory; it is process-wide, which is the point.
+        unsafe {
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+        }
+    });
 }
 
 impl Drop for CaptureWriter {
@@ -211,80 +322,15 @@ fn error_fields(
     m
 }
 
-/// What the capture thread is handed.
-enum ToWriter {
-    Frames(Vec<Frame>),
-    Event(Duration, &'static str, EventLine),
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// A capture written on a thread of its own: encoding and the kernel's copy into the file run
-/// beside the socket's reader instead of taking turns with it on a runtime worker (measured in
-/// benches/ingest: a record whose consumer task shared a worker with the session actor ran at
-/// half speed in about half the runs).
-pub struct CaptureThread {
-    tx: tokio::sync::mpsc::Sender<ToWriter>,
-    join: std::thread::JoinHandle<io::Result<u64>>,
-    path: PathBuf,
-}
-
-impl CaptureThread {
-    pub fn spawn(mut w: CaptureWriter) -> io::Result<Self> {
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<ToWriter>(256);
-        let path = w.path.clone();
-        let join = std::thread::Builder::new()
-            .name("wsdeck-capture".into())
-            .spawn(move || {
-                while let Some(msg) = rx.blocking_recv() {
-                    match msg {
-                        ToWriter::Frames(frames) => w.frames(&frames)?,
-                        ToWriter::Event(at, kind, fields) => w.event(at, kind, fields)?,
-                    }
-                    // Written out whenever nothing more is queued: a crash loses little.
-                    if rx.is_empty() {
-                        w.flush()?;
-                    }
-                }
-                w.flush()?;
-                Ok(w.frames)
-            })?;
-        Ok(CaptureThread { tx, join, path })
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// Hand over whatever a session reported; waits only when the writer is far behind.
-    pub async fn session_event(&self, ev: &SessionEvent) -> io::Result<()> {
-        let msg = match ev {
-            SessionEvent::Frames(frames) => ToWriter::Frames(frames.clone()),
-            other => match event_line(other) {
-                Some((at, kind, fields)) => ToWriter::Event(at, kind, fields),
-                None => return Ok(()),
-            },
-        };
-        self.tx
-            .send(msg)
-            .await
-            .map_err(|_| io::Error::other("the capture writer stopped"))
-    }
-
-    /// Hand over a batch of frames.
-    pub async fn frames(&self, frames: Vec<Frame>) -> io::Result<()> {
-        self.tx
-            .send(ToWriter::Frames(frames))
-            .await
-            .map_err(|_| io::Error::other("the capture writer stopped"))
-    }
-
-    /// Write out the rest and wait for the thread; the number of frames written, or the error
-    /// that stopped it.
-    pub async fn finish(self) -> io::Result<u64> {
-        drop(self.tx);
-        let join = self.join;
-        tokio::task::spawn_blocking(move || join.join())
-            .await
-            .map_err(io::Error::other)?
-            .map_err(|_| io::Error::other("the capture writer panicked"))?
+    #[test]
+    fn frame_lines_counts_frames_not_events_and_a_cut_frame_counts() {
+        let lines = b"{\"wsdeck_capture\":1}\n{\"t\":\"x\",\"event\":\"open\"}\n{\"seq\":1}\n{\"seq\":2}\n{\"se";
+        assert_eq!(frame_lines(lines), 2);
+        assert_eq!(frame_lines(b"{\"seq\":3,\"t\":"), 1);
+        assert_eq!(frame_lines(b""), 0);
     }
 }

@@ -2,7 +2,8 @@
 //! lines and to an optional capture, input from stdin or from arguments, and the exit code.
 
 use crate::capture::line::LineEncoder;
-use crate::capture::writer::{CaptureMeta, CaptureThread, CaptureWriter, event_line};
+use crate::capture::writer::{CaptureMeta, event_line};
+use crate::cli::recording::Recording;
 use crate::cli::target::Resolved;
 use crate::engine::close::explain;
 use crate::engine::diagnose::ConnectError;
@@ -10,7 +11,7 @@ use crate::engine::frame::{Direction, Opcode};
 use crate::engine::redact::url_for_display;
 use crate::engine::session::{SessionCommand, SessionEvent, spawn_session};
 use crate::exit;
-use anyhow::{Context, Result};
+use anyhow::Result;
 use bytes::Bytes;
 use std::io::Write;
 use std::path::PathBuf;
@@ -52,6 +53,8 @@ pub async fn run_live(resolved: Resolved, input: Input, opts: LiveOptions) -> Re
         url: url_for_display(&spec.request_url()),
         agent_session_id: spec.session_id.clone(),
     };
+    // A capture that cannot be created is bad usage, said before anything connects.
+    let mut recording = opts.record.as_deref().map(Recording::prepare).transpose()?;
     let (ev_tx, mut ev_rx) = mpsc::channel::<SessionEvent>(1024);
     let (handle, join) = spawn_session(spec, ev_tx);
 
@@ -59,7 +62,6 @@ pub async fn run_live(resolved: Resolved, input: Input, opts: LiveOptions) -> Re
     let mut out = std::io::BufWriter::with_capacity(64 * 1024, stdout.lock());
     let mut line = Vec::with_capacity(64 * 1024);
     let mut enc: Option<LineEncoder> = None;
-    let mut capture: Option<CaptureThread> = None;
     let mut rtt = crate::engine::rtt::Rtt::default();
 
     let (stdin_tx, mut stdin_rx) = mpsc::channel::<String>(64);
@@ -94,20 +96,14 @@ pub async fn run_live(resolved: Resolved, input: Input, opts: LiveOptions) -> Re
                     if enc.is_none() {
                         enc = Some(LineEncoder::new(*wall));
                     }
-                    if capture.is_none() && let Some(path) = &opts.record {
-                        let w = CaptureWriter::create(path, &meta, *wall)
-                            .with_context(|| format!("cannot create the capture {}", path.display()))?;
-                        capture = Some(CaptureThread::spawn(w).context("starting the capture writer")?);
+                    if let Some(r) = recording.as_mut() {
+                        r.start(&meta, *wall);
                     }
                 }
-                // Frames go to the capture below, moved rather than copied.
-                if !matches!(ev, SessionEvent::Frames(_))
-                    && let Some(c) = capture.as_ref()
-                    && c.session_event(&ev).await.is_err()
-                    && let Some(c) = capture.take()
-                {
-                    // The thread stopped on an error: finish() says which.
-                    c.finish().await.context("writing the capture")?;
+                // Frames go to the capture below, moved rather than copied. A failed write is
+                // said there once; the session goes on.
+                if !matches!(ev, SessionEvent::Frames(_)) && let Some(r) = recording.as_mut() {
+                    r.event(&ev).await;
                 }
                 if let SessionEvent::Frames(frames) = &ev {
                     batches += 1;
@@ -129,7 +125,7 @@ pub async fn run_live(resolved: Resolved, input: Input, opts: LiveOptions) -> Re
                 }
                 if opts.print && let Some(e) = enc.as_mut() {
                     let mut stdout_ok = true;
-                    let keep = capture.is_some();
+                    let keep = recording.as_ref().is_some_and(Recording::is_on);
                     match &mut ev {
                         SessionEvent::Frames(frames) => {
                             for f in frames.iter_mut() {
@@ -200,11 +196,8 @@ pub async fn run_live(resolved: Resolved, input: Input, opts: LiveOptions) -> Re
                         if let Some(n) = opts.expect && incoming_data >= n && !close_sent && open {
                             close_sent = handle.send(SessionCommand::Close { code: 1000, reason: String::new() });
                         }
-                        if let Some(c) = capture.as_ref()
-                            && c.frames(frames).await.is_err()
-                            && let Some(c) = capture.take()
-                        {
-                            c.finish().await.context("writing the capture")?;
+                        if let Some(r) = recording.as_mut() {
+                            r.frames(frames).await;
                         }
                     }
                     SessionEvent::Closed { info, .. } => {
@@ -269,11 +262,10 @@ pub async fn run_live(resolved: Resolved, input: Input, opts: LiveOptions) -> Re
         }
     }
     let _ = out.flush();
-    if let Some(c) = capture.take() {
-        let path = c.path().to_path_buf();
-        let frames = c.finish().await.context("writing the capture")?;
-        eprintln!("wsdeck: recorded {frames} frames to {}", path.display());
-    }
+    let capture_whole = match recording.take() {
+        Some(r) => r.finish().await,
+        None => true,
+    };
     if !opts.print {
         eprintln!(
             "wsdeck: {frames_in} frames in ({bytes_in} bytes), {frames_out} out, in {batches} batches"
@@ -292,11 +284,26 @@ pub async fn run_live(resolved: Resolved, input: Input, opts: LiveOptions) -> Re
         };
         print_logs(logs, opts.print, enc.as_mut(), &mut out).await;
     }
-    Ok(if expect_unmet && code == exit::OK {
+    let code = if expect_unmet && code == exit::OK {
         exit::EXPECT_UNMET
     } else {
         code
-    })
+    };
+    // An incomplete capture wins over how the connection ended, which stderr still says.
+    let session = match code {
+        exit::OK => "a clean end",
+        exit::EXPECT_UNMET => "fewer frames than --expect",
+        exit::ABNORMAL_CLOSE => "an abnormal close",
+        _ => return Ok(code),
+    };
+    if capture_whole {
+        return Ok(code);
+    }
+    eprintln!(
+        "wsdeck: exit {}: the capture is incomplete; the session itself ended with {code} ({session})",
+        exit::CAPTURE_INCOMPLETE
+    );
+    Ok(exit::CAPTURE_INCOMPLETE)
 }
 
 fn spawn_stdin_reader(tx: mpsc::Sender<String>) {

@@ -362,9 +362,11 @@ pub async fn collect(
             _ = tokio::time::sleep_until(deadline) => break,
         }
     }
-    // Tell the reader to stop (a child is killed) and wait for it, so none outlives us.
+    // Tell the reader to stop (a child is killed) and wait for it, so none outlives us: a child
+    // that ignores SIGTERM takes the grace; a wait past it is a stuck stream.
     let _ = stop_tx.send(());
-    let result = match tokio::time::timeout(Duration::from_secs(3), &mut task).await {
+    let wait = child::STOP_GRACE + Duration::from_secs(2);
+    let result = match tokio::time::timeout(wait, &mut task).await {
         Ok(Ok(r)) => r,
         Ok(Err(e)) => Err(MonitorError::Spawn {
             program: "log source".into(),

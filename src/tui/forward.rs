@@ -64,9 +64,11 @@ pub async fn forward(
                     let written = w
                         .session_event(&event)
                         .and_then(|_| if events.is_empty() { w.flush() } else { Ok(()) });
+                    // Said once; the writer is dropped, the frames still go to the log below.
                     if let Err(e) = written {
                         writer = None;
-                        let failed = Event::Recording { id, path: None, error: Some(e.to_string()) };
+                        let error = format!("{e} · the file holds the first {} frames", e.frames_kept);
+                        let failed = Event::Recording { id, path: None, error: Some(error) };
                         let _ = to_loop.send(failed).await;
                     }
                 }
