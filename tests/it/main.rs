@@ -21,6 +21,8 @@ mod decode_proto;
 mod demo;
 mod discover;
 mod engine;
+mod faults_disk;
+mod faults_process;
 mod har;
 mod hostile_files;
 mod keys;
