@@ -1,5 +1,6 @@
 //! A misbehaving peer, on loopback, against the engine, the real binary and the console's loop.
-//! Peers are raw TCP servers writing hand-made frames (`faults_support.rs`).
+//! Peers are raw TCP servers writing hand-made frames (`faults_support.rs`); the console's view
+//! of some of them is in `faults_console.rs`.
 //!
 //! Every fault scenario of issue 13, what wsdeck does, and where it is tested:
 //!
@@ -12,9 +13,9 @@
 //! | trickles one byte a second, a frame | no idle timeout on a slow frame: `--timeout` ends the wait ("0 of 1 expected frames"), clean close; exit 1 | faults_peer::a_trickled_frame_waits_for_the_timeout |
 //! | close 999 / 1005 on the wire | the peer's code reported (not tungstenite's 1002), "close 999 (invalid on the wire; tungstenite answered 1002)", raw close frame in the log; exit 5 | faults_peer::close_codes_not_allowed_on_the_wire_are_told_as_sent |
 //! | close reason not UTF-8 | the peer's code, reason lossy, not clean, raw bytes in the log, we answer 1007; exit 5 | faults_peer::a_close_reason_that_is_not_utf8 |
-//! | text frame not UTF-8 | 1007 by client; the frame's bytes in the log, the capture (`"op":"text","b64"`) and the console's hex view | engine::invalid_utf8_text_is_closed_with_1007_and_explained, faults_peer::invalid_utf8_text_is_kept_in_the_log_and_the_capture, ::the_console_shows_the_invalid_text_in_hex |
+//! | text frame not UTF-8 | 1007 by client; the frame's bytes in the log, the capture (`"op":"text","b64"`) and the console's hex view | engine::invalid_utf8_text_is_closed_with_1007_and_explained, faults_peer::invalid_utf8_text_is_kept_in_the_log_and_the_capture, faults_console::the_console_shows_the_invalid_text_in_hex |
 //! | fragmented message, pings between fragments | one message; each ping shown and answered (the peer reads the pongs); exit 0 | faults_peer::fragments_with_pings_between_make_one_message |
-//! | 64 MiB frame over the limit | 1009 by client, "limit of 64 MiB … --max-message-size"; usable again after a reconnect (the console's R) | engine::oversized_message_is_refused_with_1009, faults_peer::a_frame_over_the_limit_then_a_reconnect, ::the_console_reconnects_after_a_frame_over_the_limit |
+//! | 64 MiB frame over the limit | 1009 by client, "limit of 64 MiB … --max-message-size"; usable again after a reconnect (the console's R) | engine::oversized_message_is_refused_with_1009, faults_peer::a_frame_over_the_limit_then_a_reconnect, faults_console::the_console_reconnects_after_a_frame_over_the_limit |
 //! | reserved opcode, RSV bits | 1002 by client, tungstenite's reason; exit 5 | faults_peer::reserved_opcodes_and_rsv_bits_are_1002 |
 //! | handshake: garbage, 200, 101 without Upgrade / Accept, wrong accept, redirect | exit 3 with what the server said (Location shown, not followed) | faults_handshake |
 //! | handshake never answered | exit 4, "timed out" | engine::refused_tcp_dns_and_timeout_are_told_apart, faults_handshake::a_silent_server_times_out |
@@ -81,17 +82,6 @@ async fn a_tcp_reset_is_1006_from_the_transport() {
         "{}",
         stderr(&o)
     );
-}
-
-/// A peer that completes the upgrade and never reads again.
-async fn deaf() -> RawServer {
-    raw_server(|mut s, _| async move {
-        if upgrade(&mut s).await {
-            tokio::time::sleep(Duration::from_secs(60)).await;
-        }
-        drop(s);
-    })
-    .await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -279,18 +269,6 @@ async fn a_trickled_frame_waits_for_the_timeout() {
     assert_eq!(close["clean"], true);
 }
 
-/// A peer that closes with this payload after the first frame, then reads until we hang up.
-async fn closes_with(payload: Vec<u8>) -> RawServer {
-    raw_server(move |s, _| {
-        let payload = payload.clone();
-        async move {
-            let mut s = after_first_frame(s, frame(0x88, &payload)).await;
-            while read_frame(&mut s).await.is_some() {}
-        }
-    })
-    .await
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn close_codes_not_allowed_on_the_wire_are_told_as_sent() {
     for (code, reason) in [(999u16, &b"nine nine nine"[..]), (1005, b"")] {
@@ -388,23 +366,6 @@ async fn a_close_reason_that_is_not_utf8() {
         "{}",
         stderr(&o)
     );
-}
-
-/// After the first frame: a text frame whose bytes are not UTF-8 and, in the same write, a good
-/// one (tungstenite has read past the bad one when it complains).
-async fn invalid_text_peer(on_connect: bool) -> RawServer {
-    raw_server(move |mut s, _| async move {
-        let bytes = [frame(0x81, &[b'a', 0xc3, 0x28]), frame(0x81, b"after")].concat();
-        if on_connect {
-            if upgrade(&mut s).await {
-                let _ = s.write_all(&bytes).await;
-            }
-        } else {
-            s = after_first_frame(s, bytes).await;
-        }
-        while read_frame(&mut s).await.is_some() {}
-    })
-    .await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -543,37 +504,6 @@ async fn fragments_with_pings_between_make_one_message() {
     let lines = json_lines(&o.stdout);
     assert!(lines.iter().any(|l| l["text"] == "hello fragmented"));
     assert_eq!(lines.iter().filter(|l| l["op"] == "ping").count(), 2);
-}
-
-/// Connection 0 announces a frame of 64 MiB and one byte; later ones greet and echo.
-async fn over_the_limit_then_fine() -> RawServer {
-    raw_server(|mut s, n| async move {
-        if !upgrade(&mut s).await {
-            return;
-        }
-        if n == 0 {
-            let mut head = vec![0x82, 127];
-            head.extend_from_slice(&((64u64 << 20) + 1).to_be_bytes());
-            head.extend_from_slice(&[0u8; 4096]);
-            let _ = s.write_all(&head).await;
-            while read_frame(&mut s).await.is_some() {}
-            return;
-        }
-        let _ = s.write_all(&frame(0x81, b"welcome back")).await;
-        while let Some((b0, p)) = read_frame(&mut s).await {
-            match b0 & 0x0f {
-                0x1 => {
-                    let _ = s.write_all(&frame(0x81, &p)).await;
-                }
-                0x8 => {
-                    let _ = s.write_all(&frame(0x88, &close_body(1000, b""))).await;
-                    return;
-                }
-                _ => {}
-            }
-        }
-    })
-    .await
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -157,6 +157,77 @@ pub async fn after_first_frame(mut s: TcpStream, bytes: Vec<u8>) -> TcpStream {
     s
 }
 
+/// A peer that completes the upgrade and never reads again.
+pub async fn deaf() -> RawServer {
+    raw_server(|mut s, _| async move {
+        if upgrade(&mut s).await {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+        }
+        drop(s);
+    })
+    .await
+}
+
+/// A peer that closes with this payload after the first frame, then reads until we hang up.
+pub async fn closes_with(payload: Vec<u8>) -> RawServer {
+    raw_server(move |s, _| {
+        let payload = payload.clone();
+        async move {
+            let mut s = after_first_frame(s, frame(0x88, &payload)).await;
+            while read_frame(&mut s).await.is_some() {}
+        }
+    })
+    .await
+}
+
+/// After the first frame: a text frame whose bytes are not UTF-8 and, in the same write, a good
+/// one (tungstenite has read past the bad one when it complains).
+pub async fn invalid_text_peer(on_connect: bool) -> RawServer {
+    raw_server(move |mut s, _| async move {
+        let bytes = [frame(0x81, &[b'a', 0xc3, 0x28]), frame(0x81, b"after")].concat();
+        if on_connect {
+            if upgrade(&mut s).await {
+                let _ = s.write_all(&bytes).await;
+            }
+        } else {
+            s = after_first_frame(s, bytes).await;
+        }
+        while read_frame(&mut s).await.is_some() {}
+    })
+    .await
+}
+
+/// Connection 0 announces a frame of 64 MiB and one byte; later ones greet and echo.
+pub async fn over_the_limit_then_fine() -> RawServer {
+    raw_server(|mut s, n| async move {
+        if !upgrade(&mut s).await {
+            return;
+        }
+        if n == 0 {
+            let mut head = vec![0x82, 127];
+            head.extend_from_slice(&((64u64 << 20) + 1).to_be_bytes());
+            head.extend_from_slice(&[0u8; 4096]);
+            let _ = s.write_all(&head).await;
+            while read_frame(&mut s).await.is_some() {}
+            return;
+        }
+        let _ = s.write_all(&frame(0x81, b"welcome back")).await;
+        while let Some((b0, p)) = read_frame(&mut s).await {
+            match b0 & 0x0f {
+                0x1 => {
+                    let _ = s.write_all(&frame(0x81, &p)).await;
+                }
+                0x8 => {
+                    let _ = s.write_all(&frame(0x88, &close_body(1000, b""))).await;
+                    return;
+                }
+                _ => {}
+            }
+        }
+    })
+    .await
+}
+
 /// Everything one session reported until it closed (or failed, or ended).
 #[derive(Default)]
 pub struct Seen {

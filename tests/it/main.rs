@@ -21,6 +21,7 @@ mod decode_proto;
 mod demo;
 mod discover;
 mod engine;
+mod faults_console;
 mod faults_handshake;
 mod faults_peer;
 mod faults_support;
