@@ -204,11 +204,7 @@ pub async fn run_live(resolved: Resolved, input: Input, opts: LiveOptions) -> Re
                         open = false;
                         reading_stdin = false;
                         if !info.clean {
-                            let ex = explain(info.code);
-                            let reason = if info.reason.is_empty() { "(no reason)".to_string() } else { format!("{:?}", info.reason) };
-                            eprintln!("wsdeck: closed {} {} by {}: {reason}", info.code, ex.name, info.initiator.as_str());
-                            eprintln!("  meaning: {}", ex.meaning);
-                            eprintln!("  likely:  {}", ex.likely_cause);
+                            report_close(&info);
                         }
                         exit_code = Some(if info.clean { exit::OK } else { exit::ABNORMAL_CLOSE });
                         handle.send(SessionCommand::Shutdown);
@@ -304,6 +300,37 @@ pub async fn run_live(resolved: Resolved, input: Input, opts: LiveOptions) -> Re
         exit::CAPTURE_INCOMPLETE
     );
     Ok(exit::CAPTURE_INCOMPLETE)
+}
+
+/// An unclean close, for people: the code in words, and what usually causes it.
+fn report_close(info: &crate::engine::session::CloseInfo) {
+    use crate::engine::close::{ABNORMAL, Initiator, is_clean_code};
+    let ex = explain(info.code);
+    let reason = if info.reason.is_empty() {
+        "(no reason)".to_string()
+    } else {
+        format!("{:?}", info.reason)
+    };
+    eprintln!(
+        "wsdeck: closed {} {} by {}: {reason}",
+        info.code,
+        ex.name,
+        info.initiator.as_str()
+    );
+    if info.code == ABNORMAL && info.initiator == Initiator::Client {
+        // The one 1006 that is ours: the peer stopped reading and the close could not go out.
+        eprintln!("  meaning: no close handshake: wsdeck dropped the connection");
+        eprintln!("  likely:  the peer stopped reading (a wedged handler, a full pipe), see above");
+        return;
+    }
+    eprintln!("  meaning: {}", ex.meaning);
+    if is_clean_code(info.code) {
+        eprintln!(
+            "  not clean: the close handshake did not complete as the protocol asks (see above)"
+        );
+    } else {
+        eprintln!("  likely:  {}", ex.likely_cause);
+    }
 }
 
 fn spawn_stdin_reader(tx: mpsc::Sender<String>) {

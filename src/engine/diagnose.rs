@@ -2,7 +2,7 @@
 
 use crate::engine::auth::AuthError;
 use crate::engine::target::TargetError;
-use crate::engine::tls::TlsSetupError;
+use crate::engine::tls::{TlsProblem, TlsSetupError};
 use crate::exit;
 use std::time::Duration;
 use thiserror::Error;
@@ -43,8 +43,8 @@ pub enum ConnectError {
     Dns { host: String, message: String },
     #[error("TCP: cannot connect to {addr}: {message}")]
     Tcp { addr: String, message: String },
-    #[error("TLS handshake with {host} failed: {message}")]
-    Tls { host: String, message: String },
+    #[error("TLS handshake with {host} failed: {problem}")]
+    Tls { host: String, problem: TlsProblem },
     #[error("timed out after {}s while {phase}", after.as_secs_f32())]
     Timeout {
         phase: &'static str,
@@ -127,11 +127,7 @@ impl ConnectError {
                 "nothing is listening there, or a firewall drops it",
                 "for a local agent: is it running, and on which port? (the agentserver SDK uses $PORT, default 8088; wsdeck connect --local --port P)",
             ]),
-            ConnectError::Tls { .. } => s(&[
-                "the server's certificate is not trusted, has the wrong name, or the server does not speak TLS on this port",
-                "behind a corporate proxy: --ca-cert FILE with its root certificate (PEM)",
-                "a local agent speaks plain ws://, not wss://",
-            ]),
+            ConnectError::Tls { problem, .. } => problem.advice(),
             ConnectError::Timeout { .. } => s(&[
                 "the host accepted nothing in time: check the address, the port, and any proxy",
                 "raise the limit with --connect-timeout SECS",
@@ -169,6 +165,15 @@ fn refusal_advice(r: &Refusal) -> Vec<String> {
             "the platform rejected the request: read the body above (a missing api-version=v1 on the GA route is one cause)".into(),
         ],
         429 => vec!["rate limited: wait and try again (see Retry-After)".into()],
+        200..=299 => vec![
+            "the server answered as a plain HTTP route: this path is not a WebSocket endpoint (check the path; agentserver agents serve /invocations_ws)".into(),
+        ],
+        300..=399 => match r.headers.iter().find(|(k, _)| k == "location") {
+            Some((_, to)) => vec![format!(
+                "the server redirects to {to}: wsdeck does not follow redirects; connect there yourself if you trust it"
+            )],
+            None => vec!["the server redirects without saying where (no Location): wsdeck does not follow redirects".into()],
+        },
         500..=599 => vec![
             "the server or the platform failed before the upgrade: try again, then read the container logs".into(),
         ],

@@ -76,8 +76,9 @@ pub struct Frame {
 }
 
 impl Frame {
-    /// The text of a text frame. Text frames are validated as UTF-8 by the socket layer, and
-    /// captures store them as JSON strings, so this only fails for a hand-made frame.
+    /// The text of a text frame. Text frames are validated as UTF-8 by the socket layer, so this
+    /// fails only for a hand-made frame, or for the one a peer sent with bytes that are not
+    /// UTF-8, kept in the log to explain the 1007 that followed (captures write it as `b64`).
     pub fn text(&self) -> Option<&str> {
         if self.opcode == Opcode::Text {
             std::str::from_utf8(&self.payload).ok()

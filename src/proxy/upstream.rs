@@ -4,12 +4,9 @@
 
 use crate::engine::auth::TokenProvider;
 use crate::engine::diagnose::ConnectError;
-use crate::engine::session::{DialFailure, Handshake, dial};
+use crate::engine::session::{DialFailure, Handshake, Socket, dial};
 use crate::engine::target::{ConnectSpec, Target};
-use tokio::net::TcpStream;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-
-pub(super) type Upstream = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub(super) type Upstream = Socket;
 
 /// The spec for one client: the client's `agent_session_id` when it gave one (a target URL's own
 /// `agent_session_id` gives way to it), else the target's; the client's subprotocols and none

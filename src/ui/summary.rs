@@ -12,7 +12,7 @@ const PARSE_MAX: usize = 64 * 1024;
 /// (lead, rest): the discriminator value (for JSON) and a compact preview.
 pub fn frame_summary(f: &Frame, width: usize) -> (String, String) {
     match f.opcode {
-        Opcode::Text => {
+        Opcode::Text if f.text().is_some() => {
             let text = f.text().unwrap_or_default();
             if f.payload.len() <= PARSE_MAX
                 && let Ok(v) = serde_json::from_str::<Value>(text)
@@ -58,7 +58,13 @@ pub fn frame_summary(f: &Frame, width: usize) -> (String, String) {
                 .map(|b| format!("{b:02x}"))
                 .collect();
             let more = if f.payload.len() > n { " …" } else { "" };
-            (String::new(), format!("{}{more}", hex.join(" ")))
+            // A text frame the peer sent with bytes that are not UTF-8 (kept to explain a 1007).
+            let lead = if f.opcode == Opcode::Text {
+                "not UTF-8"
+            } else {
+                ""
+            };
+            (lead.into(), format!("{}{more}", hex.join(" ")))
         }
     }
 }

@@ -1,6 +1,8 @@
 //! The closing handshake of one connection. Once we sent a close frame, the connection ends with
 //! the peer's answer, its hang-up, or `CLOSE_HANDSHAKE_WAIT` of silence, and in each case our code
-//! stands; until then, a close frame from the peer is the peer closing.
+//! stands; until then, a close frame from the peer is the peer closing. A close frame that cannot
+//! even be written (the peer stopped reading, our frames queued before it) is given up on after
+//! `CLOSE_WRITE_WAIT` without progress, and the connection dropped.
 
 use super::CloseInfo;
 use crate::engine::close::{self, Initiator};
@@ -8,6 +10,9 @@ use std::time::Duration;
 
 /// How long a close frame we sent waits for the peer's answer.
 const CLOSE_HANDSHAKE_WAIT: Duration = Duration::from_secs(5);
+/// How long our writes may make no progress, once we are closing: a peer that reads takes our
+/// bytes at once, and one that stopped will not take them in the full wait either.
+pub(super) const CLOSE_WRITE_WAIT: Duration = Duration::from_secs(2);
 
 /// Where one connection's closing handshake stands.
 #[derive(Default)]
@@ -39,9 +44,17 @@ impl Closing {
         self.ours.is_some()
     }
 
-    /// When we stop waiting for the peer's answer.
-    pub(super) fn deadline(&self) -> Option<tokio::time::Instant> {
-        self.ours.as_ref().map(|s| s.deadline)
+    /// When we stop waiting: for the peer's answer, or for our writes stalled since
+    /// `stalled_since` to move.
+    pub(super) fn deadline(
+        &self,
+        stalled_since: Option<tokio::time::Instant>,
+    ) -> Option<tokio::time::Instant> {
+        let ours = self.ours.as_ref()?;
+        Some(match stalled_since {
+            Some(t) => ours.deadline.min(t + CLOSE_WRITE_WAIT),
+            None => ours.deadline,
+        })
     }
 
     /// The peer's close frame ends the connection.
@@ -85,6 +98,22 @@ impl Closing {
         );
         (message, self.unanswered("the close handshake timed out"))
     }
+}
+
+/// Our close frame could not be written: the peer stopped reading and we dropped the
+/// connection. No close frame went either way, so the code is 1006; wsdeck ended it.
+pub(super) fn dropped_unread(waiting: &str) -> (String, CloseInfo) {
+    let message = format!(
+        "the peer stopped reading: our close frame could not be written within {}s ({waiting}); wsdeck dropped the connection",
+        CLOSE_WRITE_WAIT.as_secs()
+    );
+    let info = CloseInfo {
+        code: close::ABNORMAL,
+        reason: String::new(),
+        initiator: Initiator::Client,
+        clean: false,
+    };
+    (message, info)
 }
 
 /// No close frame at all: reported as 1006, with the cause in the debug log only.

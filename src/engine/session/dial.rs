@@ -1,14 +1,15 @@
 //! Dialing: the request and its headers (the token among them), then DNS, TCP, TLS and the
 //! upgrade, each step's failure its own diagnosis.
 
+use super::wire::Tap;
 use super::{Handshake, Socket};
 use crate::engine::auth::{AuthSource, TokenProvider};
 use crate::engine::diagnose::{ConnectError, MAX_REFUSAL_BODY, Refusal};
 use crate::engine::redact::{header_value_for_display, url_for_display};
 use crate::engine::target::ConnectSpec;
-use crate::engine::tls;
+use crate::engine::tls::{self, TlsProblem};
 use tokio::net::TcpStream;
-use tokio_tungstenite::Connector;
+use tokio_tungstenite::MaybeTlsStream;
 use tokio_tungstenite::tungstenite;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -34,17 +35,20 @@ pub(crate) async fn dial(
 ) -> Result<(Socket, Handshake), DialFailure> {
     let url = spec.request_url();
     let mut shown_request = None;
-    open(spec, tokens, &url, &mut shown_request)
+    // A relay passes frames on as they are: it has no use for the tap's record.
+    open(spec, tokens, &url, &mut shown_request, false)
         .await
         .map_err(|e| (e, shown_request))
 }
 
-/// Resolve, connect, TLS, upgrade: each step's failure is its own diagnosis.
+/// Resolve, connect, TLS, upgrade: each step's failure is its own diagnosis. With `follow_wire`,
+/// the socket's reads are followed frame by frame (`wire.rs`).
 pub(super) async fn open(
     spec: &ConnectSpec,
     tokens: &TokenProvider,
     url: &str,
     shown_request: &mut Option<(String, Vec<(String, String)>)>,
+    follow_wire: bool,
 ) -> Result<(Socket, Handshake), ConnectError> {
     use crate::engine::target::TargetError;
     let mut request = url.into_client_request().map_err(|e| TargetError::BadUrl {
@@ -156,34 +160,53 @@ pub(super) async fn open(
     };
     let _ = tcp.set_nodelay(true);
 
-    let connector = if secure {
-        Connector::Rustls(tls::client_config(spec.ca_cert.as_deref())?)
+    // TLS is ours rather than tungstenite's, so the tap on reads sits above it (it must see
+    // frames, not ciphertext) and a refused certificate comes back as rustls's own error.
+    let stream = if secure {
+        let config = tls::client_config(spec.ca_cert.as_deref())?;
+        let name = rustls::pki_types::ServerName::try_from(host.clone()).map_err(|e| {
+            TargetError::BadUrl {
+                url: url_for_display(url),
+                why: format!("{host} is not a name TLS can check: {e}"),
+            }
+        })?;
+        let connect = tokio_rustls::TlsConnector::from(config).connect(name, tcp);
+        match tokio::time::timeout(timeout, connect).await {
+            Err(_) => {
+                return Err(ConnectError::Timeout {
+                    phase: "in the TLS handshake",
+                    after: timeout,
+                });
+            }
+            Ok(Err(e)) => {
+                return Err(ConnectError::Tls {
+                    host,
+                    problem: TlsProblem::from_io(&e),
+                });
+            }
+            Ok(Ok(s)) => MaybeTlsStream::Rustls(s),
+        }
     } else {
-        Connector::Plain
+        MaybeTlsStream::Plain(tcp)
     };
     let mut config = WebSocketConfig::default().write_buffer_size(WRITE_BUFFER);
     config = config
         .max_message_size(spec.max_message_size)
         .max_frame_size(spec.max_message_size);
-    let upgrade = tokio_tungstenite::client_async_tls_with_config(
+    let upgrade = tokio_tungstenite::client_async_with_config(
         request,
-        tcp,
+        Tap::new(stream, follow_wire),
         Some(config),
-        Some(connector),
     );
     let (ws, response) = match tokio::time::timeout(timeout, upgrade).await {
         Err(_) => {
             return Err(ConnectError::Timeout {
-                phase: if secure {
-                    "in the TLS and WebSocket handshakes"
-                } else {
-                    "waiting for the server to answer the upgrade"
-                },
+                phase: "waiting for the server to answer the upgrade",
                 after: timeout,
             });
         }
         Ok(Ok(pair)) => pair,
-        Ok(Err(e)) => return Err(handshake_error(e, &host, secure)),
+        Ok(Err(e)) => return Err(handshake_error(e, &host)),
     };
     let response_headers: Vec<(String, String)> = display_headers(response.headers());
     let platform_session_id = response
@@ -209,7 +232,7 @@ pub(super) async fn open(
     ))
 }
 
-fn handshake_error(e: tungstenite::Error, host: &str, secure: bool) -> ConnectError {
+fn handshake_error(e: tungstenite::Error, host: &str) -> ConnectError {
     use tungstenite::Error as E;
     match e {
         E::Http(resp) => {
@@ -232,14 +255,6 @@ fn handshake_error(e: tungstenite::Error, host: &str, secure: bool) -> ConnectEr
                 }),
             }
         }
-        E::Tls(t) => ConnectError::Tls {
-            host: host.to_string(),
-            message: t.to_string(),
-        },
-        E::Io(io) if secure && io.kind() == std::io::ErrorKind::InvalidData => ConnectError::Tls {
-            host: host.to_string(),
-            message: io.to_string(),
-        },
         E::Io(io) => ConnectError::Tcp {
             addr: host.to_string(),
             message: format!("the connection failed during the upgrade: {io}"),

@@ -5,9 +5,13 @@ mod actor;
 mod arena;
 mod closing;
 mod dial;
+mod incoming;
 mod keepalive;
+mod outbox;
+mod wire;
 
 pub(crate) use dial::{DialFailure, WRITE_BUFFER, dial};
+pub use outbox::{QUEUE_BYTES, QUEUE_FRAMES};
 
 use crate::engine::auth::TokenProvider;
 use crate::engine::close::Initiator;
@@ -21,7 +25,8 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+/// The upgraded connection: reads pass a tap that follows the peer's frames (`wire.rs`).
+pub(crate) type Socket = WebSocketStream<wire::Tap<MaybeTlsStream<TcpStream>>>;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SessionCommand {
@@ -111,7 +116,10 @@ impl SessionHandle {
         self.tokens.clone()
     }
 
-    /// Queue a command; false when the session task has ended. Never waits.
+    /// Queue a command; false when the session task has ended. Never waits: the task takes
+    /// commands even while the peer is not reading, and its send queue is bounded
+    /// (`QUEUE_FRAMES` frames or `QUEUE_BYTES` bytes): a frame past the bound is not sent, and a
+    /// `Warning` says so.
     pub fn send(&self, cmd: SessionCommand) -> bool {
         self.tx.send(cmd).is_ok()
     }
