@@ -151,6 +151,9 @@ impl WireLog {
                     };
                 }
                 State::Header => {
+                    if self.have == 0 {
+                        data = self.skip_whole(data);
+                    }
                     if self.have == 0 && data.len() >= 2 {
                         let need = header_len(data[1]);
                         if data.len() >= need {
@@ -190,6 +193,48 @@ impl WireLog {
                 }
             }
         }
+    }
+
+    /// Step over whole frames that keep nothing (binary data, pings, pongs) without going through
+    /// the states: most frames of a binary flood, a few nanoseconds each. Returns the rest.
+    fn skip_whole<'a>(&mut self, mut data: &'a [u8]) -> &'a [u8] {
+        while data.len() >= 2 {
+            let (b0, b1) = (data[0], data[1]);
+            let op = b0 & 0x0f;
+            let binary = op == 0x2 || (op == 0x0 && self.open == Some(Kind::Binary));
+            if !(binary || op == 0x9 || op == 0xa) {
+                break;
+            }
+            let need = header_len(b1);
+            if data.len() < need {
+                break;
+            }
+            let len = match b1 & 0x7f {
+                126 => u64::from(u16::from_be_bytes([data[2], data[3]])),
+                127 => {
+                    let mut b = [0u8; 8];
+                    b.copy_from_slice(&data[2..10]);
+                    u64::from_be_bytes(b)
+                }
+                n => u64::from(n),
+            };
+            let Some(total) = len.checked_add(need as u64) else {
+                break;
+            };
+            if (data.len() as u64) < total {
+                break;
+            }
+            self.frames += 1;
+            if binary {
+                self.open = if b0 & 0x80 != 0 {
+                    None
+                } else {
+                    Some(Kind::Binary)
+                };
+            }
+            data = &data[total as usize..];
+        }
+        data
     }
 
     fn start_frame(&mut self, h: &[u8]) {
