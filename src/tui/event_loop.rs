@@ -1,10 +1,11 @@
 //! The event loop on any backend (the real terminal, or a `TestBackend` in tests): wait for one
 //! event, take every other one queued, update for each, carry out the effects, and draw when
-//! something changed, at most every 16 ms.
+//! something changed, at most every 16 ms. A panic elsewhere (the hook's `Crashes`) stays in
+//! the status bar until the console quits, or ends the loop when the task was a vital one.
 
 use crate::app::{App, Effect, Event, update};
-use crate::tui::LoopOptions;
 use crate::tui::effects::Runtime;
+use crate::tui::{LoopOptions, TestPanic};
 use crate::ui::theme::Theme;
 use anyhow::Result;
 use std::time::{Duration, Instant};
@@ -54,6 +55,8 @@ where
             .map(|(i, c)| Effect::ToSession(i, c)),
     );
     let screens = options.screens.take();
+    let crashes = options.crashes.take();
+    let test_panic = options.test_panic.take();
     let mut runtime = Runtime::new(theme.clone(), options, tx.clone(), t0);
     let mut last_draw: Option<Instant> = None;
     'outer: loop {
@@ -69,6 +72,17 @@ where
                 for ev in events {
                     pending.extend(update(&mut app, ev));
                 }
+            }
+        }
+        if let Some(c) = &crashes {
+            if c.is_fatal() {
+                break 'outer;
+            }
+            // A status message lasts until the next key; this one lasts until the console ends.
+            if app.status.is_none()
+                && let Some(line) = c.status_line()
+            {
+                pending.extend(update(&mut app, Event::Notice(line)));
             }
         }
         let now = Instant::now();
@@ -93,16 +107,16 @@ where
             let _ = tx.try_send(Event::ScanSlice);
         }
         let Some(first) = rx.recv().await else { break };
-        pending.extend(update(&mut app, first));
+        pending.extend(apply(&mut app, first, test_panic));
         while let Ok(ev) = rx.try_recv() {
-            pending.extend(update(&mut app, ev));
+            pending.extend(apply(&mut app, ev, test_panic));
         }
         if let Some(t) = last_draw {
             let since = t.elapsed();
             if since < FRAME_BUDGET && !pending.contains(&Effect::Quit) {
                 tokio::time::sleep(FRAME_BUDGET - since).await;
                 while let Ok(ev) = rx.try_recv() {
-                    pending.extend(update(&mut app, ev));
+                    pending.extend(apply(&mut app, ev, test_panic));
                 }
             }
         }
@@ -110,4 +124,23 @@ where
     runtime.shutdown().await;
     ticker.abort();
     Ok(app)
+}
+
+/// One event into the update, unless it is the test's F12 (`WSDECK_TEST_PANIC`, debug builds).
+fn apply(app: &mut App, ev: Event, test_panic: Option<TestPanic>) -> Vec<Effect> {
+    if let (Some(mode), Event::Key(k)) = (test_panic, &ev)
+        && TestPanic::is_trigger(k)
+    {
+        match mode {
+            TestPanic::Ui => panic!("WSDECK_TEST_PANIC=ui: a forced panic in the UI loop"),
+            TestPanic::Task => {
+                tokio::spawn(async {
+                    panic!("WSDECK_TEST_PANIC=task: a forced panic in a spawned task")
+                });
+                return vec![];
+            }
+            TestPanic::Input => {}
+        }
+    }
+    update(app, ev)
 }
