@@ -18,7 +18,7 @@
 //! | `replay --expect` | `command_token_through_connect_and_replay` |
 //! | `proxy` (a client through it to a loopback server that checks the header) | `env_token_through_record_and_proxy` |
 //! | `--monitor` with the log stream, and with azd printing log lines | `monitor_reads_the_log_stream_with_the_token_and_prints_none` |
-//! | errors: a refused upgrade (401), a failing token command that prints the token and quotes it on stderr, a token a header cannot carry | `errors_never_quote_the_token`; a 401 whose body echoes the token LEAKS today: `a_refusal_that_echoes_the_token_does_not_show_it` (ignored until dial.rs scrubs it) |
+//! | errors: a refused upgrade (401), a failing token command that prints the token and quotes it on stderr, a token a header cannot carry | `errors_never_quote_the_token`; a 401 whose body and headers echo the token: `a_refusal_that_echoes_the_token_does_not_show_it` (dial.rs scrubs both) |
 //! | the console, every screen drawn (sessions, frame log, detail, handshake, composer, help, container logs, vocabulary, the form showing the target) | `console_every_screen` (the real loop on a TestBackend, the screen buffer grepped) |
 //! | `-vv` logs (stderr and the log file in the data dir) | every command above |
 //! | a panic | panic_restore.rs: the console connected with the canary panics (UI loop, a task, the input reader) in a pseudo-terminal |
@@ -429,12 +429,9 @@ async fn console_every_screen() {
 }
 
 /// A refusal whose body echoes the request's `Authorization` header (some gateways and debug
-/// servers do): the body is shown verbatim today, token included. Kept as the proof of a leak
-/// whose fix is in src/engine/session/dial.rs (the token is dropped before the handshake's
-/// answer is read, so `handshake_error` has nothing to scrub the body with); run with
-/// `cargo test --test it -- --ignored echoed_token`.
+/// servers do): it was shown verbatim, token included; dial.rs now keeps the token across the
+/// upgrade and scrubs the refusal's body and headers with it.
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "leak: dial.rs shows a refusal's body verbatim; fix reported (keep the Secret across the upgrade, scrub body and headers)"]
 async fn a_refusal_that_echoes_the_token_does_not_show_it() {
     let c = canary();
     let w = World::new();

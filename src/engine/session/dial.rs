@@ -96,9 +96,12 @@ pub(super) async fn open(
         headers.insert(http::header::SEC_WEBSOCKET_PROTOCOL, v);
     }
     let has_auth_header = headers.contains_key(http::header::AUTHORIZATION);
+    // Kept (shared, wiped on drop) so a refusal that quotes the token back can be scrubbed.
+    let mut sent_token: Option<crate::engine::redact::Secret> = None;
     if !has_auth_header && spec.auth != AuthSource::None {
         let token = tokens.token().await?;
         if let Some(token) = token {
+            sent_token = Some(token.clone());
             let mut v = token.bearer_header().map_err(|_| {
                 crate::engine::auth::AuthError::CommandFailed {
                     status: "token rejected".into(),
@@ -206,7 +209,7 @@ pub(super) async fn open(
             });
         }
         Ok(Ok(pair)) => pair,
-        Ok(Err(e)) => return Err(handshake_error(e, &host)),
+        Ok(Err(e)) => return Err(handshake_error(e, &host, sent_token.as_ref())),
     };
     let response_headers: Vec<(String, String)> = display_headers(response.headers());
     let platform_session_id = response
@@ -232,18 +235,28 @@ pub(super) async fn open(
     ))
 }
 
-fn handshake_error(e: tungstenite::Error, host: &str) -> ConnectError {
+fn handshake_error(
+    e: tungstenite::Error,
+    host: &str,
+    token: Option<&crate::engine::redact::Secret>,
+) -> ConnectError {
     use tungstenite::Error as E;
+    let secrets: Vec<&crate::engine::redact::Secret> = token.into_iter().collect();
     match e {
         E::Http(resp) => {
             let status = resp.status();
-            let headers: Vec<(String, String)> = display_headers(resp.headers());
+            // A server may quote what it was sent (a 401 echoing the header): never show it.
+            let headers: Vec<(String, String)> = display_headers(resp.headers())
+                .into_iter()
+                .map(|(k, v)| (k, crate::engine::redact::scrub(&v, &secrets)))
+                .collect();
             let declared_len = resp
                 .headers()
                 .get(http::header::CONTENT_LENGTH)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.trim().parse::<usize>().ok());
-            let mut body = resp.body().clone().unwrap_or_default();
+            // Scrubbed before it is cut, so no token is left half in.
+            let mut body = scrub_bytes(resp.body().clone().unwrap_or_default(), &secrets);
             body.truncate(MAX_REFUSAL_BODY);
             ConnectError::Refused {
                 refusal: Box::new(Refusal {
@@ -266,6 +279,26 @@ fn handshake_error(e: tungstenite::Error, host: &str) -> ConnectError {
             message: other.to_string(),
         },
     }
+}
+
+/// `body` without any of `secrets` in it (each replaced by `<redacted>`); bytes that are not
+/// UTF-8 stay as they are.
+fn scrub_bytes(body: Vec<u8>, secrets: &[&crate::engine::redact::Secret]) -> Vec<u8> {
+    let mut body = zeroize::Zeroizing::new(body);
+    for s in secrets {
+        let needle = s.expose().as_bytes();
+        if needle.len() < 8 {
+            continue;
+        }
+        while let Some(at) = memchr::memmem::find(&body, needle) {
+            let mut out = zeroize::Zeroizing::new(Vec::with_capacity(body.len()));
+            out.extend_from_slice(&body[..at]);
+            out.extend_from_slice(b"<redacted>");
+            out.extend_from_slice(&body[at + needle.len()..]);
+            body = out;
+        }
+    }
+    std::mem::take(&mut *body)
 }
 
 /// Headers as they may be shown: names lower-cased as sent, credentials redacted.
