@@ -10,8 +10,11 @@
 # slow-unit-*); a target stops at its first one. Each run's log is fuzz/work/TARGET.log, and the
 # table also goes to fuzz/work/last-run.md.
 #
-# The build takes the machine's cargo lock (/tmp/wsdeck-cargo.lock); runs do not, but run one
-# target at a time (-jobs/-workers are left at 1: two shared cores).
+# The build takes the machine's cargo lock (/tmp/wsdeck-cargo.lock), once, for every target;
+# the runs then start the built binaries themselves (what `cargo +nightly fuzz run TARGET`
+# starts after its own build, which would compile again, outside the lock, whenever the
+# library changed during a run). One target at a time, in one process: no -jobs/-workers,
+# which would fork workers (and send their output to fuzz-N.log) on two shared cores.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -51,6 +54,7 @@ max_len_of() {
 }
 
 flock /tmp/wsdeck-cargo.lock cargo +nightly fuzz build >&2
+bin_dir="$here/target/$(rustc +nightly -vV | sed -n 's/^host: //p')/release"
 
 mkdir -p work
 scratch="$(mktemp -d /dev/shm/wsdeck-fuzz.XXXXXX 2>/dev/null || mktemp -d)"
@@ -62,13 +66,13 @@ for t in "${targets[@]}"; do
     mkdir -p "work/$t" "artifacts/$t"
     before=$(find "artifacts/$t" -type f | wc -l)
     dict=$(dict_of "$t")
-    args=(-max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 -max_len="$(max_len_of "$t")"
-        -print_final_stats=1 -jobs=1 -workers=1)
+    args=(-artifact_prefix="$here/artifacts/$t/" -max_total_time="$secs" -rss_limit_mb=2048
+        -timeout=10 -max_len="$(max_len_of "$t")" -print_final_stats=1)
     [[ -n "$dict" ]] && args+=(-dict="$dict")
     start=$(date +%s)
     status=0
-    WSDECK_FUZZ_SCRATCH="$scratch/$t" cargo +nightly fuzz run "$t" "work/$t" "corpus/$t" -- \
-        "${args[@]}" >"work/$t.log" 2>&1 || status=$?
+    WSDECK_FUZZ_SCRATCH="$scratch/$t" "$bin_dir/$t" "${args[@]}" "work/$t" "corpus/$t" \
+        >"work/$t.log" 2>&1 || status=$?
     ran=$(($(date +%s) - start))
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "work/$t.log" | tail -1)
     after=$(find "artifacts/$t" -type f | wc -l)
