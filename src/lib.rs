@@ -18,6 +18,7 @@ pub mod filter;
 pub mod keymap;
 pub mod monitor;
 pub mod needle;
+pub mod private;
 pub mod proxy;
 pub mod store;
 pub mod tui;

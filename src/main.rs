@@ -53,6 +53,21 @@ fn error_exit_code(_e: &anyhow::Error) -> i32 {
     exit::USAGE
 }
 
+/// The log directory is wsdeck's own: made (or, made by an older wsdeck, tightened to) `0700`,
+/// as the appender creates its files with the umask. Logs name endpoints and sessions.
+fn private_log_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    wsdeck::private::create_dir_all(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            dir,
+            std::fs::Permissions::from_mode(wsdeck::private::DIR_MODE),
+        )?;
+    }
+    Ok(())
+}
+
 /// Logs go to a daily file in the data dir (`WSDECK_LOG` sets the filter); `-v` adds stderr.
 fn init_logging(cli: &Cli) -> Option<tracing_appender::non_blocking::WorkerGuard> {
     use tracing_subscriber::{EnvFilter, fmt, prelude::*};
@@ -63,9 +78,12 @@ fn init_logging(cli: &Cli) -> Option<tracing_appender::non_blocking::WorkerGuard
             _ => "wsdeck=debug",
         })
     });
+    if !wsdeck::cli::writes_log(cli) {
+        return None;
+    }
     let paths = Paths::resolve(cli.config_dir.as_deref())?;
     let dir = paths.log_dir();
-    let file_layer = std::fs::create_dir_all(&dir).ok().map(|_| {
+    let file_layer = private_log_dir(&dir).ok().map(|_| {
         let appender = tracing_appender::rolling::daily(&dir, "wsdeck.log");
         tracing_appender::non_blocking(appender)
     });

@@ -68,9 +68,9 @@ impl CaptureWriter {
         if let Some(dir) = path.parent()
             && !dir.as_os_str().is_empty()
         {
-            std::fs::create_dir_all(dir)?;
+            crate::private::create_dir_all(dir)?;
         }
-        let file = File::create(path)?;
+        let file = crate::private::create_file(path)?;
         let mut w = CaptureWriter {
             path: path.to_path_buf(),
             file,

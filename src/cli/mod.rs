@@ -150,7 +150,9 @@ pub async fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<i32> {
             };
             let doc = crate::capture::har::write_har(&cap);
             let text = serde_json::to_string_pretty(&doc)?;
-            std::fs::write(&har, text)
+            // Every payload of the capture: private, as the capture is.
+            crate::private::create_file(&har)
+                .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()))
                 .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", har.display()))?;
             eprintln!(
                 "wsdeck: wrote {} ({} frames)",
@@ -255,6 +257,15 @@ pub fn opens_console(cli: &Cli) -> bool {
         Some(Command::Demo { serve, .. }) => !serve,
         Some(_) => false,
     }
+}
+
+/// Whether the command writes the log. Generating completions or the man page is packaging, run
+/// by installers and shell start-up files: it leaves no file behind.
+pub fn writes_log(cli: &Cli) -> bool {
+    !matches!(
+        &cli.command,
+        Some(Command::Completions { .. } | Command::Man { .. })
+    )
 }
 
 /// The demo agent's port under `--serve` when none is given.

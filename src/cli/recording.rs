@@ -35,11 +35,11 @@ impl Recording {
         if let Some(dir) = path.parent()
             && !dir.as_os_str().is_empty()
         {
-            std::fs::create_dir_all(dir).with_context(|| {
+            crate::private::create_dir_all(dir).with_context(|| {
                 format!("cannot create the capture's directory {}", dir.display())
             })?;
         }
-        std::fs::File::create(path)
+        crate::private::create_file(path)
             .with_context(|| format!("cannot create the capture {}", path.display()))?;
         Ok(Recording {
             path: path.to_path_buf(),

@@ -81,7 +81,11 @@ fn write_all(
         bits_per_sample: 16,
         sample_format: hound::SampleFormat::Int,
     };
-    let mut w = hound::WavWriter::create(path, spec).map_err(io)?;
+    // The audio is the conversation's: private, as captures are (crate::private).
+    let file = std::io::BufWriter::new(
+        crate::private::create_file(path).map_err(|e| io(hound::Error::IoError(e)))?,
+    );
+    let mut w = hound::WavWriter::new(file, spec).map_err(io)?;
     let (mut frames, mut bytes) = (0usize, 0u64);
     for (index, chunk) in chunks.enumerate() {
         let chunk = chunk.as_ref();

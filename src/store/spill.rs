@@ -35,14 +35,10 @@ impl SpillFile {
             let Some(dir) = &self.dir else {
                 return Err("no data directory to spill to".into());
             };
-            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            crate::private::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
             let n = NEXT.fetch_add(1, Ordering::Relaxed);
             let path = dir.join(format!("{PREFIX}{}-{n}.bin", std::process::id()));
-            let file = File::options()
-                .read(true)
-                .write(true)
-                .create_new(true)
-                .open(&path)
+            let file = crate::private::create_new_file(&path)
                 .map_err(|e| format!("{}: {e}", path.display()))?;
             self.open = Some((path, file));
         }

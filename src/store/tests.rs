@@ -97,6 +97,15 @@ fn past_the_budget_order_count_and_bytes_are_kept_and_the_spill_file_goes_with_t
     }
     let spill = log.spill_path().expect("a spill file").to_path_buf();
     assert!(spill.starts_with(dir.path()) && spill.exists());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&spill)
+            .expect("meta")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "payloads spilled are the owner's only");
+    }
     drop(log);
     assert!(!spill.exists(), "the spill file is removed with its log");
     assert_eq!(budget.used(), 0, "the budget is given back");

@@ -368,3 +368,74 @@ fn a_sessions_write_that_fails_midway_keeps_the_old_file() {
             .contains("name = \"new\"")
     );
 }
+
+/// Captures hold frame payloads and logs name endpoints: what wsdeck creates is the owner's only
+/// even under a permissive umask (022, set here so an ambient 077 cannot make this pass).
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn captures_and_logs_are_private_and_packaging_leaves_no_log() {
+    use crate::support::{Script, serve};
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+    let home = tempfile::tempdir().expect("home");
+    let server = serve(Script::Flood { count: 3, size: 8 }).await;
+    let cap = home.path().join("caps/new/rec.jsonl");
+    let bin = env!("CARGO_BIN_EXE_wsdeck");
+    let mut c = tokio::process::Command::new("/bin/sh");
+    c.arg("-c")
+        .arg(r#"umask 022 && exec "$@""#)
+        .arg("sh")
+        .arg(bin)
+        .args(["record", &server.url(), "--out"])
+        .arg(&cap)
+        .env("WSDECK_CONFIG_DIR", home.path().join("config"))
+        .env("WSDECK_DATA_DIR", home.path().join("data"));
+    let o = c.output().await.expect("record");
+    assert_eq!(
+        o.status.code(),
+        Some(5),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        std::fs::read_to_string(&cap)
+            .expect("capture")
+            .lines()
+            .count()
+            >= 4
+    );
+    assert_eq!(mode(&cap), 0o600, "the capture");
+    assert_eq!(
+        mode(&home.path().join("caps/new")),
+        0o700,
+        "a directory it made"
+    );
+    assert_eq!(mode(&home.path().join("caps")), 0o700);
+    let logs = home.path().join("data/logs");
+    assert_eq!(mode(&logs), 0o700, "the log directory");
+    assert!(
+        std::fs::read_dir(&logs).expect("logs").count() > 0,
+        "a log was written"
+    );
+    // An export holds the same payloads.
+    let har = home.path().join("rec.har");
+    let o = wsdeck(home.path())
+        .args(["export"])
+        .arg(&cap)
+        .arg("--har")
+        .arg(&har)
+        .output()
+        .expect("export");
+    assert_exit(&o, 0);
+    assert_eq!(mode(&har), 0o600, "the HAR export");
+
+    // Completions and the man page, run from shell start-up files and installers, write no log.
+    let quiet = tempfile::tempdir().expect("quiet");
+    stdout_of(quiet.path(), &["completions", "zsh"]);
+    stdout_of(quiet.path(), &["man"]);
+    assert!(
+        !quiet.path().join("data").exists(),
+        "packaging commands left {:?}",
+        std::fs::read_dir(quiet.path().join("data")).map(|d| d.count())
+    );
+}
