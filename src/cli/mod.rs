@@ -9,6 +9,7 @@ pub mod keys;
 pub mod live;
 pub mod payload;
 pub mod proxy;
+mod proxy_capture;
 pub mod recording;
 pub mod replay;
 pub mod sessions;

@@ -2,8 +2,9 @@
 //! stdout and in an optional capture, written by a thread of their own so the relays never wait
 //! on a terminal or a disk; diagnoses on stderr as `connect` gives them; Ctrl-C ends it (0).
 
+use super::proxy_capture::ProxyCapture;
 use crate::capture::line::{EventLine, LineEncoder, fields};
-use crate::capture::writer::{CaptureMeta, CaptureWriter, event_line};
+use crate::capture::writer::{CaptureMeta, event_line};
 use crate::cli::live::{LogsRequest, print_logs, report_failure};
 use crate::cli::target::Resolved;
 use crate::engine::close::explain;
@@ -58,6 +59,10 @@ pub async fn run(resolved: Resolved, args: ProxyArgs) -> Result<i32> {
         url: url_for_display(&spec.request_url()),
         agent_session_id: spec.session_id.clone(),
     };
+    // A capture that cannot be created is bad usage, found before anything listens.
+    if let Some(path) = &args.record {
+        crate::cli::recording::check_path(path)?;
+    }
     let base_spec = spec.clone();
     let (tx, rx) = mpsc::channel::<ProxyEvent>(EVENTS);
     let opts = ProxyOptions {
@@ -83,10 +88,10 @@ pub async fn run(resolved: Resolved, args: ProxyArgs) -> Result<i32> {
         "wsdeck proxy on ws://{addr}/ -> {} (Ctrl-C stops it)",
         meta.target
     );
-    let capture = match &args.record {
-        Some(path) => Some(open_capture(path, &meta, handle.started())?),
-        None => None,
-    };
+    let capture = args
+        .record
+        .as_deref()
+        .map(|path| ProxyCapture::open(path, &meta, handle.started()));
 
     // Polled once now, so Ctrl-C is caught from before the "listening" line is printed.
     let ctrl_c = tokio::signal::ctrl_c();
@@ -107,7 +112,6 @@ pub async fn run(resolved: Resolved, args: ProxyArgs) -> Result<i32> {
         jobs: args.monitor.is_some().then_some(jobs_tx),
         base_spec,
         stdout_gone: Some(stdout_gone_tx),
-        recorded: 0,
     };
     let thread = std::thread::Builder::new()
         .name("wsdeck-proxy-out".into())
@@ -129,32 +133,14 @@ pub async fn run(resolved: Resolved, args: ProxyArgs) -> Result<i32> {
     }
     handle.shutdown().await;
     monitors.abort_all();
-    let written = tokio::task::spawn_blocking(move || thread.join())
+    let capture = tokio::task::spawn_blocking(move || thread.join())
         .await
         .context("waiting for the output writer")?
         .map_err(|_| anyhow::anyhow!("the output writer panicked"))?;
-    let recorded = written.context("writing the capture")?;
-    if let Some(path) = &args.record {
-        eprintln!("wsdeck: recorded {recorded} frames to {}", path.display());
+    match capture.map(ProxyCapture::finish) {
+        Some(false) => Ok(exit::CAPTURE_INCOMPLETE),
+        _ => Ok(exit::OK),
     }
-    Ok(exit::OK)
-}
-
-/// The capture's header as the capture writer writes it, then the file for the lines after it
-/// (which carry `client`).
-fn open_capture(
-    path: &std::path::Path,
-    meta: &CaptureMeta,
-    started: SystemTime,
-) -> Result<std::io::BufWriter<std::fs::File>> {
-    let header = CaptureWriter::create(path, meta, started)
-        .with_context(|| format!("cannot create the capture {}", path.display()))?;
-    drop(header);
-    let file = std::fs::OpenOptions::new()
-        .append(true)
-        .open(path)
-        .with_context(|| format!("cannot write the capture {}", path.display()))?;
-    Ok(std::io::BufWriter::with_capacity(64 * 1024, file))
 }
 
 /// Container logs to read for a client that closed abnormally.
@@ -202,65 +188,60 @@ struct ClientState {
 struct Writer {
     enc: LineEncoder,
     out: Option<std::io::BufWriter<std::io::Stdout>>,
-    capture: Option<std::io::BufWriter<std::fs::File>>,
+    capture: Option<ProxyCapture>,
     /// Lines encoded since the last write.
     line: Vec<u8>,
     clients: HashMap<u64, ClientState>,
     jobs: Option<mpsc::UnboundedSender<MonitorJob>>,
     base_spec: crate::engine::target::ConnectSpec,
     stdout_gone: Option<oneshot::Sender<()>>,
-    recorded: u64,
 }
 
 impl Writer {
     /// Until every relay has ended: events to lines, lines to stdout and the capture, written out
-    /// whenever nothing more is queued. A capture that cannot be written stops the writer.
-    fn run(mut self, addr: SocketAddr, mut rx: mpsc::Receiver<ProxyEvent>) -> std::io::Result<u64> {
+    /// whenever nothing more is queued. The capture, given back at the end, says how it went.
+    fn run(mut self, addr: SocketAddr, mut rx: mpsc::Receiver<ProxyEvent>) -> Option<ProxyCapture> {
         self.enc.event(
             &mut self.line,
             Duration::ZERO,
             "listening",
             fields(json!({"addr": addr.to_string(), "url": format!("ws://{addr}/")})),
         );
-        self.write_out()?;
-        self.flush()?;
+        self.write_out();
+        self.flush();
         while let Some(ev) = rx.blocking_recv() {
             self.event(ev);
             if rx.is_empty() || self.line.len() >= 64 * 1024 {
-                self.write_out()?;
+                self.write_out();
             }
             if rx.is_empty() {
-                self.flush()?;
+                self.flush();
             }
         }
-        self.write_out()?;
-        self.flush()?;
-        Ok(self.recorded)
+        self.write_out();
+        self.flush();
+        self.capture
     }
 
-    fn write_out(&mut self) -> std::io::Result<()> {
+    fn write_out(&mut self) {
         if let Some(o) = self.out.as_mut()
             && o.write_all(&self.line).is_err()
         {
             self.stdout_closed();
         }
         if let Some(c) = self.capture.as_mut() {
-            c.write_all(&self.line)?;
+            c.write(&self.line);
         }
         self.line.clear();
-        Ok(())
     }
 
-    fn flush(&mut self) -> std::io::Result<()> {
+    /// Stdout only: the capture is written unbuffered, in the batches `write_out` gives it.
+    fn flush(&mut self) {
         if let Some(o) = self.out.as_mut()
             && o.flush().is_err()
         {
             self.stdout_closed();
         }
-        if let Some(c) = self.capture.as_mut() {
-            c.flush()?;
-        }
-        Ok(())
     }
 
     fn stdout_closed(&mut self) {
@@ -310,8 +291,10 @@ impl Writer {
             for f in frames {
                 self.enc.frame(&mut self.line, f);
                 tag_client(&mut self.line, client);
+                if let Some(c) = self.capture.as_mut() {
+                    c.frame_ends_at(self.line.len());
+                }
             }
-            self.recorded += frames.len() as u64;
             return;
         }
         if let Some((at, kind, f)) = event_line(&ev) {

@@ -32,15 +32,7 @@ enum State {
 impl Recording {
     /// Check that `path` can be created (making its directory), before anything connects.
     pub fn prepare(path: &Path) -> Result<Recording> {
-        if let Some(dir) = path.parent()
-            && !dir.as_os_str().is_empty()
-        {
-            crate::private::create_dir_all(dir).with_context(|| {
-                format!("cannot create the capture's directory {}", dir.display())
-            })?;
-        }
-        crate::private::create_file(path)
-            .with_context(|| format!("cannot create the capture {}", path.display()))?;
+        check_path(path)?;
         Ok(Recording {
             path: path.to_path_buf(),
             state: State::Ready,
@@ -142,6 +134,20 @@ impl Recording {
         );
         false
     }
+}
+
+/// Create `path` (and its directory), empty, or say why it cannot be: bad usage, to be found
+/// before anything connects or listens.
+pub fn check_path(path: &Path) -> Result<()> {
+    if let Some(dir) = path.parent()
+        && !dir.as_os_str().is_empty()
+    {
+        crate::private::create_dir_all(dir)
+            .with_context(|| format!("cannot create the capture's directory {}", dir.display()))?;
+    }
+    crate::private::create_file(path)
+        .with_context(|| format!("cannot create the capture {}", path.display()))?;
+    Ok(())
 }
 
 /// The one line a failed capture gets: the file and what the OS said.

@@ -26,6 +26,7 @@ mod faults_disk;
 mod faults_handshake;
 mod faults_peer;
 mod faults_process;
+mod faults_proxy;
 mod faults_support;
 mod faults_tls;
 mod har;

@@ -31,7 +31,25 @@ impl Proxy {
     /// `wsdeck proxy ARGS --listen 127.0.0.1:0`, with a private config and data dir under `home`
     /// and `env` set; waits for its `listening` line.
     pub fn start(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Proxy {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_wsdeck"));
+        Proxy::start_under(&[], home, args, env)
+    }
+
+    /// As `start`, run by `wrapper` (a shell that sets a limit, say): `wrapper... wsdeck proxy`.
+    pub fn start_under(
+        wrapper: &[&str],
+        home: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Proxy {
+        let bin = env!("CARGO_BIN_EXE_wsdeck");
+        let mut cmd = match wrapper.split_first() {
+            None => Command::new(bin),
+            Some((first, rest)) => {
+                let mut c = Command::new(first);
+                c.args(rest).arg(bin);
+                c
+            }
+        };
         cmd.env("WSDECK_CONFIG_DIR", home.join("config"))
             .env("WSDECK_DATA_DIR", home.join("data"))
             .env_remove("FOUNDRY_PROJECT_ENDPOINT")
