@@ -142,8 +142,8 @@ pub(super) async fn serve(mut tcp: TcpStream, peer: SocketAddr, shared: Arc<Shar
             },
         )
         .await;
-    let (upstream, handshake) = match upstream::open(&spec, &shared.tokens).await {
-        Ok(pair) => pair,
+    let (upstream, handshake, wire) = match upstream::open(&spec, &shared.tokens).await {
+        Ok(opened) => opened,
         Err((error, tried)) => {
             let (status, body) = upstream::status_for(&error);
             let at = shared.at();
@@ -189,7 +189,7 @@ pub(super) async fn serve(mut tcp: TcpStream, peer: SocketAddr, shared: Arc<Shar
         .max_message_size(spec.max_message_size)
         .max_frame_size(spec.max_message_size);
     let ws = WebSocketStream::from_partially_read(tcp, rest, Role::Server, Some(config)).await;
-    let relay = Relay::new(client, shared.t0, &shared.events);
+    let relay = Relay::new(client, shared.t0, &shared.events).with_wire(wire);
     let info = relay
         .run(ws, upstream, shared.stopped.clone(), injections)
         .await;

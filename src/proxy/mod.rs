@@ -12,7 +12,9 @@ mod http;
 mod inject;
 mod listener;
 mod relay;
+mod relay_end;
 mod upstream;
+mod wire_close;
 
 pub use guard::{OriginGuard, check_listen, is_local_origin};
 pub use inject::{InjectError, Injector};

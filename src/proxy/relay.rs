@@ -13,14 +13,17 @@
 
 use super::ProxyEvent;
 use super::inject::Injections;
+pub(super) use super::relay_end::abnormal;
+use super::relay_end::{End, classify_write, close_parts, read_error};
+use super::wire_close;
 use crate::engine::close::{self, Initiator};
 use crate::engine::frame::{Direction, Frame, Opcode, close_payload};
-use crate::engine::session::{CloseInfo, SessionEvent};
+use crate::engine::session::{CloseInfo, CloseWatch, SessionEvent};
 use bytes::Bytes;
 use futures_util::{FutureExt, Sink, SinkExt, Stream, StreamExt};
 use std::collections::VecDeque;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -47,23 +50,11 @@ pub(super) struct Relay<'a> {
     awaiting_client: Mutex<VecDeque<Bytes>>,
     /// Pings the console injected: their pongs are reported and go no further.
     injected_pings: Mutex<VecDeque<Bytes>>,
-}
-
-/// How one direction ended.
-#[derive(Debug)]
-enum End {
-    /// The sending side closed (code 1005: a close frame without one); the close was forwarded.
-    Closed { code: u16, reason: String },
-    /// The sending side's connection ended or failed without a close frame.
-    Dropped(String),
-    /// Writing to the receiving side failed: it is gone.
-    PeerGone(String),
-    /// The sending side broke the protocol (or went over the size limit): close both with this.
-    Broken {
-        code: u16,
-        reason: &'static str,
-        message: String,
-    },
+    /// The agent's first close as it was on the wire (`wire_close.rs`).
+    wire: Option<CloseWatch>,
+    /// The side whose close frame was taken first: the one that closed, whichever pump ends
+    /// first (each reads on to its side's hang-up).
+    first_close: OnceLock<Direction>,
 }
 
 impl<'a> Relay<'a> {
@@ -76,7 +67,15 @@ impl<'a> Relay<'a> {
             awaiting_agent: Mutex::new(VecDeque::new()),
             awaiting_client: Mutex::new(VecDeque::new()),
             injected_pings: Mutex::new(VecDeque::new()),
+            wire: None,
+            first_close: OnceLock::new(),
         }
+    }
+
+    /// Read the agent's closes as the tap under its socket saw them.
+    pub(super) fn with_wire(mut self, watch: CloseWatch) -> Self {
+        self.wire = Some(watch);
+        self
     }
 
     fn at(&self) -> Duration {
@@ -154,7 +153,15 @@ impl<'a> Relay<'a> {
                         Direction::Out => tokio::time::timeout(CLOSE_WAIT, &mut inn).await,
                         Direction::In => tokio::time::timeout(CLOSE_WAIT, &mut out).await,
                     };
-                    let answered = matches!(answer, Ok(End::Closed { .. }));
+                    let (dir, code, reason, answered) = match (self.first_close.get(), answer) {
+                        // This side's pump ended first, but it was answering.
+                        (Some(&first), Ok(End::Closed { code: c, reason: r })) if first != dir => {
+                            (first, c, r, true)
+                        }
+                        (_, answer) => {
+                            (dir, code, reason, matches!(answer, Ok(End::Closed { .. })))
+                        }
+                    };
                     if !answered {
                         let side = side_name(dir.flip());
                         self.warn(format!(
@@ -439,11 +446,19 @@ impl<'a> Relay<'a> {
                 }
             }
             Message::Close(cf) => {
+                let _ = self.first_close.set(dir);
                 let (code, reason) = close_parts(cf.as_ref());
-                batch.push(self.frame(dir, Opcode::Close, close_payload(code, &reason)));
+                let wire = self.wire.as_ref().filter(|_| dir == Direction::In);
+                let close = wire_close::as_sent(code, reason, wire);
+                batch.push(self.frame(dir, Opcode::Close, close.payload));
+                if let Some(w) = close.warning {
+                    self.warn(w).await;
+                }
+                let msg = close.forward.unwrap_or(msg);
                 if *to_open && let Err(e) = to.send(msg).await {
                     tracing::debug!("proxy: forwarding a close: {e}");
                 }
+                let (code, reason) = (close.code, close.reason);
                 return Some(End::Closed { code, reason });
             }
             Message::Frame(_) => return None,
@@ -516,66 +531,5 @@ fn forget(q: &Mutex<VecDeque<Bytes>>, p: &Bytes) -> bool {
             true
         }
         None => false,
-    }
-}
-
-fn close_parts(cf: Option<&CloseFrame>) -> (u16, String) {
-    match cf {
-        Some(cf) => (u16::from(cf.code), cf.reason.to_string()),
-        None => (close::NO_STATUS, String::new()),
-    }
-}
-
-/// A connection that ended without a close frame.
-pub(super) fn abnormal() -> CloseInfo {
-    CloseInfo {
-        code: close::ABNORMAL,
-        reason: String::new(),
-        initiator: Initiator::Transport,
-        clean: false,
-    }
-}
-
-/// A failed read, as the end of that direction.
-fn read_error(e: WsError) -> End {
-    use tokio_tungstenite::tungstenite::error::ProtocolError as P;
-    match e {
-        WsError::ConnectionClosed | WsError::AlreadyClosed => {
-            End::Dropped("the stream ended".into())
-        }
-        WsError::Protocol(P::ResetWithoutClosingHandshake) => {
-            End::Dropped("the TCP connection closed".into())
-        }
-        WsError::Io(io) => End::Dropped(io.to_string()),
-        WsError::Capacity(c) => End::Broken {
-            code: 1009,
-            reason: "message too big",
-            message: format!(
-                "a message over wsdeck's limit ({c}; raise it with --max-message-size, 0 = no limit)"
-            ),
-        },
-        WsError::Utf8(detail) => End::Broken {
-            code: 1007,
-            reason: "invalid UTF-8 in a text frame",
-            message: format!("a text frame that is not valid UTF-8 ({detail})"),
-        },
-        WsError::Protocol(p) => End::Broken {
-            code: 1002,
-            reason: "protocol error",
-            message: format!("a frame that breaks the WebSocket protocol ({p})"),
-        },
-        other => End::Dropped(other.to_string()),
-    }
-}
-
-/// A failed write: `None` when the receiving side is merely closing (what still comes is not
-/// sent), else the end of the relay.
-fn classify_write(e: WsError) -> Option<End> {
-    use tokio_tungstenite::tungstenite::error::ProtocolError as P;
-    match e {
-        WsError::Protocol(P::SendAfterClosing)
-        | WsError::ConnectionClosed
-        | WsError::AlreadyClosed => None,
-        other => Some(End::PeerGone(other.to_string())),
     }
 }

@@ -4,7 +4,7 @@
 
 use crate::engine::auth::TokenProvider;
 use crate::engine::diagnose::ConnectError;
-use crate::engine::session::{DialFailure, Handshake, Socket, dial};
+use crate::engine::session::{CloseWatch, DialFailure, Handshake, Socket, dial};
 use crate::engine::target::{ConnectSpec, Target};
 pub(super) type Upstream = Socket;
 
@@ -56,7 +56,7 @@ fn without_session_id(url: &str) -> Option<String> {
 pub(super) async fn open(
     spec: &ConnectSpec,
     tokens: &TokenProvider,
-) -> Result<(Upstream, Handshake), DialFailure> {
+) -> Result<(Upstream, Handshake, CloseWatch), DialFailure> {
     let result = dial(spec, tokens).await;
     if let Err((ConnectError::Refused { refusal }, _)) = &result
         && matches!(refusal.status, 401 | 403)

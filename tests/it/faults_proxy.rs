@@ -5,11 +5,17 @@
 //! |---|---|---|
 //! | the disk fills during `proxy --record F` | the error once, naming F and the OS error; every frame still relayed to the client and printed; F holds whole lines only; at Ctrl-C "recorded K … D not in the capture", K + D every frame, exit 7 | `proxy_record_under_a_file_size_limit_*` |
 //! | `--record` to a path that cannot be created | exit 2 before anything listens | `proxy_record_to_an_impossible_path_*` |
+//! | the agent closes with 999 / 1005 on the wire | the client gets the close the agent sent, byte for byte (not tungstenite's 1002); the close line says 999 / 1005, the frame line holds the wire's bytes, a warning says why | `agent_close_codes_not_allowed_on_the_wire_*` |
 
+use crate::faults_support::{
+    RawServer, after_first_frame, close_body, frame, raw_server, read_frame, read_head,
+};
 use crate::proxy::{Proxy, connect, frames_of, of_client};
 use crate::support::{Script, assert_exit, run, serve, wsdeck};
 use futures_util::StreamExt;
 use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 
 const BURST: usize = 5000;
@@ -114,4 +120,92 @@ async fn proxy_record_to_an_impossible_path_is_bad_usage_before_listening() {
         "nothing listened: {}",
         String::from_utf8_lossy(&o.stdout)
     );
+}
+
+/// An agent that closes with this payload after the first frame and, as a server does, hangs up
+/// once the close is answered.
+async fn closes_then_hangs_up(payload: Vec<u8>) -> RawServer {
+    raw_server(move |s, _| {
+        let payload = payload.clone();
+        async move {
+            let mut s = after_first_frame(s, frame(0x88, &payload)).await;
+            while let Some((b0, _)) = read_frame(&mut s).await {
+                if b0 & 0x0f == 0x8 {
+                    break;
+                }
+            }
+        }
+    })
+    .await
+}
+
+/// A client that sees the bytes: upgrade by hand, send one masked text frame, then the payload
+/// of the first close frame that comes back (a tungstenite client would rewrite it as the proxy
+/// once did), answered.
+async fn raw_client_close(addr: std::net::SocketAddr) -> Vec<u8> {
+    let mut s = TcpStream::connect(addr).await.expect("connect");
+    let req = format!(
+        "GET / HTTP/1.1\r\nhost: {addr}\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n\r\n"
+    );
+    s.write_all(req.as_bytes()).await.expect("upgrade");
+    let head = read_head(&mut s).await.expect("a response");
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    // "x", masked with a zero key.
+    s.write_all(&[0x81, 0x81, 0, 0, 0, 0, b'x'])
+        .await
+        .expect("send");
+    loop {
+        let mut h = [0u8; 2];
+        s.read_exact(&mut h).await.expect("a frame from the proxy");
+        assert_eq!(h[1] & 0x80, 0, "server frames are not masked");
+        let len = usize::from(h[1] & 0x7f);
+        assert!(len < 126, "short frames only here");
+        let mut payload = vec![0u8; len];
+        s.read_exact(&mut payload).await.expect("payload");
+        if h[0] & 0x0f == 0x8 {
+            // Answer it as a client does (with 1000, masked), then wait for the proxy to hang up.
+            let _ = s.write_all(&[0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8]).await;
+            let mut rest = Vec::new();
+            let _ = s.read_to_end(&mut rest).await;
+            return payload;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn agent_close_codes_not_allowed_on_the_wire_reach_the_client_as_sent() {
+    for (code, reason) in [(999u16, &b"odd"[..]), (1005, b"")] {
+        let agent = closes_then_hangs_up(close_body(code, reason)).await;
+        let home = tempfile::tempdir().expect("home");
+        let proxy = Proxy::start(home.path(), &[&agent.url()], &[]);
+        let got = tokio::time::timeout(Duration::from_secs(20), raw_client_close(proxy.addr))
+            .await
+            .expect("a close within 20s");
+        assert_eq!(
+            got,
+            close_body(code, reason),
+            "the client got the agent's bytes"
+        );
+        let close = proxy
+            .wait_line("close", |l| l["client"] == 1 && l["event"] == "close")
+            .await;
+        assert_eq!(
+            close["code"],
+            code,
+            "{close}\n{:#?}\n{}",
+            proxy.lines(),
+            proxy.stderr()
+        );
+        let (_, lines, err) = proxy.interrupt().await;
+        let frame_in = lines
+            .iter()
+            .find(|l| l["client"] == 1 && l["dir"] == "in" && l["op"] == "close")
+            .expect("the agent's close frame");
+        let wire = base64_simd::STANDARD.encode_to_string(close_body(code, reason));
+        assert_eq!(frame_in["b64"].as_str(), Some(wire.as_str()), "{frame_in}");
+        let phrase = format!(
+            "the agent sent close {code} (invalid on the wire; tungstenite answered the agent with 1002)"
+        );
+        assert!(err.contains(&phrase), "{err}");
+    }
 }

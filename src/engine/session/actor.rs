@@ -6,6 +6,7 @@ use super::closing::{Closing, abnormal, dropped_unread};
 use super::dial::open;
 use super::keepalive::PingSchedule;
 use super::outbox::{Io, Outbox};
+use super::wire::Follow;
 use super::{CloseInfo, SessionCommand, SessionEvent, Socket};
 use crate::engine::auth::TokenProvider;
 use crate::engine::diagnose::ConnectError;
@@ -131,7 +132,14 @@ impl Actor {
         })
         .await;
         let mut shown_request = None;
-        let result = open(&self.spec, &self.tokens, &url, &mut shown_request, true).await;
+        let result = open(
+            &self.spec,
+            &self.tokens,
+            &url,
+            &mut shown_request,
+            Follow::All,
+        )
+        .await;
         match result {
             Ok((ws, handshake)) => {
                 let at = self.at();

@@ -1,7 +1,7 @@
 //! Dialing: the request and its headers (the token among them), then DNS, TCP, TLS and the
 //! upgrade, each step's failure its own diagnosis.
 
-use super::wire::Tap;
+use super::wire::{CloseWatch, Follow, Tap};
 use super::{Handshake, Socket};
 use crate::engine::auth::{AuthSource, TokenProvider};
 use crate::engine::diagnose::{ConnectError, MAX_REFUSAL_BODY, Refusal};
@@ -32,23 +32,31 @@ pub(crate) type DialFailure = (ConnectError, Option<(String, Vec<(String, String
 pub(crate) async fn dial(
     spec: &ConnectSpec,
     tokens: &TokenProvider,
-) -> Result<(Socket, Handshake), DialFailure> {
+) -> Result<(Socket, Handshake, CloseWatch), DialFailure> {
     let url = spec.request_url();
     let mut shown_request = None;
-    // A relay passes frames on as they are: it has no use for the tap's record.
-    open(spec, tokens, &url, &mut shown_request, false)
-        .await
-        .map_err(|e| (e, shown_request))
+    // A relay passes frames on as they are; it only needs the close the peer really sent.
+    let watch = CloseWatch::default();
+    open(
+        spec,
+        tokens,
+        &url,
+        &mut shown_request,
+        Follow::Closes(watch.clone()),
+    )
+    .await
+    .map(|(socket, handshake)| (socket, handshake, watch))
+    .map_err(|e| (e, shown_request))
 }
 
-/// Resolve, connect, TLS, upgrade: each step's failure is its own diagnosis. With `follow_wire`,
-/// the socket's reads are followed frame by frame (`wire.rs`).
+/// Resolve, connect, TLS, upgrade: each step's failure is its own diagnosis. The socket's reads
+/// are followed frame by frame (`wire.rs`), as `follow_wire` says.
 pub(super) async fn open(
     spec: &ConnectSpec,
     tokens: &TokenProvider,
     url: &str,
     shown_request: &mut Option<(String, Vec<(String, String)>)>,
-    follow_wire: bool,
+    follow_wire: Follow,
 ) -> Result<(Socket, Handshake), ConnectError> {
     use crate::engine::target::TargetError;
     let mut request = url.into_client_request().map_err(|e| TargetError::BadUrl {

@@ -12,6 +12,7 @@ mod wire;
 
 pub(crate) use dial::{DialFailure, WRITE_BUFFER, dial};
 pub use outbox::{QUEUE_BYTES, QUEUE_FRAMES};
+pub(crate) use wire::{CloseWatch, RawClose};
 
 use crate::engine::auth::TokenProvider;
 use crate::engine::close::Initiator;

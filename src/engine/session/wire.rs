@@ -16,6 +16,7 @@
 use bytes::Bytes;
 use std::collections::VecDeque;
 use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
@@ -103,6 +104,8 @@ pub(crate) struct WireLog {
     open: Option<Kind>,
     close_buf: Vec<u8>,
     first_close: Option<RawClose>,
+    /// Whether text messages are kept (a relay only asks for closes).
+    keep_texts: bool,
     texts: Texts,
 }
 
@@ -122,7 +125,17 @@ impl WireLog {
             open: None,
             close_buf: Vec::new(),
             first_close: None,
+            keep_texts: true,
             texts: Texts::default(),
+        }
+    }
+
+    /// A log that keeps the first close and no text: what a relay needs, at the cost of a
+    /// header parse a frame.
+    pub(crate) fn closes_only() -> Self {
+        WireLog {
+            keep_texts: false,
+            ..WireLog::new()
         }
     }
 
@@ -258,16 +271,20 @@ impl WireLog {
                 self.close_buf.clear();
                 Keep::Close
             }
-            0x1 => {
+            0x1 if self.keep_texts => {
                 self.open = Some(Kind::Text);
                 self.texts.begin(self.frames);
                 Keep::Text
+            }
+            0x1 => {
+                self.open = Some(Kind::Text);
+                Keep::Nothing
             }
             0x2 => {
                 self.open = Some(Kind::Binary);
                 Keep::Nothing
             }
-            0x0 if self.open == Some(Kind::Text) => Keep::Text,
+            0x0 if self.open == Some(Kind::Text) && self.keep_texts => Keep::Text,
             _ => Keep::Nothing,
         };
         if len == 0 {
@@ -438,19 +455,53 @@ impl Texts {
     }
 }
 
-/// The socket's stream with a `WireLog` on its reads (or none, for a relay that needs none),
-/// and a count of the bytes its writes took (how a stalled peer is told from a slow one).
+/// What a tap follows of the peer's frames.
+#[derive(Clone)]
+pub(crate) enum Follow {
+    /// Everything `WireLog` keeps, read with `Tap::log` (a session).
+    All,
+    /// Only the first close, handed to this watch (a relay: it reads through the socket's split
+    /// halves, which have no `get_ref`).
+    Closes(CloseWatch),
+}
+
+/// The first close frame the peer sent, as it was on the wire, shared with whoever reads the
+/// socket.
+#[derive(Clone, Default)]
+pub(crate) struct CloseWatch(Arc<Mutex<Option<RawClose>>>);
+
+impl CloseWatch {
+    pub(crate) fn first_close(&self) -> Option<RawClose> {
+        self.0.lock().ok().and_then(|c| c.clone())
+    }
+
+    fn publish(&self, close: &RawClose) {
+        if let Ok(mut c) = self.0.lock() {
+            *c = Some(close.clone());
+        }
+    }
+}
+
+/// The socket's stream with a `WireLog` on its reads, and a count of the bytes its writes took
+/// (how a stalled peer is told from a slow one).
 pub(crate) struct Tap<S> {
     inner: S,
     log: Option<Box<WireLog>>,
+    /// Where the first close goes once seen (`None` after, or for a session).
+    watch: Option<CloseWatch>,
     written: u64,
 }
 
 impl<S> Tap<S> {
-    pub(crate) fn new(inner: S, follow: bool) -> Self {
+    pub(crate) fn new(inner: S, follow: Follow) -> Self {
+        let (log, watch) = match follow {
+            Follow::All => (WireLog::new(), None),
+            Follow::Closes(w) => (WireLog::closes_only(), Some(w)),
+        };
         Tap {
             inner,
-            log: follow.then(|| Box::new(WireLog::new())),
+            log: Some(Box::new(log)),
+            watch,
             written: 0,
         }
     }
@@ -476,6 +527,11 @@ impl<S: AsyncRead + Unpin> AsyncRead for Tap<S> {
         let r = Pin::new(&mut this.inner).poll_read(cx, buf);
         if let (Poll::Ready(Ok(())), Some(log)) = (&r, this.log.as_mut()) {
             log.feed(&buf.filled()[before..]);
+            if let Some(close) = log.first_close()
+                && let Some(watch) = this.watch.take()
+            {
+                watch.publish(close);
+            }
         }
         r
     }

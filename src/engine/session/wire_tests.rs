@@ -207,3 +207,35 @@ fn garbage_never_panics() {
     let _ = log.bad_text();
     let _ = log.first_close();
 }
+
+#[test]
+fn a_relays_tap_keeps_the_first_close_and_no_text() {
+    // Text that is not UTF-8, fragmented, then a close: a relay's log keeps only the close.
+    let mut close = 1005u16.to_be_bytes().to_vec();
+    close.extend_from_slice(b"r");
+    let bytes = wire(&[
+        frame(0x01, &[0xc3]),
+        frame(0x80, &[0x28]),
+        frame(0x82, &[1, 2, 3]),
+        frame(0x88, &close),
+    ]);
+    let mut log = WireLog::closes_only();
+    log.feed(&bytes);
+    assert_eq!(log.bad_text(), None, "no text kept");
+    let c = log.first_close().expect("close");
+    assert_eq!((c.code(), c.reason(), c.frame_no), (Some(1005), &b"r"[..], 4));
+
+    // Through the tap's reads, the close reaches the watch a relay holds.
+    let watch = CloseWatch::default();
+    let mut tap = Tap::new(&bytes[..], Follow::Closes(watch.clone()));
+    let mut out = Vec::new();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        use tokio::io::AsyncReadExt;
+        tap.read_to_end(&mut out).await.expect("read");
+    });
+    assert_eq!(out, bytes, "the bytes pass unchanged");
+    assert_eq!(watch.first_close().map(|c| c.payload), Some(Bytes::from(close)));
+}
