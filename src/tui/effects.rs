@@ -10,6 +10,7 @@ use crate::engine::session::{SessionCommand, SessionEvent, SessionHandle, spawn_
 use crate::engine::{Direction, Opcode};
 use crate::tui::forward::{Activity, RecordCmd, forward};
 use crate::tui::proxy_task::{ProxyCtl, ProxyLink, run_proxy};
+use crate::tui::task_watch::{watch_actor, watch_forwarder};
 use crate::tui::{LoopOptions, container_logs_task, replay_task};
 use crate::ui::theme::Theme;
 use std::collections::HashMap;
@@ -99,7 +100,8 @@ impl Runtime {
                     events: etx,
                 });
                 t.proxy = Some((link, Some(client)));
-                tokio::spawn(forward(child, erx, rec_rx, self.to_loop.clone(), seen));
+                let fwd = tokio::spawn(forward(child, erx, rec_rx, self.to_loop.clone(), seen));
+                watch_forwarder(child, fwd, None, self.to_loop.clone(), self.t0);
                 if self.options.record_by_default {
                     later.push(Effect::Record {
                         id: child,
@@ -114,15 +116,17 @@ impl Runtime {
                     return (vec![], later);
                 };
                 let (etx, erx) = mpsc::channel::<SessionEvent>(1024);
-                let (h, _join) = spawn_session(spec, etx);
+                let (h, join) = spawn_session(spec, etx.clone());
+                watch_actor(join, etx, self.t0);
                 let t = self.tasks.entry(id).or_default();
                 let first = t.recorder.is_none();
-                t.handle = Some(h);
+                t.handle = Some(h.clone());
                 let (rec_tx, rec_rx) = mpsc::unbounded_channel();
                 t.recorder = Some(rec_tx);
                 t.activity = Activity::default();
                 let seen = t.activity.clone();
-                tokio::spawn(forward(id, erx, rec_rx, self.to_loop.clone(), seen));
+                let fwd = tokio::spawn(forward(id, erx, rec_rx, self.to_loop.clone(), seen));
+                watch_forwarder(id, fwd, Some(h), self.to_loop.clone(), self.t0);
                 if self.options.record_by_default && first {
                     later.push(Effect::Record { id, on: true });
                 }

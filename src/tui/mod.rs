@@ -9,6 +9,7 @@ mod forward;
 mod open_task;
 mod proxy_task;
 mod replay_task;
+mod task_watch;
 
 pub use event_loop::run_loop;
 

@@ -223,7 +223,10 @@ fn a_relays_tap_keeps_the_first_close_and_no_text() {
     log.feed(&bytes);
     assert_eq!(log.bad_text(), None, "no text kept");
     let c = log.first_close().expect("close");
-    assert_eq!((c.code(), c.reason(), c.frame_no), (Some(1005), &b"r"[..], 4));
+    assert_eq!(
+        (c.code(), c.reason(), c.frame_no),
+        (Some(1005), &b"r"[..], 4)
+    );
 
     // Through the tap's reads, the close reaches the watch a relay holds.
     let watch = CloseWatch::default();
@@ -237,5 +240,8 @@ fn a_relays_tap_keeps_the_first_close_and_no_text() {
         tap.read_to_end(&mut out).await.expect("read");
     });
     assert_eq!(out, bytes, "the bytes pass unchanged");
-    assert_eq!(watch.first_close().map(|c| c.payload), Some(Bytes::from(close)));
+    assert_eq!(
+        watch.first_close().map(|c| c.payload),
+        Some(Bytes::from(close))
+    );
 }
