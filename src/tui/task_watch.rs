@@ -24,7 +24,7 @@ pub fn watch_actor(join: JoinHandle<()>, events: mpsc::Sender<SessionEvent>, t0:
             SessionEvent::Warning {
                 at,
                 message: format!(
-                    "wsdeck's task for this session crashed: {why} · its socket was dropped (1006 to the peer) · the frames above are kept · r reconnects"
+                    "wsdeck's task for this session crashed: {why} · its socket was dropped (1006 to the peer) · the frames above are kept · R reconnects"
                 ),
             },
             SessionEvent::Closed {
@@ -61,7 +61,7 @@ pub fn watch_forwarder(
         }
         let at = t0.elapsed();
         let message = format!(
-            "the console's reader of this session crashed: {why} · nothing could show its frames, so it was closed · the frames above are kept · r reconnects"
+            "the console's reader of this session crashed: {why} · nothing could show its frames, so it was closed · the frames above are kept · R reconnects"
         );
         let _ = to_loop
             .send(Event::Session {
@@ -127,7 +127,7 @@ mod tests {
                     message.contains("crashed: a test panic in the actor"),
                     "{message}"
                 );
-                assert!(message.contains("r reconnects"), "{message}");
+                assert!(message.contains("R reconnects"), "{message}");
             }
             other => panic!("{other:?}"),
         }
