@@ -1,5 +1,5 @@
 //! A session's tasks watched for a panic, so that a crash is told on the session it stopped (its
-//! log shows why it went quiet, and `r` starts fresh tasks) rather than only in the status bar.
+//! log shows why it went quiet, and `R` starts fresh tasks) rather than only in the status bar.
 //! The panic hook still logs it and the exit still says it (`tui::Crashes`).
 //!
 //! The actor's crash goes through the session's own event channel, behind the events it sent
