@@ -65,3 +65,41 @@ async fn the_console_reconnects_after_a_frame_over_the_limit() {
     wait_for(&mut screens, "welcome back").await;
     c.quit().await;
 }
+
+/// A peer that stops reading while the console sends: the send queue fills and says so, the
+/// stall is said, and keys still answer on the screen (the loop never waits on the socket).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_console_answers_keys_while_the_peer_stops_reading() {
+    use bytes::Bytes;
+    use wsdeck::engine::{Opcode, SessionCommand};
+    let server = deaf().await;
+    let mib = Bytes::from(vec![b'z'; 1 << 20]);
+    // 48 MiB queued: past the queue's 32 MiB and far past what the socket's buffers take.
+    let first: Vec<_> = (0..48)
+        .map(|_| {
+            (
+                0,
+                SessionCommand::Send {
+                    opcode: Opcode::Binary,
+                    payload: mib.clone(),
+                },
+            )
+        })
+        .collect();
+    let c = console(&server.url(), first);
+    let mut screens = c.screens.clone();
+    wait_for(&mut screens, "the send queue is full").await;
+    // A key while the peer still reads nothing: the command line opens and echoes.
+    c.press(vec![
+        key(KeyCode::Char(':')),
+        key(KeyCode::Char('z')),
+        key(KeyCode::Char('z')),
+        key(KeyCode::Char('q')),
+    ])
+    .await;
+    wait_for(&mut screens, "zzq").await;
+    c.press(vec![key(KeyCode::Esc)]).await;
+    let screen = wait_for(&mut screens, "the peer is not reading").await;
+    assert!(!screen.contains("zzq"), "Esc answered too:\n{screen}");
+    c.quit().await;
+}
