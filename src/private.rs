@@ -20,6 +20,14 @@ pub fn create_file(path: &Path) -> io::Result<File> {
     opts.open(path)
 }
 
+/// Open `path` to append to it, creating it `0600` when it does not exist.
+pub fn append_file(path: &Path) -> io::Result<File> {
+    let mut opts = OpenOptions::new();
+    opts.create(true).append(true);
+    owner_only(&mut opts);
+    opts.open(path)
+}
+
 /// Create `path`, which must not exist yet, for reading and writing, `0600`.
 pub fn create_new_file(path: &Path) -> io::Result<File> {
     let mut opts = OpenOptions::new();
@@ -70,6 +78,9 @@ mod tests {
         let f = dir.join("capture.jsonl");
         create_file(&f).expect("create");
         assert_eq!(mode(&f), FILE_MODE);
+        let l = dir.join("demo.log");
+        append_file(&l).expect("append");
+        assert_eq!(mode(&l), FILE_MODE);
         let g = dir.join("spill.bin");
         create_new_file(&g).expect("create new");
         assert_eq!(mode(&g), FILE_MODE);

@@ -86,7 +86,7 @@ pub async fn start(port: u16) -> std::io::Result<DemoServer> {
 /// As `start`, keeping each session's container log in `log_dir`.
 pub async fn start_with_logs(port: u16, log_dir: Option<PathBuf>) -> std::io::Result<DemoServer> {
     if let Some(d) = &log_dir {
-        std::fs::create_dir_all(d)?;
+        crate::private::create_dir_all(d)?;
     }
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;
     let addr = listener.local_addr()?;
@@ -129,13 +129,9 @@ impl ContainerLog {
                         .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
             })
             .unwrap_or("no-session");
-        ContainerLog(dir.and_then(|d| {
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(d.join(format!("{name}.log")))
-                .ok()
-        }))
+        ContainerLog(
+            dir.and_then(|d| crate::private::append_file(&d.join(format!("{name}.log"))).ok()),
+        )
     }
 
     fn line(&mut self, stream: &str, message: &str) {
