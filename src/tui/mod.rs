@@ -1,6 +1,8 @@
 //! The console's runtime shell: the terminal, the event loop, and the effects. This is the only
 //! place the console does I/O; `app::update` decides, this carries it out.
 
+#[cfg(unix)]
+mod abort_restore;
 pub mod console;
 mod container_logs_task;
 mod effects;
@@ -169,6 +171,8 @@ pub async fn run(
     let (tx, rx) = mpsc::channel::<Event>(8192);
     let crashes = Arc::new(Crashes::new(log_path));
     install_panic_hook(crashes.clone(), tx.clone());
+    #[cfg(unix)]
+    abort_restore::install(&crashes.log_place());
     // Not ratatui::try_init: its panic hook restores the terminal on a panic in any thread,
     // which leaves a console that goes on drawing over the shell's screen in cooked mode.
     crossterm::terminal::enable_raw_mode().context("cannot set up the terminal")?;
@@ -211,6 +215,8 @@ pub async fn run(
     input.abort();
     drop(terminal);
     drop(_guard);
+    #[cfg(unix)]
+    abort_restore::uninstall();
     // The console is gone: a later panic is an ordinary one again (the default hook prints it).
     drop(std::panic::take_hook());
     if let Some(first) = crashes.first() {

@@ -337,3 +337,57 @@ async fn a_panic_in_the_input_reader_ends_the_console() {
             .contains("the keyboard reader crashed, so the console ended")
     );
 }
+
+/// A stack overflow is an abort, not a panic: no hook and no `Drop` runs. The way a user gets
+/// one is a jq filter that recurses without end (jaq has no depth bound). The SIGABRT handler
+/// (`tui::abort_restore`) still gives the shell its terminal back and says what happened.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stack_overflow_from_a_recursive_jq_filter_restores_the_terminal() {
+    // No WSDECK_TEST_PANIC: F12 does nothing, the filter is typed as a user types it.
+    let (run, w, c) = panic_in(
+        "",
+        &[
+            // A JSON frame in the log for the filter to run on: composed, sent, echoed.
+            ("send", "c"),
+            ("send", "{\"a\":1}"),
+            ("send", "\u{13}"),
+            ("wait", "▼ 1 frame"),
+            ("send", "\u{1b}"),
+            ("send", "f"),
+            ("send", ".a | def f: 1 + f; f\r"),
+        ],
+    )
+    .await;
+    let during = &run.stty[0];
+    assert!(mode(during, "-icanon"), "raw while it ran: {during}");
+    let after = run.stty.last().expect("stty after");
+    assert!(
+        mode(after, "icanon") && mode(after, "echo"),
+        "cooked after: {after}"
+    );
+    assert_eq!(run.code, Some(-6), "ended by SIGABRT, as an abort does");
+    let entered = run.find_last("\u{1b}[?1049h").expect("entered");
+    let left = run
+        .find_last("\u{1b}[?1049l")
+        .expect("left the alternate screen");
+    assert!(left > entered);
+    let mouse = run
+        .find_last("\u{1b}[?1000h")
+        .expect("mouse capture was on");
+    assert!(run.find_last("\u{1b}[?1000l").is_some_and(|at| at > mouse));
+    assert!(
+        run.find_last("\u{1b}[?25h")
+            .is_some_and(|at| at > run.find_last("\u{1b}[?25l").unwrap_or(0))
+    );
+    let said = run.text_after(left);
+    assert!(
+        said.contains("wsdeck aborted: most likely a stack overflow"),
+        "{said}"
+    );
+    assert!(
+        said.contains(&format!("the log is in {}", w.path("data/logs").display())),
+        "{said}"
+    );
+    assert!(memchr::memmem::find(&run.out, c.needle.as_bytes()).is_none());
+    w.assert_no_file_holds(&c);
+}
