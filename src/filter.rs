@@ -11,6 +11,8 @@ use crate::store::{Row, RowKind};
 use jaq_core::load::{Arena, File, Loader};
 use jaq_core::{Compiler, Ctx, Vars, data, unwrap_valr};
 use jaq_json::Val;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 /// A compiled jq program.
 type Jq = jaq_core::compile::Filter<jaq_core::Native<data::JustLut<Val>>>;
@@ -21,6 +23,8 @@ pub struct Filter {
     op: Option<Opcode>,
     words: Vec<crate::needle::Needle>,
     jq: Option<Jq>,
+    /// The jq program's text, compiled again on a trial thread (`trial`).
+    jq_source: Option<String>,
     /// `-ping`: keepalive noise (pings and pongs) out of the way.
     no_pings: bool,
 }
@@ -41,7 +45,21 @@ pub enum FilterError {
     JqParse { expr: String, errors: usize },
     #[error("jq: cannot compile {expr:?} ({errors} error(s): unknown name?)")]
     JqCompile { expr: String, errors: usize },
+    #[error(
+        "jq: {expr:?} did not finish within {ms} ms on a frame of this log (does it loop without end?); it keeps a core busy until wsdeck quits"
+    )]
+    JqTooSlow { expr: String, ms: u128 },
+    #[error(
+        "jq: {0} earlier programs that never finished are still running: restart wsdeck before trying another"
+    )]
+    JqRunaways(usize),
 }
+
+/// How long a jq program may take on a log's sample frames before it is refused (`trial`).
+pub const JQ_TRIAL: Duration = Duration::from_millis(500);
+/// Trials that never finished and still hold a thread; past this, no more are started.
+const MAX_RUNAWAYS: usize = 2;
+static RUNAWAYS: AtomicUsize = AtomicUsize::new(0);
 
 impl Filter {
     pub fn parse(source: &str) -> Result<Filter, FilterError> {
@@ -51,16 +69,19 @@ impl Filter {
             op: None,
             words: Vec::new(),
             jq: None,
+            jq_source: None,
             no_pings: false,
         };
         let mut rest = source.trim();
         while !rest.is_empty() {
             if let Some(expr) = rest.strip_prefix("jq:") {
                 f.jq = Some(compile_jq(expr)?);
+                f.jq_source = Some(expr.to_string());
                 break;
             }
             if rest.starts_with('.') {
                 f.jq = Some(compile_jq(rest)?);
+                f.jq_source = Some(rest.to_string());
                 break;
             }
             let (word, tail) = rest.split_once(' ').unwrap_or((rest, ""));
@@ -100,6 +121,53 @@ impl Filter {
                 }
                 (!needs_payload).then_some(true)
             }
+        }
+    }
+
+    /// Run the jq program over `samples` (frames of the log it is for) on a thread of its own,
+    /// for at most `limit`. jaq has no bound on evaluation: a program that never ends
+    /// (`def f: f; f`) would freeze the console for good on the loop's thread, so one that does
+    /// not finish here is refused. Its thread cannot be stopped and is left to run; after
+    /// `MAX_RUNAWAYS` of them still running, no more trials start.
+    pub fn trial(&self, samples: Vec<bytes::Bytes>, limit: Duration) -> Result<(), FilterError> {
+        let Some(expr) = self.jq_source.clone() else {
+            return Ok(());
+        };
+        if samples.is_empty() {
+            return Ok(());
+        }
+        let running = RUNAWAYS.load(Ordering::Relaxed);
+        if running >= MAX_RUNAWAYS {
+            return Err(FilterError::JqRunaways(running));
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        let program = expr.clone();
+        let spawned = std::thread::Builder::new()
+            .name("wsdeck-jq-trial".into())
+            .spawn(move || {
+                if let Ok(jq) = compile_jq(&program) {
+                    for s in &samples {
+                        run_jq(&jq, s);
+                    }
+                }
+                // The trial gave up on it (and counted it): it is over now.
+                if tx.send(()).is_err() {
+                    RUNAWAYS.fetch_sub(1, Ordering::Relaxed);
+                }
+            });
+        if spawned.is_err() {
+            // No thread to try it on: applied untried, as before trials.
+            return Ok(());
+        }
+        match rx.recv_timeout(limit) {
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                RUNAWAYS.fetch_add(1, Ordering::Relaxed);
+                Err(FilterError::JqTooSlow {
+                    expr: expr.trim().to_string(),
+                    ms: limit.as_millis(),
+                })
+            }
+            _ => Ok(()),
         }
     }
 
@@ -229,6 +297,43 @@ mod tests {
                 payload: Bytes::from(p.to_string()),
             }),
         }
+    }
+
+    #[test]
+    fn a_jq_program_that_does_not_finish_on_the_samples_is_refused() {
+        let samples = vec![Bytes::from_static(br#"{"type":"pong"}"#)];
+        let fine = Filter::parse(".type == \"pong\"").expect("parse");
+        assert_eq!(fine.trial(samples.clone(), Duration::from_secs(30)), Ok(()));
+        assert_eq!(
+            fine.trial(vec![], Duration::ZERO),
+            Ok(()),
+            "nothing to try it on"
+        );
+        assert_eq!(
+            Filter::parse("in")
+                .expect("words")
+                .trial(samples.clone(), Duration::ZERO),
+            Ok(()),
+            "no jq, no trial"
+        );
+        // Long but finite, so the test leaves no thread spinning: refused at 20 ms, then its
+        // thread ends on its own and is no longer counted.
+        let slow = Filter::parse(".a | last(range(1e7))").expect("parse");
+        let e = slow
+            .trial(samples, Duration::from_millis(20))
+            .expect_err("refused");
+        assert!(matches!(&e, FilterError::JqTooSlow { ms: 20, .. }), "{e}");
+        assert!(e.to_string().contains("does it loop without end?"), "{e}");
+        assert!(RUNAWAYS.load(Ordering::Relaxed) >= 1);
+        let until = std::time::Instant::now() + Duration::from_secs(120);
+        while RUNAWAYS.load(Ordering::Relaxed) > 0 && std::time::Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(
+            RUNAWAYS.load(Ordering::Relaxed),
+            0,
+            "the finished thread let go"
+        );
     }
 
     #[test]

@@ -2,14 +2,19 @@
 //! in slices between other events (so a million-row scan never stalls the keys), plus search.
 
 use crate::app::session::Session;
+use crate::engine::Opcode;
 use crate::filter::{Filter, FilterError};
-use crate::store::Row;
+use crate::store::{Row, RowKind};
 
 /// Rows a filter scans per slice, between other events (keeps a million-row scan responsive).
 pub const FILTER_SLICE: usize = 20_000;
 /// A jq filter scans FILTER_SLICE / this rows a slice (30–37 ms a 20 000-row slice measured by
 /// `cargo bench --bench suite -- store`).
 pub const JQ_SLICE_DIVISOR: usize = 8;
+/// A jq program is tried on this many of the log's newest JSON frames…
+const JQ_SAMPLES: usize = 16;
+/// …looked for among this many of its newest rows.
+const JQ_SAMPLE_ROWS: usize = 2_000;
 
 #[derive(Debug)]
 pub struct FrameView {
@@ -209,6 +214,9 @@ impl Session {
             return Ok(());
         }
         let f = Filter::parse(text)?;
+        if f.uses_jq() {
+            f.trial(self.jq_samples(), crate::filter::JQ_TRIAL)?;
+        }
         // A search under way counts rows of the view it started in.
         self.search = None;
         self.view.filter = Some(f);
@@ -220,6 +228,34 @@ impl Session {
         self.scan(FILTER_SLICE);
         self.keep_cursor_visible(rows);
         Ok(())
+    }
+
+    /// The newest JSON-looking text frames (at most `JQ_SAMPLES`, from the last
+    /// `JQ_SAMPLE_ROWS` rows): what a jq program is tried on before it filters the log.
+    fn jq_samples(&self) -> Vec<bytes::Bytes> {
+        let end = self.log.len();
+        let mut out = Vec::new();
+        for j in (end.saturating_sub(JQ_SAMPLE_ROWS)..end).rev() {
+            let looks_json = self
+                .log
+                .frame_info(j)
+                .is_some_and(|i| i.opcode == Opcode::Text);
+            if !looks_json {
+                continue;
+            }
+            if let Some(Row {
+                kind: RowKind::Frame(f),
+                ..
+            }) = self.log.get(j)
+                && matches!(f.payload.trim_ascii_start().first(), Some(b'{' | b'['))
+            {
+                out.push(f.payload.clone());
+                if out.len() == JQ_SAMPLES {
+                    break;
+                }
+            }
+        }
+        out
     }
 
     pub fn clear_filter(&mut self) {
