@@ -578,13 +578,21 @@ async fn an_upstream_refusal_reaches_the_client_as_its_status() {
             .await;
         assert_eq!(err["kind"], "refused");
         assert_eq!(err["status"], status);
-        // The diagnosis, as `connect` prints it.
-        let stderr = proxy
+        // The diagnosis, as `connect` prints it. Its lines arrive one by one: each is waited for
+        // (reading stderr once the first was there failed under load).
+        proxy
             .wait_stderr(&format!(
                 "the server refused the WebSocket upgrade: HTTP {status}"
             ))
             .await;
-        assert!(stderr.contains("what to do:"), "{stderr}");
+        let stderr = proxy.wait_stderr("what to do:").await;
+        let refused = stderr
+            .find(&format!("refused the WebSocket upgrade: HTTP {status}"))
+            .expect("the refusal");
+        assert!(
+            stderr[refused..].contains("what to do:"),
+            "the advice follows this refusal: {stderr}"
+        );
         let (code, _, _) = proxy.interrupt().await;
         assert_eq!(code, 0, "a refused client does not stop the proxy");
     }
