@@ -3,10 +3,59 @@
 //! 10⁶ frames, typed as a user types them and run the way the loop runs them (the filter in
 //! slices, one per `ScanSlice` event; the search likewise, its first slice in the key's update).
 
-use crate::support::{Draws, app_with, draw_ratio};
+use crate::support::{Draws, app_with, bench_frames, draw_ratio};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use std::time::Instant;
+use std::ops::ControlFlow;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+use wsdeck::app::opening::IndexStep;
 use wsdeck::app::{App, Event, update};
+use wsdeck::capture::index::index_capture;
+use wsdeck::capture::source::CaptureSource;
+use wsdeck::capture::writer::{CaptureMeta, CaptureWriter};
+
+/// `n` of `app_with`'s frames written to a capture in `dir` and opened as `:open` opens it:
+/// indexed, the payloads left in the file and read back as rows are drawn.
+pub fn opened_capture(n: usize, dir: &Path) -> App {
+    let path = dir.join("draw.jsonl");
+    let mut w =
+        CaptureWriter::create(&path, &CaptureMeta::default(), SystemTime::now()).expect("capture");
+    for chunk in bench_frames(n).chunks(4096) {
+        w.frames(chunk).expect("write");
+    }
+    w.flush().expect("flush");
+    drop(w);
+    let mut app = App::new(vec![]);
+    update(
+        &mut app,
+        Event::Resize {
+            width: 160,
+            height: 48,
+        },
+    );
+    let step = |step| Event::CaptureIndexing {
+        ticket: 1,
+        name: "draw.jsonl".into(),
+        step,
+    };
+    let source = Arc::new(CaptureSource::open(&path).expect("open"));
+    let total_bytes = std::fs::metadata(&path).expect("size").len();
+    update(
+        &mut app,
+        step(IndexStep::Started {
+            source,
+            total_bytes,
+        }),
+    );
+    let summary = index_capture(&path, 50_000, |records, progress| {
+        update(&mut app, step(IndexStep::Batch { records, progress }));
+        ControlFlow::Continue(())
+    })
+    .expect("index");
+    update(&mut app, step(IndexStep::Done(Ok(summary))));
+    app
+}
 
 fn press(app: &mut App, code: KeyCode) {
     update(app, Event::Key(KeyEvent::new(code, KeyModifiers::NONE)));
@@ -73,6 +122,8 @@ pub fn search_miss(app: &mut App) -> Scan {
 
 pub struct Report {
     pub draws: Draws,
+    /// 10⁶ frames opened from a capture against 10³ in memory.
+    pub capture_draws: Draws,
     pub word: Scan,
     pub jq: Scan,
     pub search: Scan,
@@ -83,11 +134,21 @@ pub fn run(runs: usize) -> Report {
     let mut big = app_with(1_000_000);
     settle(&mut big);
     let draws = draw_ratio(runs, &small, &big);
+    let dir = tempfile::tempdir().expect("dir");
+    let opened = opened_capture(1_000_000, dir.path());
+    assert_eq!(
+        opened.sessions[0].log.len(),
+        1_000_000,
+        "every frame opened"
+    );
+    let capture_draws = draw_ratio(runs, &small, &opened);
+    drop(opened);
     let word = filter(&mut big, "in delta");
     let jq = filter(&mut big, r#".type == "response.output_text.delta""#);
     let search = search_miss(&mut big);
     Report {
         draws,
+        capture_draws,
         word,
         jq,
         search,

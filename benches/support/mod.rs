@@ -196,9 +196,22 @@ pub fn offline_session(name: &str) -> Session {
 /// A console holding `n` frames, a mix of JSON deltas and 640 B PCM, following the tail.
 pub fn app_with(n: usize) -> App {
     let mut app = console_app(offline_session("bench"));
+    let frames = bench_frames(n);
+    update(
+        &mut app,
+        Event::Session {
+            id: 0,
+            event: SessionEvent::Frames(frames),
+        },
+    );
+    app
+}
+
+/// `app_with`'s frames: JSON deltas, and 640 B PCM every fourth.
+pub fn bench_frames(n: usize) -> Vec<Frame> {
     let json = Bytes::from_static(br#"{"type":"response.output_text.delta","id":"m_1","response_id":"r_be3c","item_id":"it_068e","delta":"you "}"#);
     let pcm = Bytes::from(vec![7u8; 640]);
-    let frames: Vec<Frame> = (0..n as u64)
+    (0..n as u64)
         .map(|i| Frame {
             seq: i + 1,
             at: Duration::from_micros(i * 50),
@@ -218,15 +231,7 @@ pub fn app_with(n: usize) -> App {
                 json.clone()
             },
         })
-        .collect();
-    update(
-        &mut app,
-        Event::Session {
-            id: 0,
-            event: SessionEvent::Frames(frames),
-        },
-    );
-    app
+        .collect()
 }
 
 /// Microseconds per draw of `app`'s screen at 160x48, over `draws` draws.
