@@ -4,6 +4,7 @@
 //! another order, is `None`: the caller reads that line with serde, so the hand parser only has
 //! to be right for what it accepts, and it accepts only what serde would read the same way.
 
+use super::scan::scan_text;
 use crate::engine::frame::{Direction, Opcode};
 use serde_json::{Map, Value};
 use std::ops::Range;
@@ -31,6 +32,8 @@ pub(crate) struct Canonical {
     pub carried: Carried,
     /// `"t":"…","ms":…` in the line.
     pub times: Range<usize>,
+    /// The `t` string, between its quotes.
+    pub t: Range<usize>,
     /// The payload's JSON string, between its quotes.
     pub body: Range<usize>,
     /// Nothing but `}` after the payload's closing quote.
@@ -51,6 +54,18 @@ const READ_KEYS: &[&str] = &[
     "event",
     "wsdeck_capture",
 ];
+
+/// The bytes a `t` of the hand parser's may hold: letters, digits, `:` `.` `-` `+`.
+static T_CHAR: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || matches!(c, b':' | b'.' | b'-' | b'+');
+        b += 1;
+    }
+    t
+};
 
 struct Cur<'a> {
     b: &'a [u8],
@@ -117,13 +132,13 @@ pub(crate) fn parse(line: &[u8]) -> Option<Canonical> {
     c.lit(b",")?;
     let times_start = c.i;
     c.lit(b"\"t\":\"")?;
+    let t_start = c.i;
     // RFC 3339 as the writer puts it; anything needing an escape is left to serde.
     let t_end = (c.i + 64).min(line.len());
-    while c.i < t_end
-        && (line[c.i].is_ascii_alphanumeric() || matches!(line[c.i], b':' | b'.' | b'-' | b'+'))
-    {
+    while c.i < t_end && T_CHAR[line[c.i] as usize] {
         c.i += 1;
     }
+    let t = t_start..c.i;
     c.lit(b"\",\"ms\":")?;
     // `ms` exactly as the writer puts it (whole milliseconds, a point, three digits), at most
     // 12 digits before the point so `ms * 1000` is an exact f64.
@@ -179,6 +194,7 @@ pub(crate) fn parse(line: &[u8]) -> Option<Canonical> {
         injected,
         carried,
         times,
+        t,
         body,
         bare,
     })
@@ -235,56 +251,6 @@ fn tail_injected(tail: &[u8]) -> Option<bool> {
         return None;
     }
     Some(fields.get("injected").and_then(Value::as_bool) == Some(true))
-}
-
-/// A JSON string's content from `start`: where its closing quote is and how many bytes it
-/// holds unescaped. `None` for anything this does not take on (`\u`, `\/`, a raw control
-/// character, bytes that are not UTF-8, no closing quote).
-pub(crate) fn scan_text(line: &[u8], start: usize) -> Option<(usize, usize)> {
-    const LOW: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let mut i = start;
-    let mut escapes = 0usize;
-    let mut non_ascii = 0u64;
-    let close = loop {
-        // Eight bytes at a time while none is a quote, a backslash or a control character
-        // (bytes past ASCII are let through and checked as UTF-8 at the end).
-        while let Some(chunk) = line.get(i..i + 8) {
-            let x = u64::from_le_bytes(chunk.try_into().ok()?);
-            let zero_in = |v: u64| v.wrapping_sub(LOW) & !v & HIGH;
-            let stop = zero_in(x ^ (LOW * b'"' as u64))
-                | zero_in(x ^ (LOW * b'\\' as u64))
-                | (x.wrapping_sub(LOW * 0x20) & !x & HIGH);
-            non_ascii |= x & HIGH;
-            if stop != 0 {
-                // The lowest flagged byte is a true stop (false flags only sit above one).
-                i += (stop.trailing_zeros() / 8) as usize;
-                break;
-            }
-            i += 8;
-        }
-        let b = *line.get(i)?;
-        match b {
-            b'"' => break i,
-            b'\\' => match line.get(i + 1)? {
-                b'"' | b'\\' | b'b' | b'f' | b'n' | b'r' | b't' => {
-                    escapes += 1;
-                    i += 2;
-                }
-                _ => return None,
-            },
-            0..0x20 => return None,
-            _ => {
-                non_ascii |= (b & 0x80) as u64;
-                i += 1;
-            }
-        }
-    };
-    let body = &line[start..close];
-    if non_ascii != 0 && std::str::from_utf8(body).is_err() {
-        return None;
-    }
-    Some((close, body.len() - escapes))
 }
 
 /// The payload of a line `parse` read, appended to `out`.
