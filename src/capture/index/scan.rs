@@ -3,9 +3,10 @@
 //!
 //! A text payload has an escape every 15 bytes or so (JSON inside JSON), so a scan that stops
 //! at each one and starts over pays per escape; memchr's call overhead was worse still. On
-//! AVX-512BW (AVX2 where that is missing) a block of 64 (32) bytes becomes one bit mask of its
-//! quotes, backslashes and control bytes, and the escapes are walked bit by bit without
-//! reloading. Chosen at run time; the eight-bytes-at-a-time scan stays for other CPUs and for
+//! AVX-512BW a block of 64 bytes becomes bit masks of its quotes, backslashes, control bytes and
+//! escapable letters, and the escapes are found and checked for the whole block at once; on
+//! AVX2 a block of 32 bytes becomes one mask of its stops, walked bit by bit without reloading.
+//! Chosen at run time; the eight-bytes-at-a-time scan stays for other CPUs and for
 //! AVX2's last partial block, and every path gives the same answer on every input (tested).
 
 /// Where the string from `start` (just past its opening quote) closes and how many bytes it
@@ -162,19 +163,38 @@ pub(crate) mod simd {
         Some(Ok(0))
     }
 
-    /// [`super::swar`] from `start`, 64 bytes at a time; the last partial block is loaded
-    /// masked, so it never reads past `line`.
+    /// The bytes a backslash escapes in a block whose backslashes are `backslash`: a run of
+    /// them escapes every second one and, when odd, the byte after it. `carry` says whether the
+    /// block's first byte is escaped (the last one's run was odd), and is set for the next.
+    /// simdjson's trick: adding a run's start to the run carries out of its end, which tells
+    /// odd runs from even ones without a loop.
+    #[inline(always)]
+    pub(crate) fn escaped(backslash: u64, carry: &mut u64) -> u64 {
+        const EVEN: u64 = 0x5555_5555_5555_5555;
+        let backslash = backslash & !*carry;
+        let follows = backslash << 1 | *carry;
+        let odd_starts = backslash & !EVEN & !follows;
+        let (sum, overflow) = odd_starts.overflowing_add(backslash);
+        *carry = overflow as u64;
+        (EVEN ^ (sum << 1)) & follows
+    }
+
+    /// [`super::swar`] from `start`, 64 bytes at a time, escapes and all, without a branch per
+    /// escape: the escaped bytes come from the backslash mask at once ([`escaped`]), the first
+    /// quote not escaped closes, and before it every escaped byte must be one serde_json
+    /// writes and no byte a control character. The last partial block is loaded masked, so
+    /// it never reads past `line`.
     #[target_feature(enable = "avx512f,avx512bw")]
     pub(crate) fn scan_avx512(line: &[u8], start: usize) -> Option<Scan> {
-        let quote = _mm512_set1_epi8(b'"' as i8);
-        let backslash = _mm512_set1_epi8(b'\\' as i8);
-        let space = _mm512_set1_epi8(0x20);
+        let splat = |b: u8| _mm512_set1_epi8(b as i8);
+        let (quote, backslash, space) = (splat(b'"'), splat(b'\\'), splat(0x20));
+        let named = [b'b', b'f', b'n', b'r', b't'].map(splat);
         let mut s = Scan {
             i: start,
             escapes: 0,
             non_ascii: false,
         };
-        let mut high = 0u64;
+        let mut carry = 0u64;
         loop {
             let left = line.len().checked_sub(s.i).filter(|&n| n > 0)?;
             let ptr = line[s.i..].as_ptr();
@@ -187,27 +207,34 @@ pub(crate) mod simd {
                 // `line`; masked-off lanes are neither read nor faulted on.
                 (unsafe { _mm512_maskz_loadu_epi8(valid, ptr.cast()) }, valid)
             };
-            let stops = (_mm512_cmpeq_epi8_mask(v, quote)
-                | _mm512_cmpeq_epi8_mask(v, backslash)
-                | _mm512_cmplt_epu8_mask(v, space))
-                & valid;
-            let block_high = _mm512_movepi8_mask(v) & valid;
-            match walk(line, s.i, 64, stops, &mut s)? {
-                Err(p) => {
-                    high |= block_high & ((1u64 << p) - 1);
-                    s.i += p;
-                    s.non_ascii = high != 0;
-                    return Some(s);
-                }
-                Ok(skip) => {
-                    high |= block_high;
-                    if left <= 64 {
-                        // No closing quote (a last-byte backslash already failed in `walk`).
-                        return None;
-                    }
-                    s.i += 64 + skip;
-                }
+            let quotes = _mm512_cmpeq_epi8_mask(v, quote) & valid;
+            let backslashes = _mm512_cmpeq_epi8_mask(v, backslash) & valid;
+            let controls = _mm512_cmplt_epu8_mask(v, space) & valid;
+            let escapable = named.iter().fold(quotes | backslashes, |m, n| {
+                m | _mm512_cmpeq_epi8_mask(v, *n)
+            });
+            let esc = escaped(backslashes, &mut carry);
+            let closing = quotes & !esc;
+            // The bytes before the closing quote (all of the block's when it has none).
+            let before = if closing == 0 {
+                valid
+            } else {
+                (1u64 << closing.trailing_zeros()) - 1
+            };
+            if (controls | (esc & !escapable)) & before != 0 {
+                return None;
             }
+            s.escapes += (backslashes & !esc & before).count_ones() as usize;
+            s.non_ascii |= _mm512_movepi8_mask(v) & before != 0;
+            if closing != 0 {
+                s.i += closing.trailing_zeros() as usize;
+                return Some(s);
+            }
+            if left <= 64 {
+                // No closing quote, or a backslash with nothing after it.
+                return None;
+            }
+            s.i += 64;
         }
     }
 

@@ -223,3 +223,48 @@ fn nothing_is_read_past_the_line_or_before_the_start() {
         }
     }
 }
+
+/// The escaped-byte masks against a walk bit by bit, on runs of backslashes of every length
+/// and at every position, with and without a carry in.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn escaped_bytes_are_what_a_walk_finds() {
+    fn walk(backslash: u64, carry: u64) -> (u64, u64) {
+        let (mut esc, mut next) = (0u64, carry != 0);
+        for i in 0..64 {
+            if next {
+                esc |= 1 << i;
+                next = false;
+            } else if backslash >> i & 1 == 1 {
+                next = true;
+            }
+        }
+        (esc, next as u64)
+    }
+    let mut masks = vec![0u64, u64::MAX, 1, 1 << 63, 3 << 62];
+    for start in 0..64 {
+        for len in 1..=(64 - start) {
+            let run = if len == 64 {
+                u64::MAX
+            } else {
+                ((1u64 << len) - 1) << start
+            };
+            masks.push(run);
+            masks.push(run | 1);
+            masks.push(run | 1 << 63);
+        }
+    }
+    let mut rng = Rng(3);
+    for _ in 0..20_000 {
+        // Dense and sparse random masks.
+        let (a, b) = (rng.next(), rng.next());
+        masks.extend([a, a & b, a | b, a & b & rng.next()]);
+    }
+    for &m in &masks {
+        for carry in [0, 1] {
+            let mut c = carry;
+            let got = simd::escaped(m, &mut c);
+            assert_eq!((got, c), walk(m, carry), "{m:064b} carry {carry}");
+        }
+    }
+}

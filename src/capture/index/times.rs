@@ -19,6 +19,9 @@ pub(crate) struct Restamp {
     enc: LineEncoder,
     /// `started` in whole microseconds, as the encoder keeps it.
     start_unix_us: i128,
+    /// The same, when 64 bits hold it with room for any copied offset: a 128-bit division per
+    /// record was a twentieth of the time.
+    start_us: Option<i64>,
     /// One whole second (from the epoch) and the text the encoder writes for it before the
     /// fraction (`YYYY-MM-DDTHH:MM:SS`).
     second: Option<(i64, Vec<u8>)>,
@@ -35,6 +38,9 @@ impl Restamp {
         Restamp {
             enc: LineEncoder::new(started),
             start_unix_us,
+            start_us: i64::try_from(start_unix_us)
+                .ok()
+                .filter(|s| s.checked_add(EXACT_US as i64).is_some()),
             second: None,
             scratch: Vec::new(),
         }
@@ -80,8 +86,12 @@ impl Restamp {
         if at_us >= EXACT_US {
             return false;
         }
-        let us = self.start_unix_us + at_us as i128;
-        if us.div_euclid(1_000_000) as i64 != *second {
+        let Some(start) = self.start_us else {
+            return false;
+        };
+        // Both below the bound, checked above and in `new`.
+        let us = start + at_us as i64;
+        if us.div_euclid(1_000_000) != *second {
             return false;
         }
         let frac = us.rem_euclid(1_000_000) as u32;
