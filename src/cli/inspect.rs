@@ -341,9 +341,17 @@ fn canonical_json(
     let wants_payload = c.opcode == Opcode::Binary && reading.kind != DecoderKind::Hex;
     let start = buf.len();
     if copied {
-        buf.extend_from_slice(&line[..c.times.start]);
-        if enc.push(buf, line, c) {
+        let pushed = if enc.holds(line, c) {
+            // The common case: the line up to its payload's closing quote is the output's.
+            buf.extend_from_slice(&line[..=c.body.end]);
+            true
+        } else {
+            buf.extend_from_slice(&line[..c.times.start]);
+            let pushed = enc.push(buf, line, c);
             buf.extend_from_slice(&line[c.times.end..=c.body.end]);
+            pushed
+        };
+        if pushed {
             buf.extend_from_slice(b"}\n");
             if wants_payload {
                 scratch.clear();

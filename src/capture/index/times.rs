@@ -54,11 +54,25 @@ impl Restamp {
     /// Append the encoder's `"t":"…","ms":…` for `c.at` to `out`, the line's own bytes when they
     /// are the same. False (and nothing appended) if the encoder's times are not in the shape
     /// this expects; the caller then leaves the record to the encoder.
+    #[inline]
     pub fn push(&mut self, out: &mut Vec<u8>, line: &[u8], c: &Canonical) -> bool {
         if self.line_holds_them(line, c) {
             out.extend_from_slice(&line[c.times.clone()]);
             return true;
         }
+        self.format(out, c)
+    }
+
+    /// Whether the line's own times are the encoder's: then the caller may copy them with
+    /// what surrounds them, in one piece.
+    #[inline]
+    pub fn holds(&self, line: &[u8], c: &Canonical) -> bool {
+        self.line_holds_them(line, c)
+    }
+
+    /// The encoder's times, formatted; the second they fall in is kept for the next lines.
+    #[cold]
+    fn format(&mut self, out: &mut Vec<u8>, c: &Canonical) -> bool {
         self.scratch.clear();
         self.enc.event(&mut self.scratch, c.at, "", Map::new());
         let Some(times) = self
