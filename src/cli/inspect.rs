@@ -247,6 +247,8 @@ const OUT_CHUNK: usize = 1 << 20;
 /// the header's `started` (copied too when they are the same bytes; the shape admits only text
 /// and base64 that re-encode to themselves); any other line is parsed and re-encoded.
 fn stream_json(path: &Path, mut recs: Box<Records>, reading: &Reading) -> Result<i32> {
+    // Binary payloads go to a decoder unless they are shown as hex.
+    recs.decode_binary(reading.kind != DecoderKind::Hex);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let mut buf = Vec::with_capacity(OUT_CHUNK + (64 << 10));
@@ -277,10 +279,12 @@ fn stream_json(path: &Path, mut recs: Box<Records>, reading: &Reading) -> Result
                 enc.get_or_insert_with(|| Restamp::new(started_of(Some(&h))));
                 release(path, &mut held);
             }
-            Record::Canonical { c, line, .. } => {
+            Record::Canonical {
+                c, line, payload, ..
+            } => {
                 release(path, &mut held);
                 let enc = enc.get_or_insert_with(|| Restamp::new(started_later(path)));
-                canonical_json(&mut buf, enc, &c, line, reading, &mut scratch);
+                canonical_json(&mut buf, enc, &c, line, payload, reading, &mut scratch);
             }
             Record::Parsed { entry, .. } => {
                 release(path, &mut held);
@@ -329,6 +333,7 @@ fn canonical_json(
     enc: &mut Restamp,
     c: &Canonical,
     line: &[u8],
+    payload: Option<&[u8]>,
     reading: &Reading,
     scratch: &mut Vec<u8>,
 ) {
@@ -354,13 +359,20 @@ fn canonical_json(
         if pushed {
             buf.extend_from_slice(b"}\n");
             if wants_payload {
-                scratch.clear();
-                if decode_into(line, c, scratch).is_err() {
-                    // `parse` checked the base64; nothing to print if that ever disagreed.
-                    buf.truncate(start);
-                    return;
-                }
-                if let Some(r) = decoded_bytes(c.opcode, scratch, reading) {
+                let payload = match payload {
+                    Some(p) => p,
+                    None => {
+                        scratch.clear();
+                        if decode_into(line, c, scratch).is_err() {
+                            // `parse` checked the base64; nothing to print if that ever
+                            // disagreed.
+                            buf.truncate(start);
+                            return;
+                        }
+                        scratch
+                    }
+                };
+                if let Some(r) = decoded_bytes(c.opcode, payload, reading) {
                     add_decoded(buf, &r);
                 }
             }

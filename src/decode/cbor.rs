@@ -59,6 +59,7 @@ fn untag(mut v: &Value) -> (Vec<u64>, &Value) {
     (tags, v)
 }
 
+#[derive(Clone, Copy)]
 enum Open {
     /// A definite array, map (two items per entry) or tag (one item): items still to come.
     Items(u64),
@@ -68,10 +69,47 @@ enum Open {
     Chunks(u8),
 }
 
+/// The items a scan has open, on the stack rather than the heap: most frames `auto` offers are
+/// not CBOR and are turned away after a few items, and allocating for the first container cost
+/// as much as the walk. Pushes stop below [`MAX_DEPTH`] (checked by the caller).
+struct Stack {
+    items: [Open; MAX_DEPTH as usize],
+    len: usize,
+}
+
+impl Default for Stack {
+    fn default() -> Self {
+        Stack {
+            items: [Open::Items(0); MAX_DEPTH as usize],
+            len: 0,
+        }
+    }
+}
+
+impl Stack {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn last_mut(&mut self) -> Option<&mut Open> {
+        self.len.checked_sub(1).map(|i| &mut self.items[i])
+    }
+
+    fn pop(&mut self) {
+        self.len = self.len.saturating_sub(1);
+    }
+
+    fn push(&mut self, o: Open) -> Option<()> {
+        *self.items.get_mut(self.len)? = o;
+        self.len += 1;
+        Some(())
+    }
+}
+
 /// The offset where the first item of `b` ends, if it is well-formed within the bounds.
 fn scan(b: &[u8]) -> Option<usize> {
     let (mut pos, mut items, mut started) = (0usize, 0u64, false);
-    let mut stack: Vec<Open> = Vec::new();
+    let mut stack = Stack::default();
     loop {
         match stack.last_mut() {
             None if started => return Some(pos),
@@ -141,7 +179,7 @@ fn scan(b: &[u8]) -> Option<usize> {
             if stack.len() + 1 >= MAX_DEPTH as usize {
                 return None;
             }
-            stack.push(o);
+            stack.push(o)?;
         }
     }
 }

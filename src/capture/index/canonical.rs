@@ -73,6 +73,7 @@ struct Cur<'a> {
 }
 
 impl Cur<'_> {
+    #[inline]
     fn lit(&mut self, s: &[u8]) -> Option<()> {
         if self.b.get(self.i..self.i + s.len())? == s {
             self.i += s.len();
@@ -103,6 +104,7 @@ impl Cur<'_> {
     }
 
     /// One of `words`, then a closing quote.
+    #[inline]
     fn word<T: Copy>(&mut self, words: &[(&[u8], T)]) -> Option<T> {
         for (w, v) in words {
             if self.b[self.i..].starts_with(w) && self.b.get(self.i + w.len()) == Some(&b'"') {
@@ -126,6 +128,18 @@ const OPS: &[(&[u8], Opcode)] = &[
 /// `line` (trimmed of its line end) read as a canonical frame line.
 #[inline]
 pub(crate) fn parse(line: &[u8]) -> Option<Canonical> {
+    parse_into(line, None)
+}
+
+/// [`parse`], and a binary frame's payload decoded into `payload` (emptied first) in the same
+/// pass over its base64, which decoding checks as well as `parse`'s check does.
+#[inline]
+pub(crate) fn parse_decoding(line: &[u8], payload: &mut Vec<u8>) -> Option<Canonical> {
+    parse_into(line, Some(payload))
+}
+
+#[inline(always)]
+fn parse_into(line: &[u8], payload: Option<&mut Vec<u8>>) -> Option<Canonical> {
     let mut c = Cur { b: line, i: 0 };
     c.lit(b"{\"seq\":")?;
     let seq = c.uint(20)?;
@@ -181,10 +195,22 @@ pub(crate) fn parse(line: &[u8]) -> Option<Canonical> {
             return None;
         }
         let b64 = &line[c.i..end];
-        if base64_simd::STANDARD.check(b64).is_err()
-            || base64_simd::STANDARD.decoded_length(b64).ok()? != len as usize
-        {
-            return None;
+        match payload {
+            Some(out) if opcode == Opcode::Binary => {
+                out.clear();
+                if base64_simd::STANDARD.decode_append(b64, out).is_err()
+                    || out.len() != len as usize
+                {
+                    return None;
+                }
+            }
+            _ => {
+                if base64_simd::STANDARD.check(b64).is_err()
+                    || base64_simd::STANDARD.decoded_length(b64).ok()? != len as usize
+                {
+                    return None;
+                }
+            }
         }
         (Carried::B64, c.i..end)
     };

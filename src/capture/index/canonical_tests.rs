@@ -317,3 +317,50 @@ fn text_scanning_agrees_with_serde_on_random_strings() {
         }
     }
 }
+
+/// Decoding a binary payload while parsing reads every line as `parse` does, and gives the
+/// payload `decode_into` gives; lines `parse` refuses (bad base64 among them) it refuses too.
+#[test]
+fn parsing_while_decoding_reads_as_parse_does() {
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let mut lines = Vec::new();
+    for n in 0..300usize {
+        let payload: Vec<u8> = (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 24) as u8
+            })
+            .collect();
+        for op in [Opcode::Binary, Opcode::Ping, Opcode::Text, Opcode::Close] {
+            let line = line_of(&frame(n as u64 + 1, n as u64 * 7, Direction::In, op, &payload));
+            lines.push(line.clone());
+            // The same line with one base64 character or the length broken.
+            if let Some(b64) = line.windows(7).position(|w| w == b"\"b64\":\"") {
+                let mut bad = line.clone();
+                if bad[b64 + 7] != b'"' {
+                    bad[b64 + 7] = b'*';
+                    lines.push(bad);
+                }
+                let mut bad = line.clone();
+                if let Some(end) = bad.iter().rposition(|b| *b == b'=') {
+                    bad[end] = b'A';
+                    lines.push(bad);
+                }
+            }
+        }
+    }
+    let mut scratch = vec![b'!'; 10];
+    for line in &lines {
+        let want = parse(line);
+        let got = parse_decoding(line, &mut scratch);
+        assert_eq!(got, want, "{}", String::from_utf8_lossy(line));
+        if let Some(c) = got
+            && c.opcode == Opcode::Binary
+            && c.carried == Carried::B64
+        {
+            assert_eq!(scratch, payload(line, &c));
+        }
+    }
+}

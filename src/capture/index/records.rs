@@ -3,10 +3,11 @@
 //! numbering and what counts as a header or a record are the reader's.
 
 use super::LineLoc;
-use super::canonical::{self, Canonical};
+use super::canonical::{self, Canonical, Carried};
 use super::lines::{Line, LineReader, MAX_LINE};
 use crate::capture::FORMAT_VERSION;
 use crate::capture::reader::{CaptureError, Entry, entry_from, no_record, trim_line};
+use crate::engine::frame::Opcode;
 use serde_json::{Map, Value};
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
@@ -20,6 +21,8 @@ pub(crate) enum Record<'a> {
         c: Canonical,
         line: &'a [u8],
         loc: LineLoc,
+        /// A binary frame's payload, when [`Records::decode_binary`] asked for it.
+        payload: Option<&'a [u8]>,
     },
     /// Any other record, read with serde: a frame (payload decoded) or an event.
     Parsed {
@@ -53,6 +56,9 @@ pub(crate) struct Records {
     pending_header: Option<Map<String, Value>>,
     /// The first warning, for the error of a file with no record at all.
     first_warning: Option<String>,
+    /// Whether binary frames' payloads are decoded as their lines are read, and where.
+    decode_binary: bool,
+    payload: Vec<u8>,
 }
 
 impl Records {
@@ -82,7 +88,15 @@ impl Records {
             bad: 0,
             pending_header: None,
             first_warning: None,
+            decode_binary: false,
+            payload: Vec::new(),
         })))
+    }
+
+    /// Decode the payloads of canonical binary frames as their lines are read (one pass over
+    /// the base64 instead of a check and then a decode).
+    pub fn decode_binary(&mut self, on: bool) {
+        self.decode_binary = on;
     }
 
     /// The file's size when it was opened.
@@ -110,7 +124,11 @@ impl Records {
             self.seen = line.no;
             // The common case first, without building a step.
             if line.too_long.is_none()
-                && let Some(c) = canonical::parse(trim_line(self.lines.bytes(&line)))
+                && let Some(c) = if self.decode_binary {
+                    canonical::parse_decoding(trim_line(self.lines.bytes(&line)), &mut self.payload)
+                } else {
+                    canonical::parse(trim_line(self.lines.bytes(&line)))
+                }
             {
                 self.next_seq = c.seq;
                 self.records += 1;
@@ -128,7 +146,9 @@ impl Records {
                 None => continue,
             }
         };
+        let decoded = self.decode_binary && c.opcode == Opcode::Binary && c.carried == Carried::B64;
         Ok(Some(Record::Canonical {
+            payload: decoded.then_some(&self.payload[..]),
             c,
             line: trim_line(self.lines.bytes(&line)),
             loc: loc_of(&line),
