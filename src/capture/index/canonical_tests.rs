@@ -334,7 +334,13 @@ fn parsing_while_decoding_reads_as_parse_does() {
             })
             .collect();
         for op in [Opcode::Binary, Opcode::Ping, Opcode::Text, Opcode::Close] {
-            let line = line_of(&frame(n as u64 + 1, n as u64 * 7, Direction::In, op, &payload));
+            let line = line_of(&frame(
+                n as u64 + 1,
+                n as u64 * 7,
+                Direction::In,
+                op,
+                &payload,
+            ));
             lines.push(line.clone());
             // The same line with one base64 character or the length broken.
             if let Some(b64) = line.windows(7).position(|w| w == b"\"b64\":\"") {

@@ -20,10 +20,12 @@ impl Rng {
 /// and continuation bytes, bytes that are never UTF-8, DEL.
 const ALPHABET: &[u8] = b"a\"\\nu/\x01\x1f\x7f\xc3\xa9\xff";
 
+/// A scan path, named.
+type Path = (&'static str, fn(&[u8], usize) -> Option<(usize, usize)>);
+
 /// Every path that runs on this CPU, and the portable one.
-fn paths() -> Vec<(&'static str, fn(&[u8], usize) -> Option<(usize, usize)>)> {
-    let mut v: Vec<(&'static str, fn(&[u8], usize) -> Option<(usize, usize)>)> =
-        vec![("portable", scan_text_portable), ("dispatch", scan_text)];
+fn paths() -> Vec<Path> {
+    let mut v: Vec<Path> = vec![("portable", scan_text_portable), ("dispatch", scan_text)];
     #[cfg(target_arch = "x86_64")]
     {
         if simd::avx512_available() {
@@ -48,7 +50,7 @@ fn paths() -> Vec<(&'static str, fn(&[u8], usize) -> Option<(usize, usize)>)> {
     v
 }
 
-fn agree(paths: &[(&str, fn(&[u8], usize) -> Option<(usize, usize)>)], line: &[u8], start: usize) {
+fn agree(paths: &[Path], line: &[u8], start: usize) {
     let want = scan_text_portable(line, start);
     for (name, f) in paths {
         assert_eq!(
@@ -94,7 +96,7 @@ fn every_path_agrees_on_every_short_string_at_every_offset() {
         .chain(58..=67)
         .chain(122..=130)
         .collect();
-    let pad = vec![b'x'; 140];
+    let pad = [b'x'; 140];
     for s in &strings {
         for tail in [&b""[..], b"\"", b"\"}"] {
             for start in [0, 5] {
