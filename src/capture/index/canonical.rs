@@ -88,6 +88,17 @@ impl Cur<'_> {
     fn uint(&mut self, max_digits: usize) -> Option<u64> {
         let start = self.i;
         let mut v = 0u64;
+        // Nineteen digits always fit in a u64, so those go without an overflow check (the
+        // checks were a branch per digit on every record's numbers).
+        let unchecked_end = (start + max_digits.min(19)).min(self.b.len());
+        while self.i < unchecked_end {
+            let d = self.b[self.i].wrapping_sub(b'0');
+            if d > 9 {
+                break;
+            }
+            v = v * 10 + d as u64;
+            self.i += 1;
+        }
         while let Some(&c) = self.b.get(self.i) {
             let d = c.wrapping_sub(b'0');
             if d > 9 {

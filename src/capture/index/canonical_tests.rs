@@ -370,3 +370,45 @@ fn parsing_while_decoding_reads_as_parse_does() {
         }
     }
 }
+
+/// Integers as `str::parse` reads them, within the digit bound and without leading zeros, at
+/// every length around 19 and 20 digits (where a u64 can overflow) and before other bytes.
+#[test]
+fn integers_are_read_as_str_parse_reads_them() {
+    let mut cases: Vec<String> = vec![
+        "".into(),
+        "0".into(),
+        "00".into(),
+        "01".into(),
+        "18446744073709551615".into(),
+        "18446744073709551616".into(),
+        "99999999999999999999".into(),
+        "9999999999999999999".into(),
+        "123456789012345678901".into(),
+    ];
+    for len in 1..=22 {
+        cases.push("9".repeat(len));
+        cases.push(format!("1{}", "0".repeat(len - 1)));
+        cases.push(format!("{}7", "3".repeat(len - 1)));
+    }
+    for max in [10, 12, 19, 20, 25] {
+        for digits in &cases {
+            for after in ["", ",", "x9"] {
+                let text = format!("{digits}{after}");
+                let mut c = Cur {
+                    b: text.as_bytes(),
+                    i: 0,
+                };
+                let want = (!digits.is_empty()
+                    && digits.len() <= max
+                    && !(digits.len() > 1 && digits.starts_with('0')))
+                .then(|| digits.parse::<u64>().ok())
+                .flatten();
+                assert_eq!(c.uint(max), want, "{text:?} max {max}");
+                if want.is_some() {
+                    assert_eq!(c.i, digits.len());
+                }
+            }
+        }
+    }
+}
