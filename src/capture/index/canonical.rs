@@ -139,18 +139,34 @@ const OPS: &[(&[u8], Opcode)] = &[
 /// `line` (trimmed of its line end) read as a canonical frame line.
 #[inline]
 pub(crate) fn parse(line: &[u8]) -> Option<Canonical> {
-    parse_into(line, None)
+    parse_into(line, None, false)
 }
 
 /// [`parse`], and a binary frame's payload decoded into `payload` (emptied first) in the same
 /// pass over its base64, which decoding checks as well as `parse`'s check does.
 #[inline]
 pub(crate) fn parse_decoding(line: &[u8], payload: &mut Vec<u8>) -> Option<Canonical> {
-    parse_into(line, Some(payload))
+    parse_into(line, Some(payload), false)
+}
+
+/// A canonical line with nothing after its payload but `}` at the start of `buf`, read before
+/// its end is known: the line is what comes before the `\n` right after that `}`, whose
+/// position is returned (the line's length). Nothing a canonical line holds can be a `\n`
+/// (text with one is refused at the raw byte), so it is the first `\n` from the start, and
+/// the line is what `parse` takes; anything else is `None`, for the caller to find the line's
+/// end and read it the usual way.
+#[inline]
+pub(crate) fn parse_line_start(
+    buf: &[u8],
+    payload: Option<&mut Vec<u8>>,
+) -> Option<(Canonical, usize)> {
+    let c = parse_into(buf, payload, true)?;
+    let len = c.body.end + 2;
+    Some((c, len))
 }
 
 #[inline(always)]
-fn parse_into(line: &[u8], payload: Option<&mut Vec<u8>>) -> Option<Canonical> {
+fn parse_into(line: &[u8], payload: Option<&mut Vec<u8>>, in_buffer: bool) -> Option<Canonical> {
     let mut c = Cur { b: line, i: 0 };
     c.lit(b"{\"seq\":")?;
     let seq = c.uint(20)?;
@@ -227,6 +243,12 @@ fn parse_into(line: &[u8], payload: Option<&mut Vec<u8>>) -> Option<Canonical> {
     };
     let tail = &line[body.end + 1..];
     let (bare, injected) = match tail {
+        _ if in_buffer => {
+            if !tail.starts_with(b"}\n") {
+                return None;
+            }
+            (true, false)
+        }
         b"}" => (true, false),
         _ => (false, tail_injected(tail)?),
     };

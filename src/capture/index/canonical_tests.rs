@@ -412,3 +412,62 @@ fn integers_are_read_as_str_parse_reads_them() {
         }
     }
 }
+
+/// A line read where it starts in a buffer of lines is the line `parse` reads, found to end at
+/// its `\n`; a line with more after its payload, a `\r\n`, a cut buffer, or a `\n` inside the
+/// line is left to the usual way.
+#[test]
+fn a_line_read_at_its_start_in_a_buffer_is_the_line_parse_reads() {
+    let mut lines: Vec<Vec<u8>> = Vec::new();
+    let texts = [
+        "",
+        "a",
+        "é \" \\ \n \t",
+        "{\"k\":\"v\\\\\"}",
+        &"x".repeat(200),
+    ];
+    for (i, t) in texts.iter().enumerate() {
+        lines.push(line_of(&frame(
+            i as u64 + 1,
+            17,
+            Direction::In,
+            Opcode::Text,
+            t.as_bytes(),
+        )));
+    }
+    for n in [0usize, 1, 2, 3, 64, 100] {
+        let payload: Vec<u8> = (0..n as u8).collect();
+        for op in [Opcode::Binary, Opcode::Pong, Opcode::Close] {
+            lines.push(line_of(&frame(9, 1_000_001, Direction::Out, op, &payload)));
+        }
+    }
+    lines.push(b"{\"seq\":1,\"t\":\"x\",\"ms\":1.000,\"dir\":\"in\",\"op\":\"text\",\"len\":2,\"text\":\"hi\",\"client\":3}".to_vec());
+    lines.push(b"{\"seq\":1,\"t\":\"x\",\"ms\":1.000,\"dir\":\"in\",\"op\":\"text\",\"len\":2,\"text\":\"hi\"} ".to_vec());
+    lines.push(b"{\"seq\":1,\"t\":\"x\",\"ms\":1.000,\"dir\":\"in\",\"op\":\"text\",\"len\":3,\"text\":\"h\ni\"}".to_vec());
+    lines.push(b"{\"seq\":1,\"t\":\"x\",\"ms\":1.000,\"dir\":\"in\",\"op\":\"binary\",\"len\":3,\"b64\":\"AAE\nC\"}".to_vec());
+    let next = b"{\"seq\":2,\"t\":\"y\",\"ms\":2.000,\"dir\":\"in\",\"op\":\"text\",\"len\":1,\"text\":\"z\"}\n";
+    let mut found = 0;
+    for line in &lines {
+        let want = parse(line).filter(|c| c.bare);
+        for (end, whole) in [(&b"\n"[..], true), (b"\r\n", false), (b"", false)] {
+            let buf = [&line[..], end, next].concat();
+            let mut payload = Vec::new();
+            let got = parse_line_start(&buf, Some(&mut payload));
+            let expect = want.clone().filter(|_| whole).map(|c| (c, line.len()));
+            assert_eq!(got, expect, "{}", String::from_utf8_lossy(&buf));
+            if let Some((c, len)) = got {
+                found += 1;
+                assert_eq!(buf[len], b'\n');
+                assert!(!buf[..len].contains(&b'\n'));
+                if c.opcode == Opcode::Binary {
+                    assert_eq!(payload, self::payload(line, &c));
+                }
+            }
+            // Cut anywhere before the `\n`: nothing.
+            for cut in 0..line.len() + 1 {
+                assert_eq!(parse_line_start(&buf[..cut], None), None);
+            }
+        }
+    }
+    assert!(found > 10, "{found}");
+}

@@ -72,6 +72,32 @@ impl<R: Read> LineReader<R> {
         &self.buf[line.range.clone()]
     }
 
+    /// What is buffered from the next line's start on (it may hold several lines, or part of
+    /// one), for a caller that can tell where a line ends by reading it.
+    #[inline]
+    pub fn buffered(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+
+    /// The next line, which the caller found to be the first `len` bytes of [`Self::buffered`]
+    /// with a `\n` right after them: what `next_line` would have returned, without searching.
+    #[inline]
+    pub fn take_line(&mut self, len: usize) -> Line {
+        debug_assert_eq!(self.buf.get(self.start + len), Some(&b'\n'));
+        debug_assert!(!self.buf[self.start..self.start + len].contains(&b'\n'));
+        let (start, offset) = (self.start, self.base + self.start as u64);
+        self.start = start + len + 1;
+        self.scanned = self.start;
+        self.line_no += 1;
+        Line {
+            no: self.line_no,
+            offset,
+            range: start..start + len,
+            complete: true,
+            too_long: None,
+        }
+    }
+
     pub fn next_line(&mut self) -> io::Result<Option<Line>> {
         loop {
             if let Some(i) = memchr::memchr(b'\n', &self.buf[self.scanned..self.end]) {

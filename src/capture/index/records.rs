@@ -113,6 +113,16 @@ impl Records {
         if let Some(h) = self.pending_header.take() {
             return Ok(Some(Record::Header(h)));
         }
+        // The common case first: a canonical line read where it starts in the buffer, its end
+        // found by reading it rather than by a search.
+        let payload = self.decode_binary.then_some(&mut self.payload);
+        if let Some((c, len)) = canonical::parse_line_start(self.lines.buffered(), payload) {
+            let line = self.lines.take_line(len);
+            self.seen = line.no;
+            self.next_seq = c.seq;
+            self.records += 1;
+            return Ok(Some(self.canonical(c, line)));
+        }
         let (c, line) = loop {
             let Some(line) = self.lines.next_line().map_err(|source| CaptureError::Io {
                 path: self.path.clone(),
@@ -146,13 +156,17 @@ impl Records {
                 None => continue,
             }
         };
+        Ok(Some(self.canonical(c, line)))
+    }
+
+    fn canonical(&self, c: Canonical, line: Line) -> Record<'_> {
         let decoded = self.decode_binary && c.opcode == Opcode::Binary && c.carried == Carried::B64;
-        Ok(Some(Record::Canonical {
+        Record::Canonical {
             payload: decoded.then_some(&self.payload[..]),
             c,
             line: trim_line(self.lines.bytes(&line)),
             loc: loc_of(&line),
-        }))
+        }
     }
 
     /// The reader's verdict at the end: a file with no header and no record is not a capture.
