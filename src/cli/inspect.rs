@@ -238,8 +238,9 @@ fn json_entry(buf: &mut Vec<u8>, enc: &mut LineEncoder, e: &Entry, decoder: &Rea
     }
 }
 
-/// Output goes to stdout in pieces of about this size.
-const OUT_CHUNK: usize = 1 << 20;
+/// Output goes to stdout in pieces of about this size (small enough to stay in the cache and
+/// within memory the process has already touched).
+const OUT_CHUNK: usize = 256 << 10;
 
 /// `--json` for a capture of lines, one record at a time: memory stays at about a chunk and a
 /// line whatever the capture's size, and the output is what [`write_json`] prints for the
@@ -251,7 +252,7 @@ fn stream_json(path: &Path, mut recs: Box<Records>, reading: &Reading) -> Result
     recs.decode_binary(reading.kind != DecoderKind::Hex);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    let mut buf = Vec::with_capacity(OUT_CHUNK + (64 << 10));
+    let mut buf = Vec::with_capacity(OUT_CHUNK + (16 << 10));
     let mut enc: Option<Restamp> = None;
     // Warnings wait for the first record: a file that turns out not to be a capture gets only
     // its error, as when it was read whole.

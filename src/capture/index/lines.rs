@@ -58,6 +58,25 @@ impl<R: Read> LineReader<R> {
         }
     }
 
+    /// A reader whose first `filled` bytes were already read from `src` into `buf` (at least
+    /// a chunk long, and no longer than the bound), `src` being just past them.
+    pub fn with_buffer(src: R, buf: Vec<u8>, filled: usize, max_line: usize) -> Self {
+        let max_line = max_line.max(64);
+        debug_assert!(buf.len() >= CHUNK.min(max_line) && buf.len() <= max_line);
+        debug_assert!(filled <= buf.len());
+        LineReader {
+            src,
+            end: filled.min(buf.len()),
+            buf,
+            start: 0,
+            scanned: 0,
+            base: 0,
+            eof: false,
+            line_no: 0,
+            max_line,
+        }
+    }
+
     pub fn max_line(&self) -> usize {
         self.max_line
     }
@@ -238,12 +257,31 @@ mod tests {
     type Seen = (u64, u64, Vec<u8>, bool, Option<u64>);
 
     fn lines(data: &[u8], step: usize, max: usize) -> Vec<Seen> {
-        let mut r = LineReader::with_max_line(Trickle { data, step }, max);
+        let v = read_all(
+            LineReader::with_max_line(Trickle { data, step }, max),
+            data.len(),
+        );
+        // The same when the first bytes were read beforehand into a buffer of the reader's.
+        let first = data.len().min(max.max(64)).min(CHUNK);
+        let mut buf = vec![0; CHUNK.min(max.max(64))];
+        buf[..first].copy_from_slice(&data[..first]);
+        let rest = Trickle {
+            data: &data[first..],
+            step,
+        };
+        assert_eq!(
+            read_all(LineReader::with_buffer(rest, buf, first, max), data.len()),
+            v
+        );
+        v
+    }
+
+    fn read_all(mut r: LineReader<Trickle<'_>>, total: usize) -> Vec<Seen> {
         let mut v = Vec::new();
         while let Some(l) = r.next_line().expect("read") {
             v.push((l.no, l.offset, r.bytes(&l).to_vec(), l.complete, l.too_long));
         }
-        assert_eq!(r.consumed(), data.len() as u64);
+        assert_eq!(r.consumed(), total as u64);
         v
     }
 

@@ -73,13 +73,21 @@ impl Records {
         };
         let mut file = File::open(path).map_err(io)?;
         let total = file.metadata().map_err(io)?.len();
-        if looks_like_har(&mut file).map_err(io)? {
-            return Ok(Opened::Har);
-        }
-        file.seek(SeekFrom::Start(0)).map_err(io)?;
+        let lines = match read_head(&mut file).map_err(io)? {
+            Head::Har => return Ok(Opened::Har),
+            // The bytes read to decide are the line reader's first chunk, as if it had read
+            // them (a fresh megabyte per open cost a page fault's zeroing on top of the read).
+            Head::Capture(head, got) if max_line >= head.len() => {
+                LineReader::with_buffer(file, head, got, max_line)
+            }
+            _ => {
+                file.seek(SeekFrom::Start(0)).map_err(io)?;
+                LineReader::with_max_line(file, max_line)
+            }
+        };
         Ok(Opened::Lines(Box::new(Records {
             path: path.to_path_buf(),
-            lines: LineReader::with_max_line(file, max_line),
+            lines,
             total,
             next_seq: 0,
             seen: 0,
@@ -282,7 +290,20 @@ pub(crate) fn parse_record(obj: Map<String, Value>, next_seq: &mut u64) -> Resul
 /// The reader's test: a first line that is not JSON in a file that starts with `{` may be a
 /// HAR (one JSON document over many lines). Looked at without building the document.
 pub(crate) fn looks_like_har(file: &mut File) -> std::io::Result<bool> {
-    let mut head = vec![0u8; 1 << 20];
+    Ok(matches!(read_head(file)?, Head::Har))
+}
+
+/// What the first megabyte of a file says.
+enum Head {
+    /// Not a HAR: the bytes read (filled up to the count), the file just past them.
+    Capture(Vec<u8>, usize),
+    Har,
+    /// Not a HAR either, found by reading on: the file is anywhere.
+    Reread,
+}
+
+fn read_head(file: &mut File) -> std::io::Result<Head> {
+    let mut head = vec![0u8; super::lines::CHUNK];
     let mut got = 0;
     while got < head.len() {
         match file.read(&mut head[got..]) {
@@ -292,12 +313,12 @@ pub(crate) fn looks_like_har(file: &mut File) -> std::io::Result<bool> {
             Err(e) => return Err(e),
         }
     }
-    let head = &head[..got];
-    let first = head.split(|b| *b == b'\n').next().unwrap_or_default();
+    let read = &head[..got];
+    let first = read.split(|b| *b == b'\n').next().unwrap_or_default();
     if serde_json::from_slice::<Value>(trim_line(first)).is_ok()
-        || head.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{')
+        || read.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{')
     {
-        return Ok(false);
+        return Ok(Head::Capture(head, got));
     }
     #[derive(serde::Deserialize)]
     #[allow(dead_code)]
@@ -310,5 +331,6 @@ pub(crate) fn looks_like_har(file: &mut File) -> std::io::Result<bool> {
         entries: Vec<serde::de::IgnoredAny>,
     }
     file.seek(SeekFrom::Start(0))?;
-    Ok(serde_json::from_reader::<_, Har>(BufReader::with_capacity(1 << 20, &*file)).is_ok())
+    let har = serde_json::from_reader::<_, Har>(BufReader::with_capacity(1 << 20, &*file)).is_ok();
+    Ok(if har { Head::Har } else { Head::Reread })
 }
