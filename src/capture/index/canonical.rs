@@ -84,7 +84,7 @@ impl Cur<'_> {
     }
 
     /// A JSON integer of at most `max_digits` digits (no sign, no leading zero).
-    #[inline]
+    #[inline(always)]
     fn uint(&mut self, max_digits: usize) -> Option<u64> {
         let start = self.i;
         let mut v = 0u64;
@@ -115,7 +115,7 @@ impl Cur<'_> {
     }
 
     /// One of `words`, then a closing quote.
-    #[inline]
+    #[inline(always)]
     fn word<T: Copy>(&mut self, words: &[(&[u8], T)]) -> Option<T> {
         for (w, v) in words {
             if self.b[self.i..].starts_with(w) && self.b.get(self.i + w.len()) == Some(&b'"') {
