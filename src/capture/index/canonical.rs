@@ -5,6 +5,7 @@
 //! to be right for what it accepts, and it accepts only what serde would read the same way.
 
 use super::scan::scan_text;
+use crate::capture::reader::trim_line;
 use crate::engine::frame::{Direction, Opcode};
 use serde_json::{Map, Value};
 use std::ops::Range;
@@ -139,34 +140,37 @@ const OPS: &[(&[u8], Opcode)] = &[
 /// `line` (trimmed of its line end) read as a canonical frame line.
 #[inline]
 pub(crate) fn parse(line: &[u8]) -> Option<Canonical> {
-    parse_into(line, None, false)
+    parse_into(line, None, false).map(|(c, _)| c)
 }
 
 /// [`parse`], and a binary frame's payload decoded into `payload` (emptied first) in the same
 /// pass over its base64, which decoding checks as well as `parse`'s check does.
 #[inline]
 pub(crate) fn parse_decoding(line: &[u8], payload: &mut Vec<u8>) -> Option<Canonical> {
-    parse_into(line, Some(payload), false)
+    parse_into(line, Some(payload), false).map(|(c, _)| c)
 }
 
-/// A canonical line with nothing after its payload but `}` at the start of `buf`, read before
-/// its end is known: the line is what comes before the `\n` right after that `}`, whose
-/// position is returned (the line's length). Nothing a canonical line holds can be a `\n`
-/// (text with one is refused at the raw byte), so it is the first `\n` from the start, and
-/// the line is what `parse` takes; anything else is `None`, for the caller to find the line's
-/// end and read it the usual way.
+/// A canonical line at the start of `buf`, read before its end is known: the line is what
+/// comes before the first `\n` after its payload, whose position is returned (the line's
+/// length). Nothing a canonical line holds before that can be a `\n` (text with one is refused
+/// at the raw byte), so it is the line's first, and the line, trimmed, is what `parse` takes;
+/// anything else is `None`, for the caller to find the line's end and read it the usual way.
 #[inline]
 pub(crate) fn parse_line_start(
     buf: &[u8],
     payload: Option<&mut Vec<u8>>,
 ) -> Option<(Canonical, usize)> {
-    let c = parse_into(buf, payload, true)?;
-    let len = c.body.end + 2;
+    let (c, len) = parse_into(buf, payload, true)?;
     Some((c, len))
 }
 
+/// The line read, and where it ends (the `\n` after it in `in_buffer` mode, else its end).
 #[inline(always)]
-fn parse_into(line: &[u8], payload: Option<&mut Vec<u8>>, in_buffer: bool) -> Option<Canonical> {
+fn parse_into(
+    line: &[u8],
+    payload: Option<&mut Vec<u8>>,
+    in_buffer: bool,
+) -> Option<(Canonical, usize)> {
     let mut c = Cur { b: line, i: 0 };
     c.lit(b"{\"seq\":")?;
     let seq = c.uint(20)?;
@@ -241,18 +245,24 @@ fn parse_into(line: &[u8], payload: Option<&mut Vec<u8>>, in_buffer: bool) -> Op
         }
         (Carried::B64, c.i..end)
     };
-    let tail = &line[body.end + 1..];
+    let mut tail = &line[body.end + 1..];
+    let mut end = line.len();
+    if in_buffer {
+        // The line ends at the first `\n` after the payload (nothing before can be one), and
+        // is read trimmed, as the reader reads every line.
+        let nl = if tail.starts_with(b"}\n") {
+            1
+        } else {
+            memchr::memchr(b'\n', tail)?
+        };
+        end = body.end + 1 + nl;
+        tail = trim_line(&tail[..nl]);
+    }
     let (bare, injected) = match tail {
-        _ if in_buffer => {
-            if !tail.starts_with(b"}\n") {
-                return None;
-            }
-            (true, false)
-        }
         b"}" => (true, false),
         _ => (false, tail_injected(tail)?),
     };
-    Some(Canonical {
+    let c = Canonical {
         seq,
         at: at_of_us(whole * 1000 + frac)?,
         dir,
@@ -264,7 +274,8 @@ fn parse_into(line: &[u8], payload: Option<&mut Vec<u8>>, in_buffer: bool) -> Op
         t,
         body,
         bare,
-    })
+    };
+    Some((c, end))
 }
 
 /// What the reader makes of `"ms"` written as whole microseconds (`1.234` as 1234): below

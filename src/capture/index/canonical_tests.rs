@@ -413,9 +413,9 @@ fn integers_are_read_as_str_parse_reads_them() {
     }
 }
 
-/// A line read where it starts in a buffer of lines is the line `parse` reads, found to end at
-/// its `\n`; a line with more after its payload, a `\r\n`, a cut buffer, or a `\n` inside the
-/// line is left to the usual way.
+/// A line read where it starts in a buffer of lines is the line `parse` reads (trimmed, as the
+/// reader reads it), found to end at its `\n`, with or without fields after the payload and
+/// trailing `\r` or blanks; a cut buffer or a `\n` inside the line is left to the usual way.
 #[test]
 fn a_line_read_at_its_start_in_a_buffer_is_the_line_parse_reads() {
     let mut lines: Vec<Vec<u8>> = Vec::new();
@@ -442,18 +442,22 @@ fn a_line_read_at_its_start_in_a_buffer_is_the_line_parse_reads() {
         }
     }
     lines.push(b"{\"seq\":1,\"t\":\"x\",\"ms\":1.000,\"dir\":\"in\",\"op\":\"text\",\"len\":2,\"text\":\"hi\",\"client\":3}".to_vec());
+    lines.push(b"{\"seq\":1,\"t\":\"x\",\"ms\":1.000,\"dir\":\"in\",\"op\":\"text\",\"len\":2,\"text\":\"hi\",\"client\":3,\"injected\":true}".to_vec());
+    lines.push(b"{\"seq\":1,\"t\":\"x\",\"ms\":1.000,\"dir\":\"in\",\"op\":\"text\",\"len\":2,\"text\":\"hi\",\"other\":[1,{\"a\":2}]}".to_vec());
+    lines.push(b"{\"seq\":1,\"t\":\"x\",\"ms\":1.000,\"dir\":\"in\",\"op\":\"text\",\"len\":2,\"text\":\"hi\",\"dir\":\"out\"}".to_vec());
     lines.push(b"{\"seq\":1,\"t\":\"x\",\"ms\":1.000,\"dir\":\"in\",\"op\":\"text\",\"len\":2,\"text\":\"hi\"} ".to_vec());
     lines.push(b"{\"seq\":1,\"t\":\"x\",\"ms\":1.000,\"dir\":\"in\",\"op\":\"text\",\"len\":3,\"text\":\"h\ni\"}".to_vec());
     lines.push(b"{\"seq\":1,\"t\":\"x\",\"ms\":1.000,\"dir\":\"in\",\"op\":\"binary\",\"len\":3,\"b64\":\"AAE\nC\"}".to_vec());
     let next = b"{\"seq\":2,\"t\":\"y\",\"ms\":2.000,\"dir\":\"in\",\"op\":\"text\",\"len\":1,\"text\":\"z\"}\n";
     let mut found = 0;
     for line in &lines {
-        let want = parse(line).filter(|c| c.bare);
-        for (end, whole) in [(&b"\n"[..], true), (b"\r\n", false), (b"", false)] {
+        for end in [&b"\n"[..], b"\r\n", b" \t\n", b""] {
             let buf = [&line[..], end, next].concat();
+            // What the reader's way makes of it: the line up to the first `\n`, trimmed.
+            let nl = buf.iter().position(|b| *b == b'\n').expect("a newline");
+            let expect = parse(trim_line(&buf[..nl])).map(|c| (c, nl));
             let mut payload = Vec::new();
             let got = parse_line_start(&buf, Some(&mut payload));
-            let expect = want.clone().filter(|_| whole).map(|c| (c, line.len()));
             assert_eq!(got, expect, "{}", String::from_utf8_lossy(&buf));
             if let Some((c, len)) = got {
                 found += 1;
@@ -464,7 +468,7 @@ fn a_line_read_at_its_start_in_a_buffer_is_the_line_parse_reads() {
                 }
             }
             // Cut anywhere before the `\n`: nothing.
-            for cut in 0..line.len() + 1 {
+            for cut in 0..nl.min(line.len() + 1) {
                 assert_eq!(parse_line_start(&buf[..cut], None), None);
             }
         }
