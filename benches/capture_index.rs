@@ -16,9 +16,11 @@
 //!   then every entry re-encoded (binary frames through the auto decoder) into a buffer that is
 //!   emptied every MiB, as writes to /dev/null would.
 //!
-//! Medians of RUNS (default 5); ratios are per run, then the median. Peak resident memory
-//! (`/usr/bin/time -f %M`, when present) of one index pass (this bench re-run with
-//! `--index-one`) and of one `inspect --json`.
+//! Medians of RUNS (default 5); ratios are per run, then the median. The CPU time (user +
+//! system, `getrusage`) of the index pass and of the `inspect` child is shown too: on a loaded
+//! machine it is the steadier figure, the wall clock holding the waits for a core. Peak
+//! resident memory (`/usr/bin/time -f %M`, when present) of one index pass (this bench re-run
+//! with `--index-one`) and of one `inspect --json`.
 
 use bytes::Bytes;
 use std::ops::ControlFlow;
@@ -209,6 +211,27 @@ fn timed(f: impl FnOnce()) -> f64 {
     t.elapsed().as_secs_f64()
 }
 
+/// CPU seconds (user + system) used so far by this process (`libc::RUSAGE_SELF`) or by the
+/// children it waited for (`RUSAGE_CHILDREN`): on two shared cores the wall clock also holds
+/// the time spent waiting for a core.
+fn cpu_seconds(who: i32) -> f64 {
+    // SAFETY: an all-zero rusage is a valid value of that plain C struct.
+    let mut r: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `r` is a valid, writable rusage for the call to fill.
+    if unsafe { libc::getrusage(who, &mut r) } != 0 {
+        return f64::NAN;
+    }
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    secs(r.ru_utime) + secs(r.ru_stime)
+}
+
+/// The wall-clock and CPU seconds of `f`, the CPU counted for `who`.
+fn timed_cpu(who: i32, f: impl FnOnce()) -> (f64, f64) {
+    let c = cpu_seconds(who);
+    let w = timed(f);
+    (w, cpu_seconds(who) - c)
+}
+
 fn median(v: &[f64]) -> f64 {
     let mut v = v.to_vec();
     v.sort_by(|a, b| a.total_cmp(b));
@@ -260,8 +283,9 @@ fn main() {
         assert_eq!(index_once(&path), c.frames);
         let (mut idx, mut whole, mut insp, mut old) = (vec![], vec![], vec![], vec![]);
         let (mut r_idx, mut r_insp) = (vec![], vec![]);
+        let (mut idx_cpu, mut insp_cpu, mut r_cpu) = (vec![], vec![], vec![]);
         for _ in 0..runs {
-            let i = timed(|| {
+            let (i, ic) = timed_cpu(libc::RUSAGE_SELF, || {
                 index_once(&path);
             });
             let mut loaded = None;
@@ -270,7 +294,10 @@ fn main() {
                 loaded.take().map(|c| c.entries.len() as u64),
                 Some(c.frames)
             );
-            let s = timed(|| inspect(&bin, &path, home.path()));
+            let (s, sc) = timed_cpu(libc::RUSAGE_CHILDREN, || inspect(&bin, &path, home.path()));
+            idx_cpu.push(ic);
+            insp_cpu.push(sc);
+            r_cpu.push(sc / ic);
             let o = timed(|| {
                 whole_and_encode(&path);
             });
@@ -298,6 +325,12 @@ fn main() {
         row("read_capture (whole)", &whole);
         row("inspect --json >/dev/null", &insp);
         row("whole + encode (old inspect --json)", &old);
+        row("index_capture, CPU time", &idx_cpu);
+        row("inspect --json, CPU time", &insp_cpu);
+        println!(
+            "  inspect --json takes {:.2}x the CPU time of index_capture (median of per-run ratios)",
+            median(&r_cpu)
+        );
         println!(
             "  index {:.1}x read_capture; inspect --json {:.1}x the old way (medians of per-run ratios)",
             median(&r_idx),

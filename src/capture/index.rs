@@ -10,6 +10,8 @@
 pub(crate) mod canonical;
 mod lines;
 pub(crate) mod records;
+pub(crate) mod scan;
+pub(crate) mod times;
 
 use crate::capture::reader::{CaptureError, Entry, trim_line};
 use crate::engine::frame::{Direction, Opcode};

@@ -3,6 +3,7 @@
 
 use crate::capture::index::canonical::{Canonical, Carried, decode_into};
 use crate::capture::index::records::{Opened, Record, Records};
+use crate::capture::index::times::Restamp;
 use crate::capture::line::LineEncoder;
 use crate::capture::reader::Entry;
 use crate::decode::json::{JsonView, discriminator, view};
@@ -237,26 +238,26 @@ fn json_entry(buf: &mut Vec<u8>, enc: &mut LineEncoder, e: &Entry, decoder: &Rea
     }
 }
 
-/// Output goes to stdout in pieces of about this size.
-const OUT_CHUNK: usize = 1 << 20;
-
-/// What `LineEncoder::event` writes after the times for an event of no kind and no fields.
-const BARE_EVENT_END: &[u8] = b",\"event\":\"\"}\n";
+/// Output goes to stdout in pieces of about this size (small enough to stay in the cache and
+/// within memory the process has already touched).
+const OUT_CHUNK: usize = 256 << 10;
 
 /// `--json` for a capture of lines, one record at a time: memory stays at about a chunk and a
 /// line whatever the capture's size, and the output is what [`write_json`] prints for the
-/// whole capture. A frame line in the writer's shape is copied, with its times re-encoded from
-/// the header's `started` (the shape admits only text and base64 that re-encode to
-/// themselves); any other line is parsed and re-encoded.
+/// whole capture. A frame line in the writer's shape is copied, with its times re-stamped from
+/// the header's `started` (copied too when they are the same bytes; the shape admits only text
+/// and base64 that re-encode to themselves); any other line is parsed and re-encoded.
 fn stream_json(path: &Path, mut recs: Box<Records>, reading: &Reading) -> Result<i32> {
+    // Binary payloads go to a decoder unless they are shown as hex.
+    recs.decode_binary(reading.kind != DecoderKind::Hex);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    let mut buf = Vec::with_capacity(OUT_CHUNK + (64 << 10));
-    let mut enc: Option<LineEncoder> = None;
+    let mut buf = Vec::with_capacity(OUT_CHUNK + (16 << 10));
+    let mut enc: Option<Restamp> = None;
     // Warnings wait for the first record: a file that turns out not to be a capture gets only
     // its error, as when it was read whole.
     let mut held = Some(Vec::new());
-    let (mut scratch, mut times) = (Vec::new(), Vec::new());
+    let mut scratch = Vec::new();
     loop {
         let rec = match recs.next() {
             Ok(Some(r)) => r,
@@ -276,18 +277,20 @@ fn stream_json(path: &Path, mut recs: Box<Records>, reading: &Reading) -> Result
                 }
             },
             Record::Header(h) => {
-                enc.get_or_insert_with(|| LineEncoder::new(started_of(Some(&h))));
+                enc.get_or_insert_with(|| Restamp::new(started_of(Some(&h))));
                 release(path, &mut held);
             }
-            Record::Canonical { c, line, .. } => {
+            Record::Canonical {
+                c, line, payload, ..
+            } => {
                 release(path, &mut held);
-                let enc = enc.get_or_insert_with(|| LineEncoder::new(started_later(path)));
-                canonical_json(&mut buf, enc, &c, line, reading, &mut scratch, &mut times);
+                let enc = enc.get_or_insert_with(|| Restamp::new(started_later(path)));
+                canonical_json(&mut buf, enc, &c, line, payload, reading, &mut scratch);
             }
             Record::Parsed { entry, .. } => {
                 release(path, &mut held);
-                let enc = enc.get_or_insert_with(|| LineEncoder::new(started_later(path)));
-                json_entry(&mut buf, enc, &entry, reading);
+                let enc = enc.get_or_insert_with(|| Restamp::new(started_later(path)));
+                json_entry(&mut buf, enc.encoder(), &entry, reading);
             }
         }
         if buf.len() >= OUT_CHUNK {
@@ -328,47 +331,68 @@ fn started_later(path: &Path) -> SystemTime {
 /// A canonical frame line as `json_entry` prints its frame.
 fn canonical_json(
     buf: &mut Vec<u8>,
-    enc: &mut LineEncoder,
+    enc: &mut Restamp,
     c: &Canonical,
     line: &[u8],
+    payload: Option<&[u8]>,
     reading: &Reading,
     scratch: &mut Vec<u8>,
-    times: &mut Vec<u8>,
 ) {
-    times.clear();
-    // The encoder's times, without a copy of its formatting here.
-    enc.event(times, c.at, "", Map::new());
     // Text as base64 (not UTF-8) and close frames (code and reason) are the encoder's to write.
     let copied = matches!(
         (c.opcode, c.carried),
         (Opcode::Text, Carried::Text)
             | (Opcode::Binary | Opcode::Ping | Opcode::Pong, Carried::B64)
-    ) && times.ends_with(BARE_EVENT_END);
+    );
     let wants_payload = c.opcode == Opcode::Binary && reading.kind != DecoderKind::Hex;
-    if wants_payload || !copied {
-        scratch.clear();
-        if decode_into(line, c, scratch).is_err() {
-            // `parse` checked the base64; nothing to print if that ever disagreed.
+    let start = buf.len();
+    if copied {
+        let pushed = if enc.holds(line, c) {
+            // The common case: the line up to its payload's closing quote is the output's.
+            buf.extend_from_slice(&line[..=c.body.end]);
+            true
+        } else {
+            buf.extend_from_slice(&line[..c.times.start]);
+            let pushed = enc.push(buf, line, c);
+            buf.extend_from_slice(&line[c.times.end..=c.body.end]);
+            pushed
+        };
+        if pushed {
+            buf.extend_from_slice(b"}\n");
+            if wants_payload {
+                let payload = match payload {
+                    Some(p) => p,
+                    None => {
+                        scratch.clear();
+                        if decode_into(line, c, scratch).is_err() {
+                            // `parse` checked the base64; nothing to print if that ever
+                            // disagreed.
+                            buf.truncate(start);
+                            return;
+                        }
+                        scratch
+                    }
+                };
+                if let Some(r) = decoded_bytes(c.opcode, payload, reading) {
+                    add_decoded(buf, &r);
+                }
+            }
             return;
         }
+        buf.truncate(start);
     }
-    if !copied {
-        let f = Frame {
-            seq: c.seq,
-            at: c.at,
-            dir: c.dir,
-            opcode: c.opcode,
-            payload: Bytes::copy_from_slice(scratch),
-        };
-        return json_entry(buf, enc, &Entry::Frame(f), reading);
+    scratch.clear();
+    if decode_into(line, c, scratch).is_err() {
+        return;
     }
-    buf.extend_from_slice(&line[..c.times.start]);
-    buf.extend_from_slice(&times[1..times.len() - BARE_EVENT_END.len()]);
-    buf.extend_from_slice(&line[c.times.end..=c.body.end]);
-    buf.extend_from_slice(b"}\n");
-    if wants_payload && let Some(r) = decoded_bytes(c.opcode, scratch, reading) {
-        add_decoded(buf, &r);
-    }
+    let f = Frame {
+        seq: c.seq,
+        at: c.at,
+        dir: c.dir,
+        opcode: c.opcode,
+        payload: Bytes::copy_from_slice(scratch),
+    };
+    json_entry(buf, enc.encoder(), &Entry::Frame(f), reading);
 }
 
 /// The frame's line gains `"decoder"` and `"decoded"` (and `"message"` and `"misfits"` when a

@@ -59,6 +59,7 @@ fn untag(mut v: &Value) -> (Vec<u64>, &Value) {
     (tags, v)
 }
 
+#[derive(Clone, Copy)]
 enum Open {
     /// A definite array, map (two items per entry) or tag (one item): items still to come.
     Items(u64),
@@ -68,10 +69,59 @@ enum Open {
     Chunks(u8),
 }
 
+/// The items a scan has open, the first few on the stack rather than the heap: most frames
+/// `auto` offers are not CBOR and are turned away after a few items, and allocating for the
+/// first container cost as much as the walk (as did clearing room for all [`MAX_DEPTH`]).
+/// Pushes stop below [`MAX_DEPTH`] (checked by the caller).
+#[derive(Default)]
+struct Stack {
+    inline: [Open; INLINE],
+    len: usize,
+    /// Items past the first [`INLINE`].
+    more: Vec<Open>,
+}
+
+const INLINE: usize = 6;
+
+impl Default for Open {
+    fn default() -> Self {
+        Open::Items(0)
+    }
+}
+
+impl Stack {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn last_mut(&mut self) -> Option<&mut Open> {
+        match self.len {
+            0 => None,
+            n if n <= INLINE => Some(&mut self.inline[n - 1]),
+            _ => self.more.last_mut(),
+        }
+    }
+
+    fn pop(&mut self) {
+        if self.len > INLINE {
+            self.more.pop();
+        }
+        self.len = self.len.saturating_sub(1);
+    }
+
+    fn push(&mut self, o: Open) {
+        match self.inline.get_mut(self.len) {
+            Some(slot) => *slot = o,
+            None => self.more.push(o),
+        }
+        self.len += 1;
+    }
+}
+
 /// The offset where the first item of `b` ends, if it is well-formed within the bounds.
 fn scan(b: &[u8]) -> Option<usize> {
     let (mut pos, mut items, mut started) = (0usize, 0u64, false);
-    let mut stack: Vec<Open> = Vec::new();
+    let mut stack = Stack::default();
     loop {
         match stack.last_mut() {
             None if started => return Some(pos),
@@ -439,5 +489,24 @@ mod tests {
         assert!(decode(&tags, false).is_none());
         let ok: Vec<u8> = std::iter::repeat_n(0x81u8, 20).chain([0x01]).collect();
         assert_eq!(decode(&ok, true).expect("claimed").len(), 20);
+    }
+
+    /// Nesting through the scan's inline stack and past it, up to the bound and one over, in
+    /// arrays, maps and tags; then items after the deep part, which pop back down.
+    #[test]
+    fn nesting_across_the_inline_stack_up_to_the_bound() {
+        for n in 1..=40usize {
+            for open in [&[0x81u8][..], &[0xa1, 0x01], &[0xc6]] {
+                let mut b: Vec<u8> = std::iter::repeat_n(open, n).flatten().copied().collect();
+                b.push(0x01);
+                let depth_ok = n < MAX_DEPTH as usize;
+                assert_eq!(scan(&b), depth_ok.then_some(b.len()), "{open:02x?} x {n}");
+            }
+            // Two arrays side by side in one array: down and up again, twice.
+            let half: Vec<u8> = std::iter::repeat_n(0x81u8, n).chain([0x01]).collect();
+            let b: Vec<u8> = [&[0x82u8][..], &half, &half].concat();
+            let depth_ok = n + 1 < MAX_DEPTH as usize;
+            assert_eq!(scan(&b), depth_ok.then_some(b.len()), "two x {n}");
+        }
     }
 }

@@ -100,6 +100,7 @@ pub fn decode(kind: DecoderKind, bytes: &[u8]) -> Option<Decoded> {
         DecoderKind::Auto => {
             return DecoderKind::AUTO_ORDER
                 .into_iter()
+                .filter(|&k| may_claim_strict(k, bytes))
                 .find_map(|k| structured(k, bytes, true).map(|lines| Decoded { kind: k, lines }));
         }
         DecoderKind::Pcm => return decode_pcm(bytes, PcmFormat::default()),
@@ -139,6 +140,23 @@ pub fn decode_pcm(bytes: &[u8], fmt: PcmFormat) -> Option<Decoded> {
         kind: DecoderKind::Pcm,
         lines: pcm::lines(bytes, fmt),
     })
+}
+
+/// False when `kind`'s strict form is sure not to claim `bytes`, from their first byte: most
+/// binary frames offered to `auto` are none of its formats, and each full attempt costs more
+/// than the frame's other work together. CBOR must start with an array, a map or a tag (what
+/// a tag holds is left to the decoder) and MessagePack with a non-empty array or map; a
+/// protobuf message's first tag is checked by its own walk, which stops there.
+fn may_claim_strict(kind: DecoderKind, bytes: &[u8]) -> bool {
+    let Some(&first) = bytes.first() else {
+        return false;
+    };
+    match kind {
+        // Major types 4 (array), 5 (map) and 6 (tag), but not the empty array and map.
+        DecoderKind::Cbor => matches!(first, 0x81..=0x9f | 0xa1..=0xdf),
+        DecoderKind::MsgPack => matches!(first, 0x81..=0x8f | 0x91..=0x9f | 0xdc..=0xdf),
+        _ => true,
+    }
 }
 
 fn structured(kind: DecoderKind, bytes: &[u8], strict: bool) -> Option<Vec<TreeLine>> {
@@ -196,6 +214,86 @@ mod tests {
             e.to_string(),
             "unknown decoder \"xml\": auto, protobuf, msgpack, cbor, pcm or hex"
         );
+    }
+
+    /// `auto` without the first-byte look, as it was.
+    fn auto_unfiltered(bytes: &[u8]) -> Option<Decoded> {
+        DecoderKind::AUTO_ORDER
+            .into_iter()
+            .find_map(|k| structured(k, bytes, true).map(|lines| Decoded { kind: k, lines }))
+    }
+
+    /// The first-byte look never turns away what a strict decoder claims: every two-byte
+    /// frame, every first byte before random tails and before valid CBOR and MessagePack
+    /// values, and protobuf messages.
+    #[test]
+    fn the_first_byte_look_turns_away_only_what_no_decoder_claims() {
+        let mut frames: Vec<Vec<u8>> = Vec::new();
+        for a in 0..=255u8 {
+            frames.push(vec![a]);
+            for b in 0..=255u8 {
+                frames.push(vec![a, b]);
+            }
+        }
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut cbor = Vec::new();
+        let cbor_values = [
+            ciborium::Value::Array(vec![1.into(), "a".into()]),
+            ciborium::Value::Map(vec![("k".into(), 2.into())]),
+            ciborium::Value::Map(vec![(1.into(), ciborium::Value::Array(vec![]))]),
+            ciborium::Value::Tag(1, Box::new(ciborium::Value::Array(vec![3.into()]))),
+            ciborium::Value::Array(vec![]),
+            ciborium::Value::Map(vec![]),
+        ];
+        for v in &cbor_values {
+            cbor.clear();
+            ciborium::into_writer(v, &mut cbor).expect("cbor");
+            frames.push(cbor.clone());
+        }
+        let msgpack_values = [
+            rmpv::Value::Array(vec![1.into(), "a".into()]),
+            rmpv::Value::Map(vec![("k".into(), 2.into())]),
+            rmpv::Value::Array((0..20).map(rmpv::Value::from).collect()),
+            rmpv::Value::Map((0..20).map(|i| (i.into(), "v".into())).collect()),
+            rmpv::Value::Array(vec![]),
+            rmpv::Value::Map(vec![]),
+        ];
+        for v in &msgpack_values {
+            let mut out = Vec::new();
+            rmpv::encode::write_value(&mut out, v).expect("msgpack");
+            frames.push(out);
+        }
+        frames.push(vec![0x0a, 0x02, b'h', b'i', 0x10, 0x05]);
+        frames.push(vec![0x08, 0x96, 0x01]);
+        for first in 0..=255u8 {
+            for len in [3usize, 8, 17, 64, 200] {
+                let mut f = vec![first];
+                f.extend((1..len).map(|_| (next() >> 24) as u8));
+                frames.push(f);
+            }
+            // A small array or map of small integers after any first byte.
+            frames.push(vec![first, 0x01, 0x02]);
+            frames.push(vec![first, 0x82, 0x01, 0x02]);
+        }
+        let mut claimed = 0;
+        for f in &frames {
+            for k in DecoderKind::AUTO_ORDER {
+                if !may_claim_strict(k, f) {
+                    assert_eq!(structured(k, f, true), None, "{k:?} on {f:02x?}");
+                }
+            }
+            let got = decode(DecoderKind::Auto, f);
+            claimed += got.is_some() as usize;
+            assert_eq!(got, auto_unfiltered(f), "{f:02x?}");
+        }
+        // The claims are real, not all turned away.
+        assert!(claimed > 1000, "{claimed}");
     }
 
     #[test]

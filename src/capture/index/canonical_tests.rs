@@ -317,3 +317,161 @@ fn text_scanning_agrees_with_serde_on_random_strings() {
         }
     }
 }
+
+/// Decoding a binary payload while parsing reads every line as `parse` does, and gives the
+/// payload `decode_into` gives; lines `parse` refuses (bad base64 among them) it refuses too.
+#[test]
+fn parsing_while_decoding_reads_as_parse_does() {
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let mut lines = Vec::new();
+    for n in 0..300usize {
+        let payload: Vec<u8> = (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 24) as u8
+            })
+            .collect();
+        for op in [Opcode::Binary, Opcode::Ping, Opcode::Text, Opcode::Close] {
+            let line = line_of(&frame(
+                n as u64 + 1,
+                n as u64 * 7,
+                Direction::In,
+                op,
+                &payload,
+            ));
+            lines.push(line.clone());
+            // The same line with one base64 character or the length broken.
+            if let Some(b64) = line.windows(7).position(|w| w == b"\"b64\":\"") {
+                let mut bad = line.clone();
+                if bad[b64 + 7] != b'"' {
+                    bad[b64 + 7] = b'*';
+                    lines.push(bad);
+                }
+                let mut bad = line.clone();
+                if let Some(end) = bad.iter().rposition(|b| *b == b'=') {
+                    bad[end] = b'A';
+                    lines.push(bad);
+                }
+            }
+        }
+    }
+    let mut scratch = vec![b'!'; 10];
+    for line in &lines {
+        let want = parse(line);
+        let got = parse_decoding(line, &mut scratch);
+        assert_eq!(got, want, "{}", String::from_utf8_lossy(line));
+        if let Some(c) = got
+            && c.opcode == Opcode::Binary
+            && c.carried == Carried::B64
+        {
+            assert_eq!(scratch, payload(line, &c));
+        }
+    }
+}
+
+/// Integers as `str::parse` reads them, within the digit bound and without leading zeros, at
+/// every length around 19 and 20 digits (where a u64 can overflow) and before other bytes.
+#[test]
+fn integers_are_read_as_str_parse_reads_them() {
+    let mut cases: Vec<String> = vec![
+        "".into(),
+        "0".into(),
+        "00".into(),
+        "01".into(),
+        "18446744073709551615".into(),
+        "18446744073709551616".into(),
+        "99999999999999999999".into(),
+        "9999999999999999999".into(),
+        "123456789012345678901".into(),
+    ];
+    for len in 1..=22 {
+        cases.push("9".repeat(len));
+        cases.push(format!("1{}", "0".repeat(len - 1)));
+        cases.push(format!("{}7", "3".repeat(len - 1)));
+    }
+    for max in [10, 12, 19, 20, 25] {
+        for digits in &cases {
+            for after in ["", ",", "x9"] {
+                let text = format!("{digits}{after}");
+                let mut c = Cur {
+                    b: text.as_bytes(),
+                    i: 0,
+                };
+                let want = (!digits.is_empty()
+                    && digits.len() <= max
+                    && !(digits.len() > 1 && digits.starts_with('0')))
+                .then(|| digits.parse::<u64>().ok())
+                .flatten();
+                assert_eq!(c.uint(max), want, "{text:?} max {max}");
+                if want.is_some() {
+                    assert_eq!(c.i, digits.len());
+                }
+            }
+        }
+    }
+}
+
+/// A line read where it starts in a buffer of lines is the line `parse` reads (trimmed, as the
+/// reader reads it), found to end at its `\n`, with or without fields after the payload and
+/// trailing `\r` or blanks; a cut buffer or a `\n` inside the line is left to the usual way.
+#[test]
+fn a_line_read_at_its_start_in_a_buffer_is_the_line_parse_reads() {
+    let mut lines: Vec<Vec<u8>> = Vec::new();
+    let texts = [
+        "",
+        "a",
+        "é \" \\ \n \t",
+        "{\"k\":\"v\\\\\"}",
+        &"x".repeat(200),
+    ];
+    for (i, t) in texts.iter().enumerate() {
+        lines.push(line_of(&frame(
+            i as u64 + 1,
+            17,
+            Direction::In,
+            Opcode::Text,
+            t.as_bytes(),
+        )));
+    }
+    for n in [0usize, 1, 2, 3, 64, 100] {
+        let payload: Vec<u8> = (0..n as u8).collect();
+        for op in [Opcode::Binary, Opcode::Pong, Opcode::Close] {
+            lines.push(line_of(&frame(9, 1_000_001, Direction::Out, op, &payload)));
+        }
+    }
+    lines.push(b"{\"seq\":1,\"t\":\"x\",\"ms\":1.000,\"dir\":\"in\",\"op\":\"text\",\"len\":2,\"text\":\"hi\",\"client\":3}".to_vec());
+    lines.push(b"{\"seq\":1,\"t\":\"x\",\"ms\":1.000,\"dir\":\"in\",\"op\":\"text\",\"len\":2,\"text\":\"hi\",\"client\":3,\"injected\":true}".to_vec());
+    lines.push(b"{\"seq\":1,\"t\":\"x\",\"ms\":1.000,\"dir\":\"in\",\"op\":\"text\",\"len\":2,\"text\":\"hi\",\"other\":[1,{\"a\":2}]}".to_vec());
+    lines.push(b"{\"seq\":1,\"t\":\"x\",\"ms\":1.000,\"dir\":\"in\",\"op\":\"text\",\"len\":2,\"text\":\"hi\",\"dir\":\"out\"}".to_vec());
+    lines.push(b"{\"seq\":1,\"t\":\"x\",\"ms\":1.000,\"dir\":\"in\",\"op\":\"text\",\"len\":2,\"text\":\"hi\"} ".to_vec());
+    lines.push(b"{\"seq\":1,\"t\":\"x\",\"ms\":1.000,\"dir\":\"in\",\"op\":\"text\",\"len\":3,\"text\":\"h\ni\"}".to_vec());
+    lines.push(b"{\"seq\":1,\"t\":\"x\",\"ms\":1.000,\"dir\":\"in\",\"op\":\"binary\",\"len\":3,\"b64\":\"AAE\nC\"}".to_vec());
+    let next = b"{\"seq\":2,\"t\":\"y\",\"ms\":2.000,\"dir\":\"in\",\"op\":\"text\",\"len\":1,\"text\":\"z\"}\n";
+    let mut found = 0;
+    for line in &lines {
+        for end in [&b"\n"[..], b"\r\n", b" \t\n", b""] {
+            let buf = [&line[..], end, next].concat();
+            // What the reader's way makes of it: the line up to the first `\n`, trimmed.
+            let nl = buf.iter().position(|b| *b == b'\n').expect("a newline");
+            let expect = parse(trim_line(&buf[..nl])).map(|c| (c, nl));
+            let mut payload = Vec::new();
+            let got = parse_line_start(&buf, Some(&mut payload));
+            assert_eq!(got, expect, "{}", String::from_utf8_lossy(&buf));
+            if let Some((c, len)) = got {
+                found += 1;
+                assert_eq!(buf[len], b'\n');
+                assert!(!buf[..len].contains(&b'\n'));
+                if c.opcode == Opcode::Binary {
+                    assert_eq!(payload, self::payload(line, &c));
+                }
+            }
+            // Cut anywhere before the `\n`: nothing.
+            for cut in 0..nl.min(line.len() + 1) {
+                assert_eq!(parse_line_start(&buf[..cut], None), None);
+            }
+        }
+    }
+    assert!(found > 10, "{found}");
+}

@@ -58,6 +58,25 @@ impl<R: Read> LineReader<R> {
         }
     }
 
+    /// A reader whose first `filled` bytes were already read from `src` into `buf` (at least
+    /// a chunk long, and no longer than the bound), `src` being just past them.
+    pub fn with_buffer(src: R, buf: Vec<u8>, filled: usize, max_line: usize) -> Self {
+        let max_line = max_line.max(64);
+        debug_assert!(buf.len() >= CHUNK.min(max_line) && buf.len() <= max_line);
+        debug_assert!(filled <= buf.len());
+        LineReader {
+            src,
+            end: filled.min(buf.len()),
+            buf,
+            start: 0,
+            scanned: 0,
+            base: 0,
+            eof: false,
+            line_no: 0,
+            max_line,
+        }
+    }
+
     pub fn max_line(&self) -> usize {
         self.max_line
     }
@@ -70,6 +89,32 @@ impl<R: Read> LineReader<R> {
     /// A line's bytes, until the next call to `next_line`.
     pub fn bytes(&self, line: &Line) -> &[u8] {
         &self.buf[line.range.clone()]
+    }
+
+    /// What is buffered from the next line's start on (it may hold several lines, or part of
+    /// one), for a caller that can tell where a line ends by reading it.
+    #[inline]
+    pub fn buffered(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+
+    /// The next line, which the caller found to be the first `len` bytes of [`Self::buffered`]
+    /// with a `\n` right after them: what `next_line` would have returned, without searching.
+    #[inline]
+    pub fn take_line(&mut self, len: usize) -> Line {
+        debug_assert_eq!(self.buf.get(self.start + len), Some(&b'\n'));
+        debug_assert!(!self.buf[self.start..self.start + len].contains(&b'\n'));
+        let (start, offset) = (self.start, self.base + self.start as u64);
+        self.start = start + len + 1;
+        self.scanned = self.start;
+        self.line_no += 1;
+        Line {
+            no: self.line_no,
+            offset,
+            range: start..start + len,
+            complete: true,
+            too_long: None,
+        }
     }
 
     pub fn next_line(&mut self) -> io::Result<Option<Line>> {
@@ -212,12 +257,31 @@ mod tests {
     type Seen = (u64, u64, Vec<u8>, bool, Option<u64>);
 
     fn lines(data: &[u8], step: usize, max: usize) -> Vec<Seen> {
-        let mut r = LineReader::with_max_line(Trickle { data, step }, max);
+        let v = read_all(
+            LineReader::with_max_line(Trickle { data, step }, max),
+            data.len(),
+        );
+        // The same when the first bytes were read beforehand into a buffer of the reader's.
+        let first = data.len().min(max.max(64)).min(CHUNK);
+        let mut buf = vec![0; CHUNK.min(max.max(64))];
+        buf[..first].copy_from_slice(&data[..first]);
+        let rest = Trickle {
+            data: &data[first..],
+            step,
+        };
+        assert_eq!(
+            read_all(LineReader::with_buffer(rest, buf, first, max), data.len()),
+            v
+        );
+        v
+    }
+
+    fn read_all(mut r: LineReader<Trickle<'_>>, total: usize) -> Vec<Seen> {
         let mut v = Vec::new();
         while let Some(l) = r.next_line().expect("read") {
             v.push((l.no, l.offset, r.bytes(&l).to_vec(), l.complete, l.too_long));
         }
-        assert_eq!(r.consumed(), data.len() as u64);
+        assert_eq!(r.consumed(), total as u64);
         v
     }
 

@@ -3,10 +3,11 @@
 //! numbering and what counts as a header or a record are the reader's.
 
 use super::LineLoc;
-use super::canonical::{self, Canonical};
+use super::canonical::{self, Canonical, Carried};
 use super::lines::{Line, LineReader, MAX_LINE};
 use crate::capture::FORMAT_VERSION;
 use crate::capture::reader::{CaptureError, Entry, entry_from, no_record, trim_line};
+use crate::engine::frame::Opcode;
 use serde_json::{Map, Value};
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
@@ -20,6 +21,8 @@ pub(crate) enum Record<'a> {
         c: Canonical,
         line: &'a [u8],
         loc: LineLoc,
+        /// A binary frame's payload, when [`Records::decode_binary`] asked for it.
+        payload: Option<&'a [u8]>,
     },
     /// Any other record, read with serde: a frame (payload decoded) or an event.
     Parsed {
@@ -53,6 +56,9 @@ pub(crate) struct Records {
     pending_header: Option<Map<String, Value>>,
     /// The first warning, for the error of a file with no record at all.
     first_warning: Option<String>,
+    /// Whether binary frames' payloads are decoded as their lines are read, and where.
+    decode_binary: bool,
+    payload: Vec<u8>,
 }
 
 impl Records {
@@ -67,13 +73,21 @@ impl Records {
         };
         let mut file = File::open(path).map_err(io)?;
         let total = file.metadata().map_err(io)?.len();
-        if looks_like_har(&mut file).map_err(io)? {
-            return Ok(Opened::Har);
-        }
-        file.seek(SeekFrom::Start(0)).map_err(io)?;
+        let lines = match read_head(&mut file).map_err(io)? {
+            Head::Har => return Ok(Opened::Har),
+            // The bytes read to decide are the line reader's first chunk, as if it had read
+            // them (a fresh megabyte per open cost a page fault's zeroing on top of the read).
+            Head::Capture(head, got) if max_line >= head.len() => {
+                LineReader::with_buffer(file, head, got, max_line)
+            }
+            _ => {
+                file.seek(SeekFrom::Start(0)).map_err(io)?;
+                LineReader::with_max_line(file, max_line)
+            }
+        };
         Ok(Opened::Lines(Box::new(Records {
             path: path.to_path_buf(),
-            lines: LineReader::with_max_line(file, max_line),
+            lines,
             total,
             next_seq: 0,
             seen: 0,
@@ -82,7 +96,15 @@ impl Records {
             bad: 0,
             pending_header: None,
             first_warning: None,
+            decode_binary: false,
+            payload: Vec::new(),
         })))
+    }
+
+    /// Decode the payloads of canonical binary frames as their lines are read (one pass over
+    /// the base64 instead of a check and then a decode).
+    pub fn decode_binary(&mut self, on: bool) {
+        self.decode_binary = on;
     }
 
     /// The file's size when it was opened.
@@ -99,6 +121,16 @@ impl Records {
         if let Some(h) = self.pending_header.take() {
             return Ok(Some(Record::Header(h)));
         }
+        // The common case first: a canonical line read where it starts in the buffer, its end
+        // found by reading it rather than by a search.
+        let payload = self.decode_binary.then_some(&mut self.payload);
+        if let Some((c, len)) = canonical::parse_line_start(self.lines.buffered(), payload) {
+            let line = self.lines.take_line(len);
+            self.seen = line.no;
+            self.next_seq = c.seq;
+            self.records += 1;
+            return Ok(Some(self.canonical(c, line)));
+        }
         let (c, line) = loop {
             let Some(line) = self.lines.next_line().map_err(|source| CaptureError::Io {
                 path: self.path.clone(),
@@ -110,7 +142,11 @@ impl Records {
             self.seen = line.no;
             // The common case first, without building a step.
             if line.too_long.is_none()
-                && let Some(c) = canonical::parse(trim_line(self.lines.bytes(&line)))
+                && let Some(c) = if self.decode_binary {
+                    canonical::parse_decoding(trim_line(self.lines.bytes(&line)), &mut self.payload)
+                } else {
+                    canonical::parse(trim_line(self.lines.bytes(&line)))
+                }
             {
                 self.next_seq = c.seq;
                 self.records += 1;
@@ -128,11 +164,17 @@ impl Records {
                 None => continue,
             }
         };
-        Ok(Some(Record::Canonical {
+        Ok(Some(self.canonical(c, line)))
+    }
+
+    fn canonical(&self, c: Canonical, line: Line) -> Record<'_> {
+        let decoded = self.decode_binary && c.opcode == Opcode::Binary && c.carried == Carried::B64;
+        Record::Canonical {
+            payload: decoded.then_some(&self.payload[..]),
             c,
             line: trim_line(self.lines.bytes(&line)),
             loc: loc_of(&line),
-        }))
+        }
     }
 
     /// The reader's verdict at the end: a file with no header and no record is not a capture.
@@ -248,7 +290,20 @@ pub(crate) fn parse_record(obj: Map<String, Value>, next_seq: &mut u64) -> Resul
 /// The reader's test: a first line that is not JSON in a file that starts with `{` may be a
 /// HAR (one JSON document over many lines). Looked at without building the document.
 pub(crate) fn looks_like_har(file: &mut File) -> std::io::Result<bool> {
-    let mut head = vec![0u8; 1 << 20];
+    Ok(matches!(read_head(file)?, Head::Har))
+}
+
+/// What the first megabyte of a file says.
+enum Head {
+    /// Not a HAR: the bytes read (filled up to the count), the file just past them.
+    Capture(Vec<u8>, usize),
+    Har,
+    /// Not a HAR either, found by reading on: the file is anywhere.
+    Reread,
+}
+
+fn read_head(file: &mut File) -> std::io::Result<Head> {
+    let mut head = vec![0u8; super::lines::CHUNK];
     let mut got = 0;
     while got < head.len() {
         match file.read(&mut head[got..]) {
@@ -258,12 +313,12 @@ pub(crate) fn looks_like_har(file: &mut File) -> std::io::Result<bool> {
             Err(e) => return Err(e),
         }
     }
-    let head = &head[..got];
-    let first = head.split(|b| *b == b'\n').next().unwrap_or_default();
+    let read = &head[..got];
+    let first = read.split(|b| *b == b'\n').next().unwrap_or_default();
     if serde_json::from_slice::<Value>(trim_line(first)).is_ok()
-        || head.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{')
+        || read.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{')
     {
-        return Ok(false);
+        return Ok(Head::Capture(head, got));
     }
     #[derive(serde::Deserialize)]
     #[allow(dead_code)]
@@ -276,5 +331,6 @@ pub(crate) fn looks_like_har(file: &mut File) -> std::io::Result<bool> {
         entries: Vec<serde::de::IgnoredAny>,
     }
     file.seek(SeekFrom::Start(0))?;
-    Ok(serde_json::from_reader::<_, Har>(BufReader::with_capacity(1 << 20, &*file)).is_ok())
+    let har = serde_json::from_reader::<_, Har>(BufReader::with_capacity(1 << 20, &*file)).is_ok();
+    Ok(if har { Head::Har } else { Head::Reread })
 }

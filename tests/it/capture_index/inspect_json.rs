@@ -8,6 +8,7 @@ use serde_json::json;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 use wsdeck::capture::line::{LineEncoder, add_field, fields};
+use wsdeck::capture::writer::{CaptureMeta, CaptureWriter};
 use wsdeck::capture::{Entry, read_capture};
 use wsdeck::decode::{DecoderKind, decode};
 use wsdeck::engine::{Direction, Opcode};
@@ -160,4 +161,133 @@ fn headers_late_or_missing_and_damaged_lines_print_as_before() {
     for (name, bytes) in cases {
         assert_streams_as_before(&write(dir.path(), name, &bytes));
     }
+}
+
+/// Seeded xorshift64: the same capture every run.
+fn rng(seed: u64) -> impl FnMut() -> u64 {
+    let mut x = seed;
+    move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    }
+}
+
+/// Frames that steer every fast path: text with escapes, control bytes and UTF-8 at every
+/// position near 8, 32 and 64-byte boundaries (and text that is not UTF-8), binary frames the
+/// decoders claim next to random ones with every first byte, times that cross seconds.
+fn generated_frames(n: u64) -> Vec<wsdeck::engine::Frame> {
+    let mut next = rng(0x2545_f491_4f6c_dd1d);
+    let pieces = [
+        "\"",
+        "\\",
+        "\n",
+        "\t",
+        "\r",
+        "\u{8}",
+        "\u{c}",
+        "\u{1}",
+        "\u{1f}",
+        "\u{7f}",
+        "é",
+        "😀",
+        "/",
+        "a",
+        "bcdefgh",
+        "{\"k\":\"v\"}",
+    ];
+    let claimed: [&[u8]; 4] = [
+        &[0xa1, 0x61, 0x61, 0x01],
+        &[0x92, 0x01, 0xa1, 0x78],
+        &[0x0a, 0x02, b'h', b'i', 0x10, 0x05],
+        &[0x81, 0xa1, b'a', 0x01],
+    ];
+    let mut at = 0u64;
+    (1..=n)
+        .map(|seq| {
+            at += match seq % 9 {
+                0 => next() % 700_000,
+                _ => next() % 3_000,
+            };
+            let dir = if seq % 3 == 0 {
+                Direction::Out
+            } else {
+                Direction::In
+            };
+            match seq % 4 {
+                0 | 1 => {
+                    let mut t = "x".repeat((seq % 140) as usize);
+                    for _ in 0..next() % 8 {
+                        t.push_str(pieces[(next() % pieces.len() as u64) as usize]);
+                    }
+                    frame(seq, at, dir, Opcode::Text, t)
+                }
+                2 => {
+                    let len = (next() % 100) as usize;
+                    let mut b: Vec<u8> = (0..len).map(|_| (next() >> 24) as u8).collect();
+                    if let Some(first) = b.first_mut() {
+                        *first = (seq / 4 % 256) as u8;
+                    }
+                    frame(seq, at, dir, Opcode::Binary, b)
+                }
+                _ => match seq % 16 {
+                    3 => frame(seq, at, dir, Opcode::Text, vec![b'a', 0xff, b'"']),
+                    7 => frame(seq, at, dir, Opcode::Ping, vec![1, 2, 3]),
+                    _ => {
+                        let c = claimed[(seq / 4 % 4) as usize];
+                        frame(seq, at, dir, Opcode::Binary, c.to_vec())
+                    }
+                },
+            }
+        })
+        .collect()
+}
+
+/// Many generated frames through the copied path (the header's `started` is the writer's) and
+/// the formatted one (another `started`; lines whose `t` was edited), as the reference prints
+/// them.
+#[test]
+fn many_generated_frames_print_as_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("generated.jsonl");
+    let started = SystemTime::UNIX_EPOCH + Duration::from_nanos(1_764_064_799_987_654_321);
+    let mut w = CaptureWriter::create(&path, &CaptureMeta::default(), started).unwrap();
+    let frames = generated_frames(4000);
+    w.frames(&frames).unwrap();
+    w.flush().unwrap();
+    drop(w);
+    assert_streams_as_before(&path);
+
+    let bytes = std::fs::read(&path).unwrap();
+    let (head, rest) = bytes.split_at(bytes.iter().position(|b| *b == b'\n').unwrap() + 1);
+    let mut header: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(head).unwrap();
+    for (name, other) in [
+        ("later", "2025-11-25T10:00:00.5Z"),
+        ("sub-microsecond", "2025-11-25T09:59:59.987654999Z"),
+    ] {
+        header.insert("started".into(), other.into());
+        let mut b = serde_json::to_vec(&header).unwrap();
+        b.push(b'\n');
+        b.extend_from_slice(rest);
+        assert_streams_as_before(&write(dir.path(), name, &b));
+    }
+
+    // Every fifth frame's fraction of a second edited: those lines are re-stamped.
+    let mut edited = head.to_vec();
+    for (i, line) in rest.split_inclusive(|b| *b == b'\n').enumerate() {
+        let mut line = line.to_vec();
+        if i % 5 == 0
+            && let Some(z) = line.windows(2).position(|w| w == b"Z\"")
+        {
+            line[z - 1] = if line[z - 1] == b'9' {
+                b'0'
+            } else {
+                line[z - 1] + 1
+            };
+        }
+        edited.extend_from_slice(&line);
+    }
+    assert_streams_as_before(&write(dir.path(), "edited", &edited));
 }
