@@ -236,11 +236,11 @@ impl Session {
         let end = self.log.len();
         let mut out = Vec::new();
         for j in (end.saturating_sub(JQ_SAMPLE_ROWS)..end).rev() {
-            let looks_json = self
+            let is_text = self
                 .log
                 .frame_info(j)
                 .is_some_and(|i| i.opcode == Opcode::Text);
-            if !looks_json {
+            if !is_text {
                 continue;
             }
             if let Some(Row {

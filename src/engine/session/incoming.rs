@@ -26,7 +26,7 @@ impl Actor {
         msg: Message,
         batch: &mut Vec<Frame>,
         closing: &Closing,
-        wire: Option<&WireLog>,
+        wire: &WireLog,
         warnings: &mut Vec<String>,
     ) -> Option<CloseInfo> {
         let (opcode, payload) = match msg {
@@ -57,7 +57,7 @@ impl Actor {
         cf: Option<CloseFrame>,
         batch: &mut Vec<Frame>,
         closing: &Closing,
-        wire: Option<&WireLog>,
+        wire: &WireLog,
         warnings: &mut Vec<String>,
     ) -> CloseInfo {
         let (code, reason) = match &cf {
@@ -66,7 +66,7 @@ impl Actor {
         };
         // tungstenite puts 1002 "Protocol violation" in place of a code not allowed on the
         // wire (and answers with it): the peer's own code is in the wire log.
-        if let Some(raw) = wire.and_then(WireLog::first_close)
+        if let Some(raw) = wire.first_close()
             && let Some(real) = raw.code()
             && real != code
             && !closing.started()
@@ -141,7 +141,7 @@ impl Actor {
             E::Utf8(detail) => self.not_utf8(detail, ws, batch).await,
             E::Protocol(P::InvalidCloseSequence) => {
                 // A one-byte close payload: keep it, it is the frame that broke the rule.
-                if let Some(raw) = ws.get_ref().log().and_then(WireLog::first_close).cloned() {
+                if let Some(raw) = ws.get_ref().log().first_close().cloned() {
                     let f = self.frame(Direction::In, Opcode::Close, raw.payload);
                     batch.push(f);
                 }
@@ -171,9 +171,9 @@ impl Actor {
         batch: &mut Vec<Frame>,
     ) -> CloseInfo {
         let wire = ws.get_ref().log();
-        let text = wire.and_then(WireLog::bad_text);
+        let text = wire.bad_text();
         let close = wire
-            .and_then(WireLog::first_close)
+            .first_close()
             .filter(|c| std::str::from_utf8(c.reason()).is_err())
             .cloned();
         match (text, close) {

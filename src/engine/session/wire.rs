@@ -486,7 +486,7 @@ impl CloseWatch {
 /// (how a stalled peer is told from a slow one).
 pub(crate) struct Tap<S> {
     inner: S,
-    log: Option<Box<WireLog>>,
+    log: Box<WireLog>,
     /// Where the first close goes once seen (`None` after, or for a session).
     watch: Option<CloseWatch>,
     written: u64,
@@ -500,14 +500,14 @@ impl<S> Tap<S> {
         };
         Tap {
             inner,
-            log: Some(Box::new(log)),
+            log: Box::new(log),
             watch,
             written: 0,
         }
     }
 
-    pub(crate) fn log(&self) -> Option<&WireLog> {
-        self.log.as_deref()
+    pub(crate) fn log(&self) -> &WireLog {
+        &self.log
     }
 
     /// Bytes written to the stream so far (above TLS: what the WebSocket layer wrote).
@@ -525,9 +525,9 @@ impl<S: AsyncRead + Unpin> AsyncRead for Tap<S> {
         let this = self.get_mut();
         let before = buf.filled().len();
         let r = Pin::new(&mut this.inner).poll_read(cx, buf);
-        if let (Poll::Ready(Ok(())), Some(log)) = (&r, this.log.as_mut()) {
-            log.feed(&buf.filled()[before..]);
-            if let Some(close) = log.first_close()
+        if let Poll::Ready(Ok(())) = &r {
+            this.log.feed(&buf.filled()[before..]);
+            if let Some(close) = this.log.first_close()
                 && let Some(watch) = this.watch.take()
             {
                 watch.publish(close);
