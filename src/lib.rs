@@ -21,6 +21,8 @@ pub mod needle;
 pub mod private;
 pub mod proxy;
 pub mod store;
+#[cfg(test)]
+mod test_rng;
 pub mod tui;
 pub mod ui;
 pub mod vocab;

@@ -369,19 +369,7 @@ mod tests {
         );
     }
 
-    /// xorshift64: deterministic, so a failure names its seed and iteration.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n.max(1) as u64) as usize
-        }
-    }
+    use crate::test_rng::Rng;
 
     fn every_decoder(bytes: &[u8], what: &str) {
         for k in DecoderKind::ALL {

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 /// benches), so no terminal crates and nothing from the console or the frontends.
 const LOWER: &[&str] = &[
     "engine", "store", "capture", "decode", "vocab", "monitor", "config", "demo", "proxy",
-    "filter", "exit", "needle", "private",
+    "filter", "exit", "needle", "private", "test_rng",
 ];
 
 /// The terminal crates, as they are spelled in paths.

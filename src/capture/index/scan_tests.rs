@@ -1,20 +1,6 @@
 use super::*;
 
-/// Seeded xorshift64: the same inputs every run.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
+use crate::test_rng::Rng;
 
 /// Bytes that steer the scan: stops, escapable letters, a letter that is no escape, UTF-8 lead
 /// and continuation bytes, bytes that are never UTF-8, DEL.

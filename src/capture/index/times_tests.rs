@@ -4,16 +4,7 @@ use crate::engine::frame::{Direction, Frame, Opcode};
 use bytes::Bytes;
 use std::time::Duration;
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
+use crate::test_rng::Rng;
 
 fn line(enc: &mut LineEncoder, at: Duration) -> Vec<u8> {
     let f = Frame {

@@ -379,18 +379,7 @@ fn load_proto_files_reads_merges_and_names_the_file_in_errors() {
 }
 
 /// xorshift64: deterministic, so a failure names its iteration.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
+use crate::test_rng::Rng;
 
 #[test]
 fn random_truncated_and_mutated_text_never_panics() {

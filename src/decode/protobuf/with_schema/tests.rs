@@ -333,18 +333,7 @@ fn depth_and_lines_are_bounded() {
 }
 
 /// xorshift64: deterministic, so a failure names its iteration.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
+use crate::test_rng::Rng;
 
 fn every_message(s: &ProtoSchema, bytes: &[u8], what: &str) {
     for name in s
