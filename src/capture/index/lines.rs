@@ -2,7 +2,7 @@
 //! reader's buffer, valid until the next call. A line that runs past one chunk is kept whole
 //! by growing the buffer, up to a bound; past the bound it is skipped, not held.
 
-use std::io::{self, Read};
+use std::io::{self, Read, Seek, SeekFrom};
 
 /// How much is read at a time.
 pub(crate) const CHUNK: usize = 1 << 20;
@@ -42,6 +42,26 @@ pub(crate) struct LineReader<R> {
     max_line: usize,
 }
 
+impl<R: Read + Seek> LineReader<R> {
+    /// Go on at file offset `to` (a line start at or past [`Self::consumed`]), `lines` lines
+    /// further on: within the buffer by moving the start, else by seeking.
+    pub fn skip_to(&mut self, to: u64, lines: u64) -> io::Result<()> {
+        let at = self.consumed();
+        debug_assert!(to >= at);
+        if to <= self.base + self.end as u64 {
+            self.start = (to - self.base) as usize;
+            self.scanned = self.scanned.max(self.start);
+        } else {
+            self.src.seek(SeekFrom::Start(to))?;
+            self.base = to;
+            (self.start, self.end, self.scanned) = (0, 0, 0);
+            self.eof = false;
+        }
+        self.line_no += lines;
+        Ok(())
+    }
+}
+
 impl<R: Read> LineReader<R> {
     /// A reader that skips lines longer than `max_line` (tests use a small bound).
     pub fn with_max_line(src: R, max_line: usize) -> Self {
@@ -75,6 +95,11 @@ impl<R: Read> LineReader<R> {
             line_no: 0,
             max_line,
         }
+    }
+
+    /// Lines handed out (or skipped) so far.
+    pub fn line_no(&self) -> u64 {
+        self.line_no
     }
 
     pub fn max_line(&self) -> usize {

@@ -117,6 +117,38 @@ impl Records {
         self.lines.consumed()
     }
 
+    /// Whether the next record is a header already read (a newer format's, after its warning):
+    /// it comes back without a line being read.
+    pub fn pending_header(&self) -> bool {
+        self.pending_header.is_some()
+    }
+
+    /// Go on at `to`, past `lines` lines read elsewhere (`inspect --json`'s workers), of which
+    /// `records` were canonical frame lines, the last with `last_seq`; the others blank. What
+    /// the records after them are told is then as if they had been read here.
+    pub fn skip_lines(
+        &mut self,
+        to: u64,
+        lines: u64,
+        records: u64,
+        last_seq: Option<u64>,
+    ) -> Result<(), CaptureError> {
+        self.lines
+            .skip_to(to, lines)
+            .map_err(|source| CaptureError::Io {
+                path: self.path.clone(),
+                source,
+            })?;
+        if lines > 0 {
+            self.seen = self.lines.line_no();
+        }
+        self.records += records;
+        if let Some(seq) = last_seq {
+            self.next_seq = seq;
+        }
+        Ok(())
+    }
+
     pub fn next(&mut self) -> Result<Option<Record<'_>>, CaptureError> {
         if let Some(h) = self.pending_header.take() {
             return Ok(Some(Record::Header(h)));

@@ -291,3 +291,47 @@ fn many_generated_frames_print_as_before() {
     }
     assert_streams_as_before(&write(dir.path(), "edited", &edited));
 }
+
+/// A capture of several megabytes, which `inspect --json` reads in spans on worker threads (on
+/// a machine with more than one core): events, blank lines and lines in another shape among
+/// the frames, and every seventh frame line re-stamped, print as the reference prints them.
+#[test]
+fn a_capture_of_many_spans_prints_as_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("spans.jsonl");
+    let started = SystemTime::UNIX_EPOCH + Duration::from_nanos(1_764_064_799_987_654_321);
+    let mut w = CaptureWriter::create(&path, &CaptureMeta::default(), started).unwrap();
+    w.frames(&generated_frames(30_000)).unwrap();
+    w.flush().unwrap();
+    drop(w);
+    let bytes = std::fs::read(&path).unwrap();
+    let mut enc = LineEncoder::new(started);
+    let mut mixed = Vec::with_capacity(bytes.len() + (1 << 20));
+    for (i, line) in bytes.split_inclusive(|b| *b == b'\n').enumerate() {
+        match i % 1009 {
+            500 => enc.event(
+                &mut mixed,
+                Duration::from_millis(i as u64),
+                "note",
+                fields(json!({"i": i})),
+            ),
+            700 => mixed.extend_from_slice(b"\n"),
+            // A frame without its seq, numbered from the one before.
+            900 => mixed.extend_from_slice(b"{\"dir\":\"in\",\"op\":\"text\",\"text\":\"x\"}\n"),
+            _ => {}
+        }
+        let mut line = line.to_vec();
+        if i % 7 == 3
+            && let Some(z) = line.windows(2).position(|w| w == b"Z\"")
+        {
+            line[z - 1] = if line[z - 1] == b'9' {
+                b'0'
+            } else {
+                line[z - 1] + 1
+            };
+        }
+        mixed.extend_from_slice(&line);
+    }
+    assert!(mixed.len() > 4 << 20, "{} bytes", mixed.len());
+    assert_streams_as_before(&write(dir.path(), "mixed.jsonl", &mixed));
+}
