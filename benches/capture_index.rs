@@ -11,7 +11,8 @@
 //! with escapes), so every run reads them from the page cache. Each run times, in turn:
 //! - index: `index_capture` to the end, the batches counted and dropped;
 //! - read_capture: the whole capture loaded (payloads decoded), as the console opens it today;
-//! - inspect --json: the release binary (a copy taken at the start), stdout to /dev/null;
+//! - inspect --json: the release binary (a copy taken at the start), stdout to /dev/null; then
+//!   the same held to one CPU (`sched_setaffinity`), where it reads without workers;
 //! - whole + encode: what `inspect --json` did before it streamed, in process: `read_capture`,
 //!   then every entry re-encoded (binary frames through the auto decoder) into a buffer that is
 //!   emptied every MiB, as writes to /dev/null would.
@@ -184,6 +185,27 @@ fn inspect(bin: &Path, path: &Path, home: &Path) {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
 
+/// `inspect` held to the first CPU, where it reads in order without workers (it counts the
+/// cores it may run on).
+fn inspect_on_one_core(bin: &Path, path: &Path, home: &Path) {
+    use std::os::unix::process::CommandExt;
+    let mut c = inspect_command(bin, path, home);
+    // SAFETY: between fork and exec only `sched_setaffinity` runs, which is async-signal-safe
+    // and touches nothing of the parent's.
+    unsafe {
+        c.pre_exec(|| {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            libc::CPU_SET(0, &mut set);
+            if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let o = c.output().expect("inspect");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
 /// Peak resident memory (MB) of a command, from `/usr/bin/time`.
 fn peak_rss_mb(c: Command) -> Option<f64> {
     let program = c.get_program().to_owned();
@@ -284,28 +306,36 @@ fn main() {
         let (mut idx, mut whole, mut insp, mut old) = (vec![], vec![], vec![], vec![]);
         let (mut r_idx, mut r_insp) = (vec![], vec![]);
         let (mut idx_cpu, mut insp_cpu, mut r_cpu) = (vec![], vec![], vec![]);
+        // The light runs first, the index pass and the child `inspect` in turn, then the runs
+        // that load the whole capture in this process: right after one of those freed its
+        // gigabyte, the next child's page faults cost it a third more time.
+        let mut one = vec![];
         for _ in 0..runs {
             let (i, ic) = timed_cpu(libc::RUSAGE_SELF, || {
                 index_once(&path);
             });
+            let (s, sc) = timed_cpu(libc::RUSAGE_CHILDREN, || inspect(&bin, &path, home.path()));
+            let single = timed(|| inspect_on_one_core(&bin, &path, home.path()));
+            idx_cpu.push(ic);
+            insp_cpu.push(sc);
+            r_cpu.push(sc / ic);
+            idx.push(i);
+            insp.push(s);
+            one.push(single);
+        }
+        for k in 0..runs {
             let mut loaded = None;
             let w = timed(|| loaded = Some(read_capture(&path).expect("read")));
             assert_eq!(
                 loaded.take().map(|c| c.entries.len() as u64),
                 Some(c.frames)
             );
-            let (s, sc) = timed_cpu(libc::RUSAGE_CHILDREN, || inspect(&bin, &path, home.path()));
-            idx_cpu.push(ic);
-            insp_cpu.push(sc);
-            r_cpu.push(sc / ic);
             let o = timed(|| {
                 whole_and_encode(&path);
             });
-            r_idx.push(w / i);
-            r_insp.push(o / s);
-            idx.push(i);
+            r_idx.push(w / idx[k]);
+            r_insp.push(o / insp[k]);
             whole.push(w);
-            insp.push(s);
             old.push(o);
         }
         let row = |what: &str, v: &[f64]| {
@@ -324,6 +354,7 @@ fn main() {
         row("index_capture", &idx);
         row("read_capture (whole)", &whole);
         row("inspect --json >/dev/null", &insp);
+        row("inspect --json, one core", &one);
         row("whole + encode (old inspect --json)", &old);
         row("index_capture, CPU time", &idx_cpu);
         row("inspect --json, CPU time", &insp_cpu);
