@@ -97,6 +97,11 @@ impl<R: Read> LineReader<R> {
         }
     }
 
+    /// What the lines are read from.
+    pub fn source(&self) -> &R {
+        &self.src
+    }
+
     /// Lines handed out (or skipped) so far.
     pub fn line_no(&self) -> u64 {
         self.line_no

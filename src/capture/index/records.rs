@@ -117,6 +117,11 @@ impl Records {
         self.lines.consumed()
     }
 
+    /// The open file, again (for `pread`s that do not move this reader's offset).
+    pub fn clone_file(&self) -> std::io::Result<File> {
+        self.lines.source().try_clone()
+    }
+
     /// Whether the next record is a header already read (a newer format's, after its warning):
     /// it comes back without a line being read.
     pub fn pending_header(&self) -> bool {

@@ -22,7 +22,6 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::panic::AssertUnwindSafe;
-use std::path::Path;
 use std::sync::mpsc;
 use std::sync::{Condvar, Mutex};
 use std::thread::Scope;
@@ -35,7 +34,7 @@ const SPAN: u64 = 1 << 20;
 const READ_PAST: usize = 64 << 10;
 /// How far past its span a worker reads on for a long last line before it leaves the line
 /// to the reading in order.
-const MAX_OVERRUN: usize = 16 << 20;
+const OVERRUN: usize = 16 << 20;
 const MAX_WORKERS: usize = 8;
 /// Spans done (or being done) ahead of the reading in order, per worker.
 const AHEAD_PER_WORKER: usize = 3;
@@ -45,6 +44,8 @@ pub(crate) struct Plan {
     pub span: u64,
     /// No worker: everything is read in order.
     pub workers: usize,
+    /// How far past a span's end a worker reads for its last line.
+    pub overrun: usize,
 }
 
 impl Plan {
@@ -54,6 +55,7 @@ impl Plan {
             span: SPAN,
             // On one core workers would only take turns with the reading in order.
             workers: if cores > 1 { cores.min(MAX_WORKERS) } else { 0 },
+            overrun: OVERRUN,
         }
     }
 }
@@ -146,6 +148,7 @@ struct Job<'a> {
     started: SystemTime,
     reading: &'a Reading,
     decode_binary: bool,
+    overrun: usize,
 }
 
 /// The reading in order's side: spans as workers finish them, taken in order.
@@ -169,7 +172,7 @@ impl<'env> Ahead<'env> {
         scope: &'scope Scope<'scope, 'env>,
         turns: &'env Turns,
         plan: Plan,
-        path: &'env Path,
+        file: impl Fn() -> std::io::Result<File>,
         (at, total): (u64, u64),
         started: SystemTime,
         reading: &'env Reading,
@@ -186,6 +189,7 @@ impl<'env> Ahead<'env> {
             started,
             reading,
             decode_binary: reading.kind != crate::decode::DecoderKind::Hex,
+            overrun: plan.overrun,
         };
         let window = AHEAD_PER_WORKER * plan.workers;
         turns.update(|s| {
@@ -200,8 +204,10 @@ impl<'env> Ahead<'env> {
         let mut spawned = 0;
         for n in 0..plan.workers {
             // A worker that cannot start leaves its share to the others (or to the reading in
-            // order, when none did).
-            let Ok(file) = File::open(path) else { break };
+            // order, when none did). Each reads the file the reading in order has open (by
+            // `pread`, so the shared offset is not moved), not the path, which may by now
+            // name another file.
+            let Ok(file) = file() else { break };
             let tx = tx.clone();
             let started = std::thread::Builder::new()
                 .name(format!("inspect-{n}"))
@@ -267,18 +273,21 @@ impl<'env> Ahead<'env> {
         self.got.get(&self.j).map(|s| s.start)
     }
 
-    /// A span's output buffer, for a later span.
+    /// A span's output buffer, for a later span; one that a long line made large is freed.
     pub fn recycle(&self, mut out: Vec<u8>) {
         out.clear();
         self.turns.update(|s| {
-            if s.spare.len() < s.window {
+            if s.spare.len() < s.window && out.capacity() <= 2 * s.out_capacity {
                 s.spare.push(out);
             }
         });
     }
+}
 
-    /// No more spans: workers finish the one in hand and end (the scope waits for them).
-    pub fn stop(self) {
+/// No more spans: workers finish the one in hand and end (the scope waits for them). On every
+/// way out, a panic's too, or the scope would wait for workers asleep on a full window.
+impl Drop for Ahead<'_> {
+    fn drop(&mut self) {
         self.turns.update(|s| s.stopped = true);
     }
 }
@@ -402,7 +411,7 @@ impl Worker {
                 }
                 None => {
                     // The line runs past what was read: read on for it, up to a bound.
-                    let want = filled.saturating_mul(2).min(span_len + MAX_OVERRUN);
+                    let want = filled.saturating_mul(2).min(span_len + job.overrun);
                     let at_end = filled < self.input.len();
                     if at_end || want <= filled {
                         break;
@@ -415,6 +424,10 @@ impl Worker {
             }
         }
         segs.push(counts.close(out.len(), from + i as u64, Then::Stop));
+        if self.input.capacity() > 2 * (span_len + READ_PAST) {
+            // A long line's room, not kept for the spans after it.
+            self.input = Vec::new();
+        }
         Span {
             start: Some(start),
             out,

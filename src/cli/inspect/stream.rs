@@ -83,7 +83,7 @@ pub(super) fn stream_json_to(
                     scope,
                     &turns,
                     plan,
-                    path,
+                    || recs.clone_file(),
                     (recs.bytes_read(), recs.total_bytes()),
                     started,
                     reading,
@@ -104,17 +104,12 @@ pub(super) fn stream_json_to(
                 Ok(None) => break st.finish(&recs),
                 Err(e) => break st.fail(e),
             }
-            if st.buf.len() >= OUT_CHUNK
-                && let Err(e) = st.flush()
-            {
+            if let Err(e) = st.paced() {
                 break written(Err(e));
             }
         };
-        let used = ahead.as_ref().map_or(0, |a| a.used);
-        if let Some(a) = ahead {
-            a.stop();
-        }
-        (code, used)
+        // Dropping `ahead` stops the workers, which the scope then waits for.
+        (code, ahead.map_or(0, |a| a.used))
     })
 }
 
@@ -170,6 +165,14 @@ impl Stream<'_> {
         }
     }
 
+    /// Written out once it holds a piece's worth, after a record as on one core.
+    fn paced(&mut self) -> std::io::Result<()> {
+        if self.buf.len() >= OUT_CHUNK {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
     fn flush(&mut self) -> std::io::Result<()> {
         self.out.write_all(&self.buf)?;
         self.buf.clear();
@@ -184,9 +187,12 @@ impl Stream<'_> {
         for seg in &span.segs {
             let piece = &span.out[from..seg.out_end];
             from = seg.out_end;
-            if !piece.is_empty()
-                && let Err(e) = self.flush().and_then(|_| self.out.write_all(piece))
-            {
+            // Written when the reading in order would have written within it (no warning can
+            // come between its lines), else kept: writes, and so a write that fails, come at
+            // the same points as on one core.
+            if self.buf.len() + piece.len() < OUT_CHUNK {
+                self.buf.extend_from_slice(piece);
+            } else if let Err(e) = self.flush().and_then(|_| self.out.write_all(piece)) {
                 return Err(written(Err(e)));
             }
             if let Err(e) = recs.skip_lines(seg.end, seg.lines, seg.records, seg.last_seq) {
@@ -200,6 +206,9 @@ impl Stream<'_> {
                     Ok(Some(rec)) => self.record(rec),
                     Ok(None) => break,
                     Err(e) => return Err(self.fail(e)),
+                }
+                if let Err(e) = self.paced() {
+                    return Err(written(Err(e)));
                 }
                 // A newer format's header comes after its warning, from the same line.
                 if !recs.pending_header() {

@@ -13,11 +13,24 @@ use crate::decode::DecoderKind;
 use crate::engine::frame::{Direction, Frame, Opcode, close_payload};
 use crate::test_rng::Rng;
 use serde_json::json;
+use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 /// Stdout, stderr, the exit code, and how many spans workers printed.
 fn run(path: &Path, kind: DecoderKind, plan: Plan) -> (Vec<u8>, String, i32, usize) {
+    let mut out = Vec::new();
+    let (err, code, spans) = run_to(path, kind, plan, &mut out);
+    (out, err, code.expect("stream"), spans)
+}
+
+/// Stderr, the exit code (or the error, said), and the spans workers printed.
+fn run_to(
+    path: &Path,
+    kind: DecoderKind,
+    plan: Plan,
+    out: &mut dyn Write,
+) -> (String, Result<i32, String>, usize) {
     let reading = match Reading::new(kind, &[], None) {
         Ok(r) => r,
         Err(code) => panic!("reading: {code}"),
@@ -26,16 +39,21 @@ fn run(path: &Path, kind: DecoderKind, plan: Plan) -> (Vec<u8>, String, i32, usi
         Opened::Lines(r) => r,
         Opened::Har => panic!("not a HAR"),
     };
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let (code, spans) = stream_json_to(path, recs, &reading, plan, &mut out, &mut err);
-    let code = code.expect("stream");
-    (out, String::from_utf8(err).expect("utf-8"), code, spans)
+    let mut err = Vec::new();
+    let (code, spans) = stream_json_to(path, recs, &reading, plan, out, &mut err);
+    let err = String::from_utf8(err).expect("utf-8");
+    (err, code.map_err(|e| e.to_string()), spans)
 }
 
 fn in_order() -> Plan {
+    plan(1 << 20, 0)
+}
+
+fn plan(span: u64, workers: usize) -> Plan {
     Plan {
-        span: 1 << 20,
-        workers: 0,
+        span,
+        workers,
+        overrun: 16 << 20,
     }
 }
 
@@ -51,7 +69,7 @@ fn same_with_workers(path: &Path, runs: &[(DecoderKind, &[u64])], min_used: u64)
         assert_eq!(want.3, 0);
         for &span in spans {
             for workers in [1, 2, 3] {
-                let got = run(path, kind, Plan { span, workers });
+                let got = run(path, kind, plan(span, workers));
                 if span >= min_used {
                     let spans = size / span;
                     assert!(
@@ -103,7 +121,7 @@ fn frame(seq: u64, opcode: Opcode, payload: Vec<u8>) -> Frame {
 /// places: events, blank and blank-looking lines, `\r\n` ends, frames in another field order
 /// and without a seq, injected and proxied frames, a line that is not JSON, a second header and
 /// a newer format's, a line longer than most spans; the last line is cut off.
-fn mixed_capture(path: &Path) {
+fn mixed_capture(path: &Path, lines: usize) {
     let started = SystemTime::UNIX_EPOCH + Duration::from_secs(1_780_000_000);
     let mut enc = LineEncoder::new(started);
     let mut out = Vec::new();
@@ -113,7 +131,7 @@ fn mixed_capture(path: &Path) {
     out.push(b'\n');
     let mut rng = Rng(0x005e_ed0f_5aa5);
     let mut seq = 0;
-    for i in 0..1500 {
+    for i in 0..lines {
         seq += 1;
         // The rare kinds at least once each, the rest at random.
         let roll = match i {
@@ -204,7 +222,7 @@ fn mixed_capture(path: &Path) {
 fn spans_read_ahead_print_what_the_reading_in_order_prints() {
     let dir = tempfile::tempdir().expect("dir");
     let path = dir.path().join("mixed.jsonl");
-    mixed_capture(&path);
+    mixed_capture(&path, 1500);
     // The warnings and the cut-off last line are what the reader says of this file, so the
     // comparison covers them.
     let (_, err, _, _) = run(&path, DecoderKind::Auto, in_order());
@@ -255,4 +273,89 @@ fn a_capture_without_a_header_first_is_the_same_with_workers() {
     }
     std::fs::write(&path, out).expect("write");
     same_with_workers(&path, &[(DecoderKind::Auto, &[5, 333, 4096])], 333);
+}
+
+/// A capture of some megabytes, past the reader's first chunk (so skipping a span's lines
+/// seeks): a stretch of events longer than several spans, a line longer than what a worker
+/// reads past its span at first, and one longer than it reads at all.
+#[test]
+fn long_stretches_and_long_lines_are_read_in_order_as_before() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("long.jsonl");
+    let started = SystemTime::UNIX_EPOCH + Duration::from_secs(1_780_000_000);
+    let mut enc = LineEncoder::new(started);
+    let mut out = b"{\"wsdeck_capture\":1,\"started\":\"2026-05-28T20:26:40Z\"}\n".to_vec();
+    let mut rng = Rng(91);
+    let mut seq = 0;
+    let mut frames = |out: &mut Vec<u8>, enc: &mut LineEncoder, n: usize, seq: &mut u64| {
+        for _ in 0..n {
+            *seq += 1;
+            let bytes: Vec<u8> = (0..rng.below(60)).map(|_| rng.next() as u8).collect();
+            enc.frame(out, &frame(*seq, Opcode::Binary, bytes));
+        }
+    };
+    frames(&mut out, &mut enc, 4000, &mut seq);
+    for i in 0..3000u64 {
+        let at = Duration::from_micros(seq * 997 + i);
+        enc.event(&mut out, at, "note", fields(json!({ "i": i })));
+    }
+    frames(&mut out, &mut enc, 4000, &mut seq);
+    for len in [150_000, 400_000] {
+        seq += 1;
+        enc.frame(&mut out, &frame(seq, Opcode::Binary, vec![7; len]));
+        frames(&mut out, &mut enc, 3000, &mut seq);
+    }
+    std::fs::write(&path, &out).expect("write");
+    assert!(out.len() > 2 << 20, "{} bytes", out.len());
+    let want = run(&path, DecoderKind::Hex, in_order());
+    for workers in [1, 2] {
+        let p = Plan {
+            span: 64 << 10,
+            workers,
+            // Reads past a span: 64 KiB at first, then up to 300 KB, which the 150 KB frame's
+            // line (200 KB) needs and the 400 KB frame's (530 KB) is past.
+            overrun: 300_000,
+        };
+        let got = run(&path, DecoderKind::Hex, p);
+        assert_eq!(got.1, want.1);
+        assert_eq!(got.2, want.2);
+        assert!(got.0 == want.0, "{workers} workers: the output differs");
+        assert!(got.3 > 20, "{} spans printed by workers", got.3);
+    }
+}
+
+/// Stdout that refuses every write (`/dev/full`): the error, and the warnings said before it,
+/// are those of the reading in order.
+#[test]
+fn a_write_that_fails_fails_as_in_order() {
+    struct Full;
+    impl Write for Full {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::from_raw_os_error(28))
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("mixed.jsonl");
+    // Output of about a megabyte: several times what is written at once.
+    mixed_capture(&path, 6000);
+    let want = run_to(&path, DecoderKind::Auto, in_order(), &mut Full);
+    assert!(
+        want.1.as_ref().is_err_and(|e| e.contains("os error 28")),
+        "{:?}",
+        want.1
+    );
+    // Some warnings come before the first write and some would come after it.
+    let all = run(&path, DecoderKind::Auto, in_order()).1;
+    assert!(!want.0.is_empty() && want.0.len() < all.len(), "{}", want.0);
+    for span in [100, 5000, 1 << 20] {
+        let got = run_to(&path, DecoderKind::Auto, plan(span, 2), &mut Full);
+        assert_eq!(
+            (got.0, got.1),
+            (want.0.clone(), want.1.clone()),
+            "span {span}"
+        );
+    }
 }
