@@ -29,6 +29,8 @@ pub struct FrameView {
     pub visible: Vec<usize>,
     /// Log rows the filter has looked at.
     pub scanned: usize,
+    /// How long a jq filter may take on one frame before it is given up.
+    pub jq_limit: std::time::Duration,
 }
 
 impl Default for FrameView {
@@ -40,6 +42,7 @@ impl Default for FrameView {
             filter: None,
             visible: Vec::new(),
             scanned: 0,
+            jq_limit: crate::filter::JQ_TRIAL,
         }
     }
 }
@@ -129,21 +132,54 @@ impl Session {
     /// Look at up to `budget` more rows (an eighth of it for a jq filter: a jq program costs
     /// about 1.5 µs a row, and a slice must stay within a frame's 16 ms).
     pub fn scan(&mut self, budget: usize) {
-        let Some(f) = &self.view.filter else { return };
+        let Some(f) = &mut self.view.filter else {
+            return;
+        };
         let budget = if f.uses_jq() {
             (budget / JQ_SLICE_DIVISOR).max(1)
         } else {
             budget
         };
-        let end = self.log.len().min(self.view.scanned + budget);
-        for j in self.view.scanned..end {
-            // The fixed fields decide most rows without reading a payload back.
-            let hit = match f.matches_without_payload(self.log.frame_info(j).as_ref()) {
-                Some(hit) => hit,
-                None => self.log.get(j).is_some_and(|r| f.matches(&r)),
+        let start = self.view.scanned;
+        let end = self.log.len().min(start + budget);
+        // What the rows' fields decide (most rows, without reading a payload back), and the
+        // payloads left to jq, which runs them on its own thread as one batch.
+        let mut decided: Vec<Option<bool>> = Vec::with_capacity(end - start);
+        let (mut batch, mut batch_rows) = (crate::filter::JqBatch::default(), Vec::new());
+        for j in start..end {
+            let d = match f.matches_without_payload(self.log.frame_info(j).as_ref()) {
+                Some(hit) => Some(hit),
+                None => match self.log.get(j).map(|r| f.before_jq(&r)) {
+                    None => Some(false),
+                    Some(Ok(hit)) => Some(hit),
+                    Some(Err(payload)) => {
+                        batch.push(&payload);
+                        batch_rows.push(j);
+                        None
+                    }
+                },
             };
-            if hit {
-                self.view.visible.push(j);
+            decided.push(d);
+        }
+        let verdicts = match f.jq_verdicts(batch) {
+            Ok(v) => v,
+            Err(failed) => {
+                let seq = failed
+                    .at
+                    .and_then(|k| batch_rows.get(k))
+                    .and_then(|&j| self.log.frame_info(j))
+                    .map_or(0, |i| i.seq);
+                let why = f.jq_failure(failed, seq);
+                self.clear_filter();
+                self.view.follow = true;
+                self.filter_dropped = Some(format!("filter removed: {why}"));
+                return;
+            }
+        };
+        let mut verdicts = verdicts.into_iter();
+        for (k, d) in decided.into_iter().enumerate() {
+            if d.unwrap_or_else(|| verdicts.next().unwrap_or(false)) {
+                self.view.visible.push(start + k);
             }
         }
         self.view.scanned = end;
@@ -213,9 +249,10 @@ impl Session {
             self.keep_cursor_visible(rows);
             return Ok(());
         }
-        let f = Filter::parse(text)?;
+        let mut f = Filter::parse(text)?;
         if f.uses_jq() {
-            f.trial(self.jq_samples(), crate::filter::JQ_TRIAL)?;
+            f.run_jq_apart(self.view.jq_limit)?;
+            f.trial(self.jq_samples())?;
         }
         // A search under way counts rows of the view it started in.
         self.search = None;
@@ -288,3 +325,7 @@ impl Session {
         cleared
     }
 }
+
+#[cfg(test)]
+#[path = "frames_tests.rs"]
+mod tests;

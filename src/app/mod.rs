@@ -348,6 +348,21 @@ impl App {
 
 /// Apply one event; return what the runtime must do.
 pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
+    let effects = apply(app, event);
+    // A filter given up while it scanned (any session's) says why on the status line.
+    for i in 0..app.sessions.len() {
+        if let Some(why) = app.sessions[i].filter_dropped.take() {
+            app.status = Some(if i == app.selected {
+                why
+            } else {
+                format!("{}: {why}", app.sessions[i].name)
+            });
+        }
+    }
+    effects
+}
+
+fn apply(app: &mut App, event: Event) -> Vec<Effect> {
     match event {
         Event::Key(key) => {
             if key.kind == KeyEventKind::Release {

@@ -167,6 +167,9 @@ pub struct Session {
     pub injected: std::collections::HashSet<u64>,
     /// A `/` search still looking (`app::search`).
     pub(crate) search: Option<super::search::SearchScan>,
+    /// Why the filter was given up while it scanned (a jq program stuck on a frame), for the
+    /// status line: `update` takes it.
+    pub(crate) filter_dropped: Option<String>,
     /// A capture still being read in the background.
     pub opening: Option<crate::app::opening::Opening>,
 }
@@ -211,6 +214,7 @@ impl Session {
             opening: None,
             injected: Default::default(),
             search: None,
+            filter_dropped: None,
         }
     }
 
