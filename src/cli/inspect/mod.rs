@@ -37,15 +37,16 @@ pub fn run(
         Ok(r) => r,
         Err(code) => return Ok(code),
     };
-    if json {
-        match Records::open(path) {
-            Ok(Opened::Lines(recs)) => return stream::stream_json(path, recs, &decoder),
-            // One JSON document: read whole, below.
-            Ok(Opened::Har) => {}
-            Err(e) => {
-                eprintln!("wsdeck: {e}");
-                return Ok(exit::USAGE);
-            }
+    match Records::open(path) {
+        Ok(Opened::Lines(recs)) if json => return stream::stream_json(path, recs, &decoder),
+        Ok(Opened::Lines(recs)) => {
+            return readable::stream_readable(path, recs, max_bytes, &decoder);
+        }
+        // One JSON document: read whole, below.
+        Ok(Opened::Har) => {}
+        Err(e) => {
+            eprintln!("wsdeck: {e}");
+            return Ok(exit::USAGE);
         }
     }
     let Some(cap) = crate::cli::read_capture_or_say(path) else {
@@ -58,19 +59,7 @@ pub fn run(
         write_json(&mut out, &cap.entries, started, &decoder)
     } else {
         if let Some(h) = &cap.header {
-            let _ = writeln!(
-                out,
-                "capture {}  started {}  target {}  agent_session_id {}",
-                path.display(),
-                h.get("started").and_then(Value::as_str).unwrap_or("?"),
-                h.get("target")
-                    .and_then(|t| t.get("describe"))
-                    .and_then(Value::as_str)
-                    .unwrap_or("?"),
-                h.get("agent_session_id")
-                    .and_then(Value::as_str)
-                    .unwrap_or("-"),
-            );
+            let _ = readable::write_header(&mut out, path, h);
         }
         readable::write_readable(&mut out, &cap.entries, max_bytes, &decoder)
     };

@@ -1,18 +1,161 @@
 //! `inspect` without `--json`: each record as a line a person reads, frames with their payload
 //! pretty-printed, decoded or dumped as hex.
 
-use super::{Reading, decoded};
+use super::{Reading, decoded, written};
+use crate::capture::index::canonical::decode_into;
+use crate::capture::index::records::{Opened, Record, Records};
 use crate::capture::reader::Entry;
 use crate::decode::json::{JsonView, discriminator, view};
 use crate::decode::pcm::{self, PcmFormat};
 use crate::decode::{DecoderKind, TreeLine, hexdump};
 use crate::engine::close::explain;
 use crate::engine::frame::{Direction, Frame, Opcode};
-use serde_json::Value;
+use crate::exit;
+use anyhow::Result;
+use bytes::Bytes;
+use serde_json::{Map, Value};
 use std::io::Write;
+use std::path::Path;
+
+/// `inspect` for a capture of lines, one record at a time, as [`write_readable`] prints the
+/// capture read whole: the first screen of a gigabyte capture comes at once and memory stays
+/// at a line. The reader's warnings are the same, said as their lines are reached (held until
+/// the first record, so a file that is not a capture gets only its error).
+pub(super) fn stream_readable(
+    path: &Path,
+    recs: Box<Records>,
+    max_bytes: usize,
+    reading: &Reading,
+) -> Result<i32> {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(256 << 10, stdout.lock());
+    let stderr = std::io::stderr();
+    let code = stream_readable_to(path, recs, max_bytes, reading, &mut out, &mut stderr.lock());
+    match code {
+        Ok(code) if code == exit::OK => written(out.flush()),
+        other => other,
+    }
+}
+
+pub(super) fn stream_readable_to(
+    path: &Path,
+    mut recs: Box<Records>,
+    max_bytes: usize,
+    reading: &Reading,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<i32> {
+    let mut held = Some(Vec::new());
+    let release = |held: &mut Option<Vec<String>>, err: &mut dyn Write| {
+        for w in held.take().unwrap_or_default() {
+            let _ = writeln!(err, "wsdeck: {}: {w}", path.display());
+        }
+    };
+    // The header line comes first, as when the capture was read whole: the first header's,
+    // found further on when a record comes before it.
+    let mut headed = false;
+    let mut payload = Vec::new();
+    loop {
+        let rec = match recs.next() {
+            Ok(Some(r)) => r,
+            Ok(None) => break,
+            Err(e) => {
+                let _ = out.flush();
+                let _ = writeln!(err, "wsdeck: {e}");
+                return Ok(exit::USAGE);
+            }
+        };
+        if !matches!(rec, Record::Warning(_)) {
+            release(&mut held, err);
+        }
+        let printed = match rec {
+            Record::Warning(w) => {
+                match &mut held {
+                    Some(h) if h.len() < 1000 => h.push(w),
+                    _ => {
+                        release(&mut held, err);
+                        let _ = writeln!(err, "wsdeck: {}: {w}", path.display());
+                    }
+                }
+                Ok(())
+            }
+            Record::Header(h) if !headed => {
+                headed = true;
+                write_header(out, path, &h)
+            }
+            Record::Header(_) => Ok(()),
+            Record::Canonical { c, line, .. } => {
+                head_later(&mut headed, out, path).and_then(|_| {
+                    payload.clear();
+                    // `Records` checked the payload as it read the line.
+                    if decode_into(line, &c, &mut payload).is_err() {
+                        return Ok(());
+                    }
+                    let f = Frame {
+                        seq: c.seq,
+                        at: c.at,
+                        dir: c.dir,
+                        opcode: c.opcode,
+                        payload: Bytes::copy_from_slice(&payload),
+                    };
+                    write_frame(out, &f, max_bytes, reading)
+                })
+            }
+            Record::Parsed { entry, .. } => head_later(&mut headed, out, path).and_then(|_| {
+                write_readable(out, std::slice::from_ref(&entry), max_bytes, reading)
+            }),
+        };
+        if let Err(e) = printed {
+            return written(Err(e));
+        }
+    }
+    if let Err(e) = recs.finish() {
+        let _ = writeln!(err, "wsdeck: {e}");
+        return Ok(exit::USAGE);
+    }
+    release(&mut held, err);
+    Ok(exit::OK)
+}
+
+/// Before the first record: the header line from the first header further on, if any.
+fn head_later(headed: &mut bool, out: &mut dyn Write, path: &Path) -> std::io::Result<()> {
+    if std::mem::replace(headed, true) {
+        return Ok(());
+    }
+    let Ok(Opened::Lines(mut recs)) = Records::open(path) else {
+        return Ok(());
+    };
+    while let Ok(Some(rec)) = recs.next() {
+        if let Record::Header(h) = rec {
+            return write_header(out, path, &h);
+        }
+    }
+    Ok(())
+}
+
+/// The capture's line above its records.
+pub(super) fn write_header(
+    out: &mut dyn Write,
+    path: &Path,
+    h: &Map<String, Value>,
+) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "capture {}  started {}  target {}  agent_session_id {}",
+        path.display(),
+        h.get("started").and_then(Value::as_str).unwrap_or("?"),
+        h.get("target")
+            .and_then(|t| t.get("describe"))
+            .and_then(Value::as_str)
+            .unwrap_or("?"),
+        h.get("agent_session_id")
+            .and_then(Value::as_str)
+            .unwrap_or("-"),
+    )
+}
 
 pub(super) fn write_readable(
-    out: &mut impl Write,
+    out: &mut (impl Write + ?Sized),
     entries: &[Entry],
     max_bytes: usize,
     decoder: &Reading,
@@ -67,7 +210,7 @@ pub(super) fn write_readable(
 }
 
 fn write_frame(
-    out: &mut impl Write,
+    out: &mut (impl Write + ?Sized),
     f: &Frame,
     max_bytes: usize,
     decoder: &Reading,
@@ -172,7 +315,7 @@ fn write_frame(
 }
 
 /// Decoded lines, indented by depth: `label: value  · note`.
-fn write_tree(out: &mut impl Write, lines: &[TreeLine]) -> std::io::Result<()> {
+fn write_tree(out: &mut (impl Write + ?Sized), lines: &[TreeLine]) -> std::io::Result<()> {
     for l in lines {
         let indent = "  ".repeat(l.depth as usize);
         let note = if l.note.is_empty() {
@@ -184,3 +327,7 @@ fn write_tree(out: &mut impl Write, lines: &[TreeLine]) -> std::io::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+#[path = "readable_tests.rs"]
+mod tests;

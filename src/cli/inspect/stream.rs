@@ -332,4 +332,4 @@ pub(super) fn canonical_json(
 
 #[cfg(test)]
 #[path = "stream_tests.rs"]
-mod tests;
+pub(super) mod tests;

@@ -121,7 +121,7 @@ fn frame(seq: u64, opcode: Opcode, payload: Vec<u8>) -> Frame {
 /// places: events, blank and blank-looking lines, `\r\n` ends, frames in another field order
 /// and without a seq, injected and proxied frames, a line that is not JSON, a second header and
 /// a newer format's, a line longer than most spans; the last line is cut off.
-fn mixed_capture(path: &Path, lines: usize) {
+pub(in crate::cli::inspect) fn mixed_capture(path: &Path, lines: usize) {
     let started = SystemTime::UNIX_EPOCH + Duration::from_secs(1_780_000_000);
     let mut enc = LineEncoder::new(started);
     let mut out = Vec::new();
