@@ -11,6 +11,11 @@ pub const FILTER_SLICE: usize = 20_000;
 /// A jq filter scans FILTER_SLICE / this rows a slice (30–37 ms a 20 000-row slice measured by
 /// `cargo bench --bench suite -- store`).
 pub const JQ_SLICE_DIVISOR: usize = 8;
+/// A jq slice's payloads are copied for the jq thread: at most this many bytes at a time.
+const JQ_BATCH_BYTES: usize = 16 << 20;
+/// What a jq slice should take, to answer keys between slices (the slice's row count follows
+/// the program's pace, from one row up).
+const JQ_SLICE_TIME: std::time::Duration = std::time::Duration::from_millis(8);
 /// A jq program is tried on this many of the log's newest JSON frames…
 const JQ_SAMPLES: usize = 16;
 /// …looked for among this many of its newest rows.
@@ -31,6 +36,8 @@ pub struct FrameView {
     pub scanned: usize,
     /// How long a jq filter may take on one frame before it is given up.
     pub jq_limit: std::time::Duration,
+    /// Rows a jq slice takes now: fewer when the program is slow.
+    pub jq_slice: usize,
 }
 
 impl Default for FrameView {
@@ -43,6 +50,7 @@ impl Default for FrameView {
             visible: Vec::new(),
             scanned: 0,
             jq_limit: crate::filter::JQ_TRIAL,
+            jq_slice: FILTER_SLICE / JQ_SLICE_DIVISOR,
         }
     }
 }
@@ -135,8 +143,9 @@ impl Session {
         let Some(f) = &mut self.view.filter else {
             return;
         };
-        let budget = if f.uses_jq() {
-            (budget / JQ_SLICE_DIVISOR).max(1)
+        let jq = f.uses_jq();
+        let budget = if jq {
+            (budget / JQ_SLICE_DIVISOR).min(self.view.jq_slice).max(1)
         } else {
             budget
         };
@@ -146,7 +155,13 @@ impl Session {
         // payloads left to jq, which runs them on its own thread as one batch.
         let mut decided: Vec<Option<bool>> = Vec::with_capacity(end - start);
         let (mut batch, mut batch_rows) = (crate::filter::JqBatch::default(), Vec::new());
+        let mut end = end;
         for j in start..end {
+            if batch.bytes() >= JQ_BATCH_BYTES {
+                // Large payloads: the rest in the next slice.
+                end = j;
+                break;
+            }
             let d = match f.matches_without_payload(self.log.frame_info(j).as_ref()) {
                 Some(hit) => Some(hit),
                 None => match self.log.get(j).map(|r| f.before_jq(&r)) {
@@ -161,6 +176,8 @@ impl Session {
             };
             decided.push(d);
         }
+        let asked = batch.len();
+        let began = std::time::Instant::now();
         let verdicts = match f.jq_verdicts(batch) {
             Ok(v) => v,
             Err(failed) => {
@@ -176,6 +193,13 @@ impl Session {
                 return;
             }
         };
+        if jq && asked > 0 {
+            // The next slice sized to take about JQ_SLICE_TIME at this pace.
+            let took = began.elapsed().max(std::time::Duration::from_micros(1));
+            let pace = JQ_SLICE_TIME.as_secs_f64() / took.as_secs_f64();
+            let next = ((end - start) as f64 * pace.min(2.0)) as usize;
+            self.view.jq_slice = next.clamp(1, FILTER_SLICE / JQ_SLICE_DIVISOR);
+        }
         let mut verdicts = verdicts.into_iter();
         for (k, d) in decided.into_iter().enumerate() {
             if d.unwrap_or_else(|| verdicts.next().unwrap_or(false)) {

@@ -87,3 +87,48 @@ fn a_jq_filter_stuck_on_an_old_frame_is_removed_and_the_console_goes_on() {
     }
     assert_eq!(crate::filter::runaways(), 0);
 }
+
+/// A slow jq program gets smaller slices, so keys are answered between them; large payloads
+/// are taken a few at a time (they are copied for the jq thread).
+#[test]
+fn jq_slices_follow_the_programs_pace_and_the_payloads_size() {
+    let mut app = app_with(300);
+    actions::apply_filter(&mut app, ".n | last(range(2e4)) > 0");
+    let s = &app.sessions[0];
+    assert_eq!(
+        s.view.scanned,
+        s.log.len(),
+        "the first slice took every row"
+    );
+    assert!(s.view.jq_slice < 300, "next slice {} rows", s.view.jq_slice);
+
+    let spec = ConnectSpec::new(Target::url("ws://127.0.0.1:1/x").expect("url"));
+    let mut big = App::new(vec![Session::new("s", spec)]);
+    let mib = "x".repeat(1 << 20);
+    let frames = (1..=40)
+        .map(|i| Frame {
+            seq: i,
+            at: Duration::from_micros(i),
+            dir: Direction::In,
+            opcode: Opcode::Text,
+            payload: Bytes::from(format!("{{\"n\":{i},\"s\":\"{mib}\"}}")),
+        })
+        .collect();
+    update(
+        &mut big,
+        Event::Session {
+            id: 0,
+            event: SessionEvent::Frames(frames),
+        },
+    );
+    actions::apply_filter(&mut big, ".n > 30");
+    assert!(
+        big.sessions[0].view.scanned <= 17,
+        "{} rows of 1 MiB in one slice",
+        big.sessions[0].view.scanned
+    );
+    while big.has_work() {
+        update(&mut big, Event::ScanSlice);
+    }
+    assert_eq!(big.sessions[0].view_len(), 10);
+}

@@ -352,10 +352,19 @@ pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
     // A filter given up while it scanned (any session's) says why on the status line.
     for i in 0..app.sessions.len() {
         if let Some(why) = app.sessions[i].filter_dropped.take() {
-            app.status = Some(if i == app.selected {
+            let why = if i == app.selected {
                 why
             } else {
                 format!("{}: {why}", app.sessions[i].name)
+            };
+            app.status = Some(match app.status.take() {
+                Some(before)
+                    if before.starts_with("filter removed")
+                        || before.contains(": filter removed") =>
+                {
+                    format!("{before}; {why}")
+                }
+                _ => why,
             });
         }
     }

@@ -63,6 +63,8 @@ pub enum FilterError {
     JqStuckOn { expr: String, ms: u128, seq: u64 },
     #[error("jq: the thread running {expr:?} stopped")]
     JqGone { expr: String },
+    #[error("jq: no thread could be started to run it on")]
+    JqNoThread,
     #[error(
         "jq: {0} earlier programs that never finished are still running: restart wsdeck before trying another"
     )]
@@ -98,6 +100,11 @@ impl JqBatch {
         self.ends.is_empty()
     }
 
+    /// The payloads' bytes, together.
+    pub fn bytes(&self) -> usize {
+        self.data.len()
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
         let starts = std::iter::once(0).chain(self.ends.iter().copied());
         starts.zip(&self.ends).map(|(a, &b)| &self.data[a..b])
@@ -111,6 +118,17 @@ impl FromIterator<Bytes> for JqBatch {
             b.push(&p);
         }
         b
+    }
+}
+
+impl From<Failed> for JqFailed {
+    fn from(f: Failed) -> Self {
+        JqFailed {
+            at: match f {
+                Failed::Stuck { at } => Some(at),
+                Failed::Gone => None,
+            },
+        }
     }
 }
 
@@ -203,15 +221,21 @@ impl Filter {
             return Err(FilterError::JqRunaways(running));
         }
         self.limit = limit;
-        // No thread to be had: jq runs on the caller's, as before.
-        self.runner = Runner::start(program, limit);
+        // Without one, a program that loops would hold the console: not applied.
+        self.runner = Some(Runner::start(program, limit).ok_or(FilterError::JqNoThread)?);
         Ok(())
     }
 
     /// Run the jq program over `samples` (frames of the log it is for) before it filters
-    /// anything: one that does not finish on them is refused at once.
+    /// anything: one that does not finish on them, all of them within the limit, is refused
+    /// at once.
     pub fn trial(&mut self, samples: Vec<Bytes>) -> Result<(), FilterError> {
-        match self.jq_verdicts(samples.into_iter().collect()) {
+        let batch: JqBatch = samples.into_iter().collect();
+        let tried = match &mut self.runner {
+            Some(r) => r.run(batch, Some(self.limit)).map_err(|f| f.into()),
+            None => self.jq_verdicts(batch),
+        };
+        match tried {
             Ok(_) => Ok(()),
             Err(JqFailed { at: Some(_) }) => Err(FilterError::JqTooSlow {
                 expr: self.jq_expr(),
@@ -248,12 +272,7 @@ impl Filter {
             return Ok(vec![true; batch.len()]);
         };
         match &mut self.runner {
-            Some(r) => r.run(batch).map_err(|f| JqFailed {
-                at: match f {
-                    Failed::Stuck { at } => Some(at),
-                    Failed::Gone => None,
-                },
-            }),
+            Some(r) => r.run(batch, None).map_err(|f| f.into()),
             None => Ok(batch.iter().map(|p| run_jq(jq, p)).collect()),
         }
     }

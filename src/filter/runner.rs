@@ -7,7 +7,7 @@
 
 use super::{Jq, JqBatch, compile_jq, run_jq};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, mpsc};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 /// Programs given up on whose threads still run.
@@ -22,6 +22,20 @@ pub(super) enum Failed {
     Gone,
 }
 
+/// The jq thread's stack.
+const STACK: usize = 64 << 20;
+
+/// Takes a given-up thread out of [`RUNAWAYS`] as it ends.
+struct Uncount(Arc<Shared>);
+
+impl Drop for Uncount {
+    fn drop(&mut self) {
+        if self.0.abandoned.load(Ordering::SeqCst) {
+            RUNAWAYS.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+}
+
 #[derive(Default)]
 struct Shared {
     /// Payloads finished, over every batch.
@@ -32,7 +46,8 @@ struct Shared {
 
 pub(super) struct Runner {
     batches: mpsc::Sender<JqBatch>,
-    verdicts: mpsc::Receiver<Vec<bool>>,
+    /// In a mutex only so that a `Filter` is `Sync` (a receiver is not); `run` has `&mut`.
+    verdicts: Mutex<mpsc::Receiver<Vec<bool>>>,
     shared: Arc<Shared>,
     /// Payloads sent before the batch in hand.
     sent: usize,
@@ -56,26 +71,29 @@ impl Runner {
         let program = program.to_string();
         std::thread::Builder::new()
             .name("wsdeck-jq".into())
+            // jaq recurses on the native stack: at least the console thread's 8 MiB, so a
+            // program that ran there runs here (the pages are only taken when touched).
+            .stack_size(STACK)
             .spawn(move || {
+                // Uncounted however the thread ends, a panic in jaq included.
+                let _uncount = Uncount(theirs.clone());
                 if let Ok(jq) = compile_jq(&program) {
                     serve(&jq, &batch_rx, &verdict_tx, &theirs);
-                }
-                if theirs.abandoned.load(Ordering::SeqCst) {
-                    RUNAWAYS.fetch_sub(1, Ordering::SeqCst);
                 }
             })
             .ok()?;
         Some(Runner {
             batches,
-            verdicts,
+            verdicts: Mutex::new(verdicts),
             shared,
             sent: 0,
             limit,
         })
     }
 
-    /// Each payload's verdict, in order. A failure leaves the runner of no further use.
-    pub fn run(&mut self, batch: JqBatch) -> Result<Vec<bool>, Failed> {
+    /// Each payload's verdict, in order; given up once one payload has taken `limit`, or
+    /// (with `total`) once the batch has. A failure leaves the runner of no further use.
+    pub fn run(&mut self, batch: JqBatch, total: Option<Duration>) -> Result<Vec<bool>, Failed> {
         let n = batch.len();
         if n == 0 {
             return Ok(Vec::new());
@@ -83,10 +101,16 @@ impl Runner {
         let first = self.sent;
         self.sent += n;
         self.batches.send(batch).map_err(|_| Failed::Gone)?;
-        let step = (self.limit / 5).max(Duration::from_millis(1));
-        let (mut seen, mut since) = (self.shared.done.load(Ordering::SeqCst), Instant::now());
+        let bound = total.map_or(self.limit, |t| t.min(self.limit));
+        let step = (bound / 5).max(Duration::from_millis(1));
+        let began = Instant::now();
+        let (mut seen, mut since) = (self.shared.done.load(Ordering::SeqCst), began);
+        let verdicts = match self.verdicts.get_mut() {
+            Ok(v) => v,
+            Err(poisoned) => poisoned.into_inner(),
+        };
         loop {
-            match self.verdicts.recv_timeout(step) {
+            match verdicts.recv_timeout(step) {
                 Ok(v) => return Ok(v),
                 Err(mpsc::RecvTimeoutError::Disconnected) => return Err(Failed::Gone),
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
@@ -94,7 +118,8 @@ impl Runner {
             let done = self.shared.done.load(Ordering::SeqCst);
             if done != seen {
                 (seen, since) = (done, Instant::now());
-            } else if since.elapsed() >= self.limit {
+            }
+            if since.elapsed() >= self.limit || total.is_some_and(|t| began.elapsed() >= t) {
                 // Counted before the thread can see itself abandoned (it ends only after this
                 // runner is dropped and its channels close).
                 self.shared.abandoned.store(true, Ordering::SeqCst);

@@ -200,3 +200,25 @@ fn the_fixed_fields_answer_as_the_whole_row_would() {
         }
     }
 }
+
+/// A batch given a total bound is given up once it has taken that long, even while each of its
+/// frames finishes well within the per-frame limit (the trial: 16 frames of a slow program
+/// would hold the console 16 times the limit).
+#[test]
+fn a_batch_past_its_total_bound_is_given_up() {
+    let _turn = RUNAWAY_TESTS.lock().unwrap_or_else(|e| e.into_inner());
+    let mut slow = Filter::parse(".n | last(range(3e5)) > 0").expect("parse");
+    slow.run_jq_apart(Duration::from_secs(30)).expect("thread");
+    let batch: Vec<Bytes> = (0..12)
+        .map(|n| Bytes::from(format!("{{\"n\":{n}}}")))
+        .collect();
+    let started = std::time::Instant::now();
+    let runner = slow.runner.as_mut().expect("a runner");
+    let failed = runner
+        .run(batch.into_iter().collect(), Some(Duration::from_millis(20)))
+        .expect_err("past 20 ms in all");
+    assert!(matches!(failed, Failed::Stuck { .. }), "{failed:?}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    drop(slow);
+    runaways_end();
+}

@@ -66,6 +66,82 @@ pub fn run(
     written(result.and_then(|_| out.flush()))
 }
 
+/// `inspect --json`'s stream of the capture at `path` with spans of `span` bytes read ahead by
+/// `workers` threads (0: in order), to `out` and `err`. For the fuzzer, which checks that every
+/// plan prints the same bytes as the reading in order (`Err`: a HAR, which is read whole).
+#[doc(hidden)]
+pub fn stream_json_planned(
+    path: &Path,
+    decode: DecoderKind,
+    span: u64,
+    workers: usize,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<i32> {
+    let reading = Reading::new(decode, &[], None)
+        .map_err(|code| anyhow::anyhow!("cannot read as {decode:?}: exit {code}"))?;
+    let plan = ahead::Plan {
+        span,
+        workers,
+        overrun: 1 << 16,
+    };
+    match Records::open(path) {
+        Ok(Opened::Lines(recs)) => stream::stream_json_to(path, recs, &reading, plan, out, err).0,
+        Ok(Opened::Har) => Err(anyhow::anyhow!("a HAR")),
+        Err(e) => {
+            let _ = writeln!(err, "wsdeck: {e}");
+            Ok(exit::USAGE)
+        }
+    }
+}
+
+/// What a command printed: stdout, stderr, the exit code.
+pub type Printed = (Vec<u8>, Vec<u8>, i32);
+
+/// `inspect`'s readable stream of the capture at `path`, and what the whole read prints; for
+/// the fuzzer, which checks that they agree.
+#[doc(hidden)]
+pub fn readable_both(path: &Path) -> Result<[Printed; 2]> {
+    let reading = Reading::new(DecoderKind::Hex, &[], None)
+        .map_err(|code| anyhow::anyhow!("reading: exit {code}"))?;
+    let streamed = match Records::open(path) {
+        Ok(Opened::Lines(recs)) => {
+            let (mut out, mut err) = (Vec::new(), Vec::new());
+            let code =
+                readable::stream_readable_to(path, recs, 4096, &reading, &mut out, &mut err)?;
+            (out, err, code)
+        }
+        Ok(Opened::Har) => return Err(anyhow::anyhow!("a HAR")),
+        Err(e) => (
+            Vec::new(),
+            format!("wsdeck: {e}\n").into_bytes(),
+            exit::USAGE,
+        ),
+    };
+    let whole = match crate::capture::read_capture(path) {
+        Ok(cap) => {
+            let mut out = Vec::new();
+            if let Some(h) = &cap.header {
+                readable::write_header(&mut out, path, h)?;
+            }
+            readable::write_readable(&mut out, &cap.entries, 4096, &reading)?;
+            let err = cap
+                .warnings
+                .iter()
+                .map(|w| format!("wsdeck: {}: {w}\n", path.display()))
+                .collect::<String>()
+                .into_bytes();
+            (out, err, exit::OK)
+        }
+        Err(e) => (
+            Vec::new(),
+            format!("wsdeck: {e}\n").into_bytes(),
+            exit::USAGE,
+        ),
+    };
+    Ok([streamed, whole])
+}
+
 fn written(result: std::io::Result<()>) -> Result<i32> {
     match result {
         Ok(()) => Ok(exit::OK),

@@ -119,7 +119,8 @@ pub(super) fn stream_readable_to(
 
 /// Before the first record: the header line from the first header further on, if any.
 fn head_later(headed: &mut bool, out: &mut dyn Write, path: &Path) -> std::io::Result<()> {
-    if std::mem::replace(headed, true) {
+    // Read again only from a file: a pipe's bytes would be taken from the reading itself.
+    if std::mem::replace(headed, true) || !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
         return Ok(());
     }
     let Ok(Opened::Lines(mut recs)) = Records::open(path) else {

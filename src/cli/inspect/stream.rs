@@ -252,6 +252,10 @@ fn encoder<'a>(
 /// A capture whose first record comes before any header: the first header further on still
 /// gives the times (as when the capture was read whole), found by reading on for it.
 fn started_later(path: &Path) -> SystemTime {
+    // Read again only from a file: a pipe's bytes would be taken from the reading itself.
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return SystemTime::UNIX_EPOCH;
+    }
     let Ok(Opened::Lines(mut recs)) = Records::open(path) else {
         return SystemTime::UNIX_EPOCH;
     };
