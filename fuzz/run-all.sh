@@ -37,7 +37,7 @@ fi
 # bytes, too short for deep nesting or a capture of many lines).
 dict_of() {
     case "$1" in
-        capture_read | capture_line | har) echo dict/capture.dict ;;
+        capture_read | capture_line | har | inspect_stream) echo dict/capture.dict ;;
         config_* | keymap) echo dict/toml.dict ;;
         asyncapi | asyncapi_validate) echo dict/asyncapi.dict ;;
         proto_parse) echo dict/proto.dict ;;
