@@ -9,7 +9,8 @@ use crate::engine::{Direction, Frame, Opcode};
 use bytes::Bytes;
 use std::time::{Duration, Instant};
 
-fn app_with(n: u64) -> App {
+/// A console whose one session holds text frames 1..=n with `payload(n)`, scanned.
+fn app_of(n: u64, payload: impl Fn(u64) -> String) -> App {
     let spec = ConnectSpec::new(Target::url("ws://127.0.0.1:1/x").expect("url"));
     let mut app = App::new(vec![Session::new("s", spec)]);
     update(
@@ -25,7 +26,7 @@ fn app_with(n: u64) -> App {
             at: Duration::from_micros(i),
             dir: Direction::In,
             opcode: Opcode::Text,
-            payload: Bytes::from(format!("{{\"type\":\"t\",\"n\":{i}}}")),
+            payload: Bytes::from(payload(i)),
         })
         .collect();
     update(
@@ -39,6 +40,10 @@ fn app_with(n: u64) -> App {
         update(&mut app, Event::ScanSlice);
     }
     app
+}
+
+fn app_with(n: u64) -> App {
+    app_of(n, |i| format!("{{\"type\":\"t\",\"n\":{i}}}"))
 }
 
 #[test]
@@ -102,25 +107,8 @@ fn jq_slices_follow_the_programs_pace_and_the_payloads_size() {
     );
     assert!(s.view.jq_slice < 300, "next slice {} rows", s.view.jq_slice);
 
-    let spec = ConnectSpec::new(Target::url("ws://127.0.0.1:1/x").expect("url"));
-    let mut big = App::new(vec![Session::new("s", spec)]);
     let mib = "x".repeat(1 << 20);
-    let frames = (1..=40)
-        .map(|i| Frame {
-            seq: i,
-            at: Duration::from_micros(i),
-            dir: Direction::In,
-            opcode: Opcode::Text,
-            payload: Bytes::from(format!("{{\"n\":{i},\"s\":\"{mib}\"}}")),
-        })
-        .collect();
-    update(
-        &mut big,
-        Event::Session {
-            id: 0,
-            event: SessionEvent::Frames(frames),
-        },
-    );
+    let mut big = app_of(40, |i| format!("{{\"n\":{i},\"s\":\"{mib}\"}}"));
     actions::apply_filter(&mut big, ".n > 30");
     assert!(
         big.sessions[0].view.scanned <= 17,
